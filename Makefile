@@ -1,0 +1,42 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+
+.PHONY: demo test lint format install install-dev clean
+
+$(VENV)/.torch:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	# torch first, pinned: the CPU wheel on local disk; a bare `torch` would pull CUDA.
+	$(PIP) install -q torch==2.13.0
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.torch setup.py
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.torch setup.py
+	$(PIP) install -q -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/botorch-nap demo
+
+test: $(VENV)/.installed-dev
+	$(PY) -m pytest -q test
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check botorch_nap ax_integration test benchmarks tutorials
+	$(VENV)/bin/ruff format --check botorch_nap ax_integration test benchmarks tutorials
+
+format: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check --fix botorch_nap ax_integration test benchmarks tutorials
+	$(VENV)/bin/ruff format botorch_nap ax_integration test benchmarks tutorials
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,130 @@
+"""The observed history as the network sees it: validated, normalised and encoded once.
+
+Shared by :class:`~botorch_nap.acquisition.nap.NAPAcquisition` and
+:class:`~botorch_nap.models.neural_process.NeuralProcessModel`, so that both apply the same
+normalisation (:mod:`botorch_nap.normalization`) and the same pending-point rule.
+
+Pending points (``X_pending``) join the context with a *believer* value: the bar mean that
+the network predicts for them from the observed history alone (a kriging believer). So a
+second point of a q-batch sees the first as if already observed near its predicted value,
+which makes the network's uncertainty there collapse and pushes the next pick elsewhere.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import Tensor
+
+from botorch_nap.nn.transformer import HistoryEncoding, NAPTransformer
+from botorch_nap.normalization import check_bounds, standardize_history, to_unit_cube
+
+#: Points may lie this far outside the bounds (relative to the range) before we complain.
+BOUNDS_TOL = 1e-6
+
+
+def inference_copy(network: NAPTransformer, dtype: torch.dtype) -> NAPTransformer:
+    """A frozen eval-mode copy in ``dtype``; the caller's network is never modified."""
+    if not isinstance(network, NAPTransformer):
+        raise TypeError(f"network must be a NAPTransformer, got {type(network).__name__}")
+    net = copy.deepcopy(network).to(dtype).eval()
+    net.requires_grad_(False)
+    return net
+
+
+def validate_training_data(
+    train_X: Tensor, train_Y: Tensor, bounds: Tensor | None, dim: int
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Check and canonicalise ``n x d`` inputs, ``n`` or ``n x 1`` outputs, ``2 x d`` bounds.
+
+    Returns ``(train_X, train_Y (n), bounds)``; ``bounds=None`` means the unit cube.
+    Raises ``ValueError`` naming the problem.
+    """
+    if not isinstance(train_X, Tensor) or not isinstance(train_Y, Tensor):
+        raise ValueError("train_X and train_Y must be torch tensors")
+    if not train_X.is_floating_point():
+        train_X = train_X.to(torch.float64)
+    if train_X.dim() != 2:
+        raise ValueError(f"train_X must have shape n x d, got {tuple(train_X.shape)}")
+    n, d = train_X.shape
+    if d != dim:
+        raise ValueError(f"train_X has {d} dims but the network expects dim_x={dim}")
+    if train_Y.dim() == 2 and train_Y.shape[-1] == 1:
+        train_Y = train_Y.squeeze(-1)
+    if train_Y.dim() != 1 or train_Y.shape[0] != n:
+        raise ValueError(
+            f"train_Y must have shape n x 1 (or n) with n={n} matching train_X, "
+            f"got {tuple(train_Y.shape)}"
+        )
+    train_Y = train_Y.to(train_X.dtype)
+    if not torch.isfinite(train_X).all():
+        raise ValueError("train_X contains NaN or inf")
+    if not torch.isfinite(train_Y).all():
+        raise ValueError("train_Y contains NaN or inf")
+    if bounds is None:
+        bounds = torch.stack([torch.zeros(d), torch.ones(d)]).to(train_X)
+    bounds = check_bounds(torch.as_tensor(bounds).to(train_X), dim)
+    tol = BOUNDS_TOL * (bounds[1] - bounds[0])
+    outside = (train_X < bounds[0] - tol) | (train_X > bounds[1] + tol)
+    if outside.any():
+        rows, cols = outside.nonzero(as_tuple=True)
+        raise ValueError(
+            f"train_X lies outside bounds in {int(outside.any(-1).sum())} row(s), "
+            f"e.g. row {int(rows[0])}, dim {int(cols[0])}: value {float(train_X[rows[0], cols[0]]):g}"
+            f" not in [{float(bounds[0, cols[0]]):g}, {float(bounds[1, cols[0]]):g}]"
+        )
+    return train_X, train_Y, bounds
+
+
+class HistoryContext:
+    """Normalised history plus its encoding for one optimisation run.
+
+    Args:
+        network: an inference copy (see :func:`inference_copy`).
+        train_X: ``n x d`` observed points in search-space units; ``n = 0`` is allowed.
+        train_Y: ``n`` observed values, already oriented so that larger is better.
+        bounds: ``2 x d`` search-space bounds.
+        budget: total number of evaluations of the run, for the ``t/T`` feature; ``None``
+            uses the network's training horizon (``t/T = min(n / horizon, 1)``).
+    """
+
+    def __init__(
+        self,
+        network: NAPTransformer,
+        train_X: Tensor,
+        train_Y: Tensor,
+        bounds: Tensor,
+        budget: int | None = None,
+    ) -> None:
+        if budget is not None and budget < 1:
+            raise ValueError(f"budget must be a positive number of evaluations, got {budget}")
+        self.network = network
+        self.bounds = bounds
+        self.budget = budget
+        self.U = to_unit_cube(train_X, bounds).to(network.dtype)  # n x d
+        y_norm, mean, std = standardize_history(train_Y.to(network.dtype).unsqueeze(0))
+        self.y_norm = y_norm.squeeze(0)  # n
+        self.y_mean, self.y_std = mean.squeeze(0), std.squeeze(0)
+        self.incumbent = self.y_norm.max() if self.y_norm.numel() else self.y_norm.new_zeros(())
+        self.encoding = self.encode()
+
+    def t_frac(self, n_context: int) -> float:
+        horizon = self.budget if self.budget is not None else self.network.config.horizon
+        return min(n_context / horizon, 1.0)
+
+    @torch.no_grad()
+    def encode(self, X_pending: Tensor | None = None) -> HistoryEncoding:
+        """Encode the history, with pending points (search-space units) as believers."""
+        U, y = self.U, self.y_norm
+        if X_pending is not None and X_pending.numel() > 0:
+            U_pend = to_unit_cube(X_pending.reshape(-1, U.shape[-1]), self.bounds).to(U)
+            base = self.network.encode_history(
+                U[None], y[None], incumbent=self.incumbent, t_frac=self.t_frac(U.shape[0])
+            )
+            logits = self.network.score(base, U_pend[None]).bar_logits
+            believer = self.network.bar.mean(logits)[0]
+            U, y = torch.cat([U, U_pend]), torch.cat([y, believer])
+        return self.network.encode_history(
+            U[None], y[None], incumbent=self.incumbent, t_frac=self.t_frac(U.shape[0])
+        )

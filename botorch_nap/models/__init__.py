@@ -1,0 +1,3 @@
+from botorch_nap.models.neural_process import NeuralProcessModel
+
+__all__ = ["NeuralProcessModel"]

@@ -1,0 +1,167 @@
+r"""NeuralProcessModel: the network's bar head as a BoTorch ``Model``.
+
+The history is the context; ``posterior(X)`` is a ``BoundedRiemannPosterior`` whose
+borders are the bar borders mapped back to the **original y units**
+(``borders * std + mean`` of ``train_Y``), so its mean, variance and quantiles are the exact
+moments of the bars in the units the user gave. Any BoTorch acquisition that works from a
+posterior's mean/variance (``LogExpectedImprovement``, ``UpperConfidenceBound``) runs on it,
+as does ``botorch_community``'s exact ``DiscretizedExpectedImprovement``; NP-EI is
+:class:`~botorch_nap.acquisition.np_ei.NPExpectedImprovement`.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from botorch.acquisition.objective import PosteriorTransform, ScalarizedPosteriorTransform
+from botorch.exceptions.errors import UnsupportedError
+from botorch.models.model import Model
+from botorch.models.transforms.input import InputTransform
+from botorch_community.posteriors.riemann import BoundedRiemannPosterior
+from torch import Tensor
+
+from botorch_nap.context import HistoryContext, inference_copy, validate_training_data
+from botorch_nap.nn.transformer import NAPTransformer
+from botorch_nap.normalization import to_unit_cube
+
+
+class NeuralProcessModel(Model):
+    r"""A meta-learned neural process over one task's history (single output).
+
+    Args:
+        network: a (pretrained) :class:`NAPTransformer`; an eval-mode copy is used.
+        train_X: ``n x d`` observed points (in the model's input space; after
+            ``input_transform`` they must lie in ``bounds``).
+        train_Y: ``n x 1`` (or ``n``) observations, in any units.
+        bounds: ``2 x d`` bounds of the (transformed) inputs; ``None`` = the unit cube,
+            which is what a ``Normalize`` input transform produces.
+        input_transform: optional BoTorch ``InputTransform`` applied to ``train_X`` and to
+            every ``X`` passed to ``posterior``.
+
+    Example:
+        >>> model = NeuralProcessModel(net, train_X, train_Y, bounds=bounds)
+        >>> post = model.posterior(X)          # batch x q x d -> batch x q x 1 moments
+        >>> post.mean, post.variance
+    """
+
+    _num_outputs = 1
+
+    def __init__(
+        self,
+        network: NAPTransformer,
+        train_X: Tensor,
+        train_Y: Tensor,
+        bounds: Tensor | None = None,
+        input_transform: InputTransform | None = None,
+    ) -> None:
+        super().__init__()
+        if not isinstance(network, NAPTransformer):
+            raise TypeError(f"network must be a NAPTransformer, got {type(network).__name__}")
+        # As SingleTaskGP does: the transform sees train_X in train mode (so e.g. a
+        # Normalize without bounds learns them), then is stored and used in eval mode.
+        with torch.no_grad():
+            tX = self.transform_inputs(train_X, input_transform)
+        if input_transform is not None:
+            self.input_transform = input_transform
+        tX, Y, bounds = validate_training_data(tX, train_Y, bounds, network.config.dim_x)
+        self.network = inference_copy(network, tX.dtype)
+        self.register_buffer("bounds", bounds)
+        self.train_inputs = (train_X,)
+        self.train_targets = Y
+        self._tX = tX
+        self._contexts: dict[bool, HistoryContext] = {}
+
+    @classmethod
+    def from_checkpoint(
+        cls, path: str | os.PathLike, train_X: Tensor, train_Y: Tensor, **kwargs
+    ) -> NeuralProcessModel:
+        """Build from a checkpoint directory written by training or ``NAPTransformer.save``."""
+        net = NAPTransformer.load(path, expected_dim=train_X.shape[-1])
+        return cls(net, train_X, train_Y, **kwargs)
+
+    @classmethod
+    def from_pretrained(cls, name: str, train_X: Tensor, train_Y: Tensor, **kwargs) -> NeuralProcessModel:
+        """Build from a shipped NP model (``botorch-nap models`` lists them)."""
+        from botorch_nap.pretrained import checkpoint_path
+
+        return cls.from_checkpoint(checkpoint_path(name, "np"), train_X, train_Y, **kwargs)
+
+    # ------------------------------------------------------------------ Model API
+    @property
+    def num_outputs(self) -> int:
+        return 1
+
+    @property
+    def batch_shape(self) -> torch.Size:
+        return torch.Size([])
+
+    def _context(self, negate: bool) -> HistoryContext:
+        # The network (and so the context) may have been moved to another dtype by .to().
+        ctx = self._contexts.get(negate)
+        if ctx is None or ctx.U.dtype != self.network.dtype:
+            Y = -self.train_targets if negate else self.train_targets
+            ctx = HistoryContext(self.network, self._tX.to(self.network.dtype), Y, self.bounds)
+            self._contexts[negate] = ctx
+        return ctx
+
+    def posterior(
+        self,
+        X: Tensor,
+        output_indices: list[int] | None = None,
+        observation_noise: bool | Tensor = False,
+        posterior_transform: PosteriorTransform | None = None,
+        pending_X: Tensor | None = None,
+        negate_train_ys: bool = False,
+        **kwargs,
+    ) -> BoundedRiemannPosterior:
+        r"""Bar posterior at ``batch_shape x q x d`` points (independent per point).
+
+        Args:
+            pending_X: ``n' x d`` points joining the context with believer values.
+            negate_train_ys: condition on ``-train_Y`` (used for minimisation by
+                ``DiscretizedExpectedImprovement``); the posterior is then over ``-y``.
+            posterior_transform: a single-output ``ScalarizedPosteriorTransform`` is applied
+                exactly (``w * y + offset``, buckets flipped when ``w < 0``).
+        Returns:
+            ``BoundedRiemannPosterior`` with probabilities ``batch_shape x q x B``.
+        """
+        if output_indices not in (None, [0]):
+            raise UnsupportedError("NeuralProcessModel has a single output")
+        if not torch.isfinite(X).all():
+            raise ValueError("X contains NaN or inf")
+        self.eval()
+        tX = self.transform_inputs(X)
+        if tX.shape[-1] != self.network.config.dim_x:
+            raise ValueError(
+                f"X has {tX.shape[-1]} dims (after input transforms), expected "
+                f"{self.network.config.dim_x}"
+            )
+        ctx = self._context(negate_train_ys)
+        if pending_X is not None:
+            pending_X = self.transform_inputs(pending_X)
+            enc = ctx.encode(pending_X)
+        else:
+            enc = ctx.encoding
+        d = tX.shape[-1]
+        U = to_unit_cube(tX.reshape(1, -1, d), self.bounds).to(self.network.dtype)
+        logits = self.network.score(enc, U).bar_logits
+        probs = torch.softmax(logits, -1).reshape(*tX.shape[:-1], -1).to(X.dtype)
+        borders = self.network.bar.borders.to(X) * ctx.y_std.to(X) + ctx.y_mean.to(X)
+        if posterior_transform is not None:
+            borders, probs = _affine(posterior_transform, borders, probs)
+        return BoundedRiemannPosterior(borders=borders, probabilities=probs)
+
+
+def _affine(transform: PosteriorTransform, borders: Tensor, probs: Tensor) -> tuple[Tensor, Tensor]:
+    if not isinstance(transform, ScalarizedPosteriorTransform) or transform.weights.numel() != 1:
+        raise UnsupportedError(
+            "NeuralProcessModel supports only single-output ScalarizedPosteriorTransform"
+        )
+    w = float(transform.weights.reshape(-1)[0])
+    if w == 0:
+        raise UnsupportedError("a zero posterior-transform weight collapses the distribution")
+    borders = w * borders + float(transform.offset)
+    if w < 0:
+        borders, probs = borders.flip(0), probs.flip(-1)
+    return borders, probs

@@ -1,0 +1,61 @@
+"""Dense-mask reference forward pass of :class:`NAPTransformer` (tests and benchmarks only).
+
+It runs the same weights over one ``(n + m)``-token sequence with an explicit
+``(n + m) x (n + m)`` mask (history keys plus self), which is what the split history/query
+attention of :mod:`botorch_nap.nn.transformer` computes in ``O(n^2 + n m)``. This costs
+``O((n + m)^2)`` memory and exists to check and to measure the efficient path.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from botorch_nap.nn.transformer import NAPTransformer, QueryScores
+
+
+def dense_forward(
+    net: NAPTransformer,
+    hist_x: Tensor,
+    hist_y: Tensor,
+    query_x: Tensor,
+    mask: Tensor | None = None,
+    incumbent: Tensor | None = None,
+    t_frac: Tensor | float | None = None,
+) -> QueryScores:
+    """Same contract as ``net(hist_x, hist_y, query_x, ...)``, computed with a dense mask."""
+    b, n, _ = hist_x.shape
+    m = query_x.shape[1]
+    dt = net.dtype
+    hist_x, hist_y, query_x = hist_x.to(dt), hist_y.to(dt), query_x.to(dt)
+    if mask is None:
+        mask = torch.ones(b, n, dtype=torch.bool)
+    # Incumbent and t/T exactly as encode_history defines them.
+    if incumbent is None:
+        if n == 0:
+            incumbent = torch.zeros(b, dtype=dt)
+        else:
+            best = hist_y.masked_fill(~mask, -math.inf).max(-1).values
+            incumbent = torch.where(torch.isfinite(best), best, torch.zeros_like(best))
+    if t_frac is None:
+        t_frac = (mask.sum(-1).to(dt) / net.config.horizon).clamp(max=1.0)
+    incumbent = torch.as_tensor(incumbent, dtype=dt).expand(b)
+    t_frac = torch.as_tensor(t_frac, dtype=dt).expand(b)
+
+    tokens = torch.cat(
+        [net.emb_x(hist_x) + net.emb_y(hist_y.unsqueeze(-1)), net.emb_x(query_x)], dim=1
+    )
+    key_ok = torch.cat([mask, torch.zeros(b, m, dtype=torch.bool)], dim=1)  # b x (n+m)
+    eye = torch.eye(n + m, dtype=torch.bool)
+    allowed = (key_ok[:, None, :] | eye).unsqueeze(1)  # b x 1 x (n+m) x (n+m)
+    h = tokens
+    for blk in net.blocks:
+        q, k, v = blk._split(h)
+        attn = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
+        h = blk._residual(h, attn)
+    z = net.ln_f(h[:, n:])
+    logits = net.bar_head(z)
+    return QueryScores(logits, net.acquisition(z, logits, incumbent, t_frac))

@@ -1,0 +1,383 @@
+"""NAPTransformer: the network that reads an optimisation history and scores candidates.
+
+Tokens
+    history token ``i``: ``emb_x(x_i) + emb_y(y_i)``; query token ``j``: ``emb_x(x_j)``.
+    No positional encoding, so the history is an unordered set.
+Attention
+    history tokens attend to the (unpadded) history; each query attends to the history and
+    to itself, never to another query. The history is therefore encoded once
+    (:meth:`NAPTransformer.encode_history`, ``O(n^2)``) and queries are scored against the
+    cached per-layer keys/values in chunks (:meth:`NAPTransformer.score`, ``O(n m)`` time,
+    memory linear in ``m``). A query's outputs never depend on the other queries.
+Heads
+    bar head: logits over ``B`` buckets of normalised y (the neural-process head);
+    acquisition head: one score per query; value head: one value per task (PPO critic).
+
+Inputs are normalised by the caller (:mod:`botorch_nap.normalization`): x in the unit cube,
+history y standardised by the history's own statistics.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from botorch_nap.nn.bar_distribution import BarDistribution
+
+CHECKPOINT_FORMAT = "botorch-nap/v1"
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "weights.pt"
+
+
+@dataclass
+class NAPConfig:
+    """Network size. Defaults train on 2 CPU cores; the paper's size is
+    ``NAPConfig(dim_x=d, d_model=512, n_layers=6, n_heads=4, d_ff=1024, n_buckets=1000)``.
+
+    ``horizon`` is the default episode length used for the ``t/T`` feature when the caller
+    does not know its budget.
+    """
+
+    dim_x: int
+    d_model: int = 128
+    n_layers: int = 4
+    n_heads: int = 4
+    d_ff: int = 256
+    n_buckets: int = 128
+    y_min: float = -6.0
+    y_max: float = 6.0
+    dropout: float = 0.0
+    horizon: int = 50
+
+    def __post_init__(self) -> None:
+        if self.dim_x < 1:
+            raise ValueError(f"dim_x must be >= 1, got {self.dim_x}")
+        if self.d_model % self.n_heads != 0:
+            raise ValueError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
+        if not self.y_min < self.y_max:
+            raise ValueError("y_min must be < y_max")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> NAPConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown NAPConfig fields in checkpoint: {sorted(unknown)}")
+        return cls(**d)
+
+
+class HistoryEncoding(NamedTuple):
+    """The encoded history, reused for every chunk of queries.
+
+    keys, values: per layer, ``b x heads x n x d_head``; mask: ``b x n`` (True = real point);
+    tokens: ``b x n x d_model`` final history tokens; incumbent, t_frac: ``b``.
+    """
+
+    keys: list[Tensor]
+    values: list[Tensor]
+    mask: Tensor
+    tokens: Tensor
+    incumbent: Tensor
+    t_frac: Tensor
+
+
+class QueryScores(NamedTuple):
+    """bar_logits: ``b x m x B`` (None when not requested); acq: ``b x m``."""
+
+    bar_logits: Tensor | None
+    acq: Tensor
+
+
+def _mlp(d_in: int, d_hidden: int, d_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(d_in, d_hidden), nn.GELU(), nn.Linear(d_hidden, d_out))
+
+
+class Block(nn.Module):
+    """Pre-LayerNorm transformer block with the history/query split attention."""
+
+    def __init__(self, cfg: NAPConfig) -> None:
+        super().__init__()
+        self.n_heads = cfg.n_heads
+        self.d_head = cfg.d_model // cfg.n_heads
+        self.ln1 = nn.LayerNorm(cfg.d_model)
+        self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model)
+        self.proj = nn.Linear(cfg.d_model, cfg.d_model)
+        self.ln2 = nn.LayerNorm(cfg.d_model)
+        self.ff = _mlp(cfg.d_model, cfg.d_ff, cfg.d_model)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def _split(self, t: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        b, n, _ = t.shape
+        q, k, v = self.qkv(self.ln1(t)).split(self.n_heads * self.d_head, dim=-1)
+        shape = (b, n, self.n_heads, self.d_head)
+        return (z.view(shape).transpose(1, 2) for z in (q, k, v))
+
+    def _merge(self, t: Tensor) -> Tensor:
+        b, _, n, _ = t.shape
+        return t.transpose(1, 2).reshape(b, n, self.n_heads * self.d_head)
+
+    def _residual(self, t: Tensor, attn: Tensor) -> Tensor:
+        t = t + self.drop(self.proj(self._merge(attn)))
+        return t + self.drop(self.ff(self.ln2(t)))
+
+    def history(self, h: Tensor, mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """``h``: ``b x n x d``; ``mask``: ``b x n``. Returns new tokens and this layer's K, V."""
+        q, k, v = self._split(h)
+        n = h.shape[1]
+        # Every token may attend to real history tokens and always to itself (so padded rows
+        # and an all-padding history never produce an empty softmax).
+        eye = torch.eye(n, dtype=torch.bool, device=h.device)
+        allowed = (mask[:, None, :] | eye).unsqueeze(1)  # b x 1 x n x n
+        attn = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
+        return self._residual(h, attn), k, v
+
+    def query(self, z: Tensor, k_hist: Tensor, v_hist: Tensor, mask: Tensor) -> Tensor:
+        """``z``: ``b x m x d`` query tokens attend to the cached history and to themselves."""
+        q, k_self, v_self = self._split(z)
+        scale = 1.0 / math.sqrt(self.d_head)
+        s_hist = torch.matmul(q, k_hist.transpose(-1, -2)) * scale  # b x h x m x n
+        s_hist = s_hist.masked_fill(~mask[:, None, None, :], -math.inf)
+        s_self = (q * k_self).sum(-1, keepdim=True) * scale  # b x h x m x 1
+        w = torch.softmax(torch.cat([s_hist, s_self], dim=-1), dim=-1)
+        attn = torch.matmul(w[..., :-1], v_hist) + w[..., -1:] * v_self
+        return self._residual(z, attn)
+
+
+class NAPTransformer(nn.Module):
+    """The NAP network (see the module docstring).
+
+    Example:
+        >>> net = NAPTransformer(NAPConfig(dim_x=2))
+        >>> hist_x, hist_y = torch.rand(1, 5, 2), torch.randn(1, 5)
+        >>> enc = net.encode_history(hist_x, hist_y)
+        >>> out = net.score(enc, torch.rand(1, 1000, 2), chunk_size=256)
+        >>> out.acq.shape  # 1 x 1000
+    """
+
+    def __init__(self, config: NAPConfig) -> None:
+        super().__init__()
+        self.config = config
+        d = config.d_model
+        self.emb_x = _mlp(config.dim_x, d, d)
+        self.emb_y = _mlp(1, d, d)
+        self.blocks = nn.ModuleList([Block(config) for _ in range(config.n_layers)])
+        self.ln_f = nn.LayerNorm(d)
+        self.bar = BarDistribution.uniform(config.n_buckets, (config.y_min, config.y_max))
+        self.bar_head = _mlp(d, d, config.n_buckets)
+        # Acquisition head: paper inputs (bar probabilities, query embedding, incumbent, t/T)
+        # plus the bar's exact log-EI, which is also added as a residual with a learnt scale
+        # and the MLP's last layer starts at zero. So an untrained head ranks exactly like
+        # NP-EI and RL only has to learn a correction (DESIGN.md, prototype notes).
+        self.acq_mlp = _mlp(d + config.n_buckets + 3, d, 1)
+        nn.init.zeros_(self.acq_mlp[-1].weight)
+        nn.init.zeros_(self.acq_mlp[-1].bias)
+        self.acq_ei_scale = nn.Parameter(torch.ones(()))
+        self.value_head = _mlp(d + 2, d, 1)
+
+    # ------------------------------------------------------------------ encoding
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.bar_head[0].weight.dtype
+
+    def _check_x(self, x: Tensor, what: str) -> None:
+        if x.dim() != 3 or x.shape[-1] != self.config.dim_x:
+            raise ValueError(
+                f"{what} must have shape b x n x {self.config.dim_x}, got {tuple(x.shape)}"
+            )
+
+    def encode_history(
+        self,
+        hist_x: Tensor,
+        hist_y: Tensor,
+        mask: Tensor | None = None,
+        incumbent: Tensor | None = None,
+        t_frac: Tensor | float | None = None,
+    ) -> HistoryEncoding:
+        """Encode ``b x n x d`` history points with normalised values ``b x n``.
+
+        ``mask`` (``b x n``, True = real point) handles ragged histories. ``incumbent``
+        defaults to the best real normalised y (0 for an empty history: the prior mean of
+        standardised y). ``t_frac`` (``b`` or scalar) is the fraction of budget spent;
+        default ``n_real / config.horizon`` capped at 1. ``n = 0`` (cold start) is allowed:
+        queries then attend only to themselves.
+        """
+        self._check_x(hist_x, "hist_x")
+        b, n, _ = hist_x.shape
+        if hist_y.shape != (b, n):
+            raise ValueError(f"hist_y must have shape {(b, n)}, got {tuple(hist_y.shape)}")
+        if mask is None:
+            mask = torch.ones(b, n, dtype=torch.bool, device=hist_x.device)
+        mask = mask.to(torch.bool)
+        hist_x, hist_y = hist_x.to(self.dtype), hist_y.to(self.dtype)
+        if incumbent is None:
+            masked = hist_y.masked_fill(~mask, -math.inf)
+            best = masked.max(-1).values if n > 0 else hist_y.new_full((b,), -math.inf)
+            incumbent = torch.where(torch.isfinite(best), best, torch.zeros_like(best))
+        incumbent = torch.as_tensor(incumbent, dtype=self.dtype, device=hist_x.device).expand(b)
+        if t_frac is None:
+            t_frac = (mask.sum(-1).to(self.dtype) / self.config.horizon).clamp(max=1.0)
+        t_frac = torch.as_tensor(t_frac, dtype=self.dtype, device=hist_x.device).expand(b)
+
+        h = self.emb_x(hist_x) + self.emb_y(hist_y.unsqueeze(-1))
+        keys, values = [], []
+        for block in self.blocks:
+            h, k, v = block.history(h, mask)
+            keys.append(k)
+            values.append(v)
+        return HistoryEncoding(keys, values, mask, self.ln_f(h), incumbent, t_frac)
+
+    # ------------------------------------------------------------------ heads
+    def score(
+        self,
+        enc: HistoryEncoding,
+        query_x: Tensor,
+        chunk_size: int | None = 4096,
+        return_logits: bool = True,
+    ) -> QueryScores:
+        """Score ``b x m x d`` queries against an encoded history, ``chunk_size`` at a time.
+
+        Peak memory is ``O(b * chunk_size * (n + d_model))`` beyond the outputs.
+        """
+        self._check_x(query_x, "query_x")
+        if query_x.shape[0] != enc.mask.shape[0]:
+            raise ValueError(
+                f"query batch {query_x.shape[0]} != history batch {enc.mask.shape[0]}"
+            )
+        query_x = query_x.to(self.dtype)
+        m = query_x.shape[1]
+        step = m if not chunk_size or chunk_size >= m else chunk_size
+        logits_out, acq_out = [], []
+        for start in range(0, max(m, 1), step):
+            logits, acq = self._score_chunk(enc, query_x[:, start : start + step])
+            acq_out.append(acq)
+            if return_logits:
+                logits_out.append(logits)
+        acq = torch.cat(acq_out, dim=1)
+        logits = torch.cat(logits_out, dim=1) if return_logits else None
+        return QueryScores(logits, acq)
+
+    def _score_chunk(self, enc: HistoryEncoding, qx: Tensor) -> tuple[Tensor, Tensor]:
+        z = self.emb_x(qx)
+        for block, k, v in zip(self.blocks, enc.keys, enc.values):
+            z = block.query(z, k, v, enc.mask)
+        z = self.ln_f(z)
+        logits = self.bar_head(z)
+        return logits, self.acquisition(z, logits, enc.incumbent, enc.t_frac)
+
+    def acquisition(self, z: Tensor, logits: Tensor, incumbent: Tensor, t_frac: Tensor) -> Tensor:
+        """Acquisition head: ``z`` ``b x m x d``, ``logits`` ``b x m x B`` -> ``b x m``."""
+        b, m, _ = z.shape
+        inc = incumbent.view(b, 1).expand(b, m)
+        log_ei = self.bar.log_expected_improvement(logits, inc)
+        feats = torch.cat(
+            [
+                z,
+                torch.softmax(logits, dim=-1),
+                inc.unsqueeze(-1),
+                t_frac.view(b, 1, 1).expand(b, m, 1),
+                log_ei.unsqueeze(-1),
+            ],
+            dim=-1,
+        )
+        return self.acq_ei_scale * log_ei + self.acq_mlp(feats).squeeze(-1)
+
+    def value(self, enc: HistoryEncoding) -> Tensor:
+        """PPO critic: masked mean of the history tokens, incumbent, t/T -> ``b``."""
+        w = enc.mask.to(enc.tokens.dtype).unsqueeze(-1)
+        pooled = (enc.tokens * w).sum(1) / w.sum(1).clamp_min(1.0)
+        feats = torch.cat([pooled, enc.incumbent.unsqueeze(-1), enc.t_frac.unsqueeze(-1)], -1)
+        return self.value_head(feats).squeeze(-1)
+
+    def forward(
+        self,
+        hist_x: Tensor,
+        hist_y: Tensor,
+        query_x: Tensor,
+        mask: Tensor | None = None,
+        incumbent: Tensor | None = None,
+        t_frac: Tensor | float | None = None,
+        chunk_size: int | None = 4096,
+    ) -> QueryScores:
+        """Encode the history and score the queries in one call."""
+        enc = self.encode_history(hist_x, hist_y, mask, incumbent, t_frac)
+        return self.score(enc, query_x, chunk_size)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    # ------------------------------------------------------------------ checkpoints
+    def save(self, path: str | os.PathLike, meta: dict | None = None) -> Path:
+        """Write ``path/config.json`` and ``path/weights.pt`` (a plain ``state_dict``).
+
+        Both files are written to temporary names first and renamed, so an interrupted save
+        never leaves a half-written checkpoint.
+        """
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        cfg = {"format": CHECKPOINT_FORMAT, "network": asdict(self.config), "meta": meta or {}}
+        state = {k: v.detach().cpu() for k, v in self.state_dict().items()}
+        tmp_w, tmp_c = path / (WEIGHTS_FILE + ".tmp"), path / (CONFIG_FILE + ".tmp")
+        torch.save(state, tmp_w)
+        tmp_c.write_text(json.dumps(cfg, indent=2))
+        os.replace(tmp_w, path / WEIGHTS_FILE)
+        os.replace(tmp_c, path / CONFIG_FILE)
+        return path
+
+    @classmethod
+    def load(
+        cls, path: str | os.PathLike, expected_dim: int | None = None, dtype: torch.dtype | None = None
+    ) -> NAPTransformer:
+        """Load a checkpoint written by :meth:`save` (``torch.load(weights_only=True)``).
+
+        Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a damaged or
+        mismatched one (wrong format, config/weights disagreement, ``expected_dim``).
+        """
+        net, _ = cls.load_with_meta(path, expected_dim, dtype)
+        return net
+
+    @classmethod
+    def load_with_meta(
+        cls, path: str | os.PathLike, expected_dim: int | None = None, dtype: torch.dtype | None = None
+    ) -> tuple[NAPTransformer, dict]:
+        path = Path(path)
+        cfg_file, w_file = path / CONFIG_FILE, path / WEIGHTS_FILE
+        for f in (cfg_file, w_file):
+            if not f.is_file():
+                raise FileNotFoundError(f"checkpoint file missing: {f} (expected {CONFIG_FILE} "
+                                        f"and {WEIGHTS_FILE} in {path})")
+        try:
+            cfg = json.loads(cfg_file.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ValueError(f"damaged checkpoint config {cfg_file}: {e}") from e
+        if not isinstance(cfg, dict) or cfg.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(
+                f"{cfg_file} is not a botorch-nap checkpoint (format "
+                f"{cfg.get('format') if isinstance(cfg, dict) else None!r}, expected "
+                f"{CHECKPOINT_FORMAT!r})"
+            )
+        config = NAPConfig.from_dict(cfg["network"])
+        if expected_dim is not None and config.dim_x != expected_dim:
+            raise ValueError(
+                f"checkpoint {path} is for input dim {config.dim_x}, but the data have "
+                f"dim {expected_dim}"
+            )
+        try:
+            state = torch.load(w_file, map_location="cpu", weights_only=True)
+        except Exception as e:  # noqa: BLE001 - any unpickling failure means a damaged file
+            raise ValueError(f"damaged checkpoint weights {w_file}: {e}") from e
+        net = cls(config)
+        try:
+            net.load_state_dict(state)
+        except (RuntimeError, TypeError, AttributeError) as e:
+            raise ValueError(f"weights in {w_file} do not match the config in {cfg_file}: {e}") from e
+        if dtype is not None:
+            net = net.to(dtype)
+        return net.eval(), cfg.get("meta", {})

@@ -1,0 +1,184 @@
+import json
+
+import pytest
+import torch
+
+from botorch_nap.nn.reference import dense_forward
+from botorch_nap.nn.transformer import NAPConfig, NAPTransformer
+
+TINY = dict(d_model=32, n_layers=2, n_heads=4, d_ff=64, n_buckets=16)
+
+
+def _net(dim=3, dtype=torch.float64, seed=0, **kw):
+    torch.manual_seed(seed)
+    net = NAPTransformer(NAPConfig(dim_x=dim, **{**TINY, **kw})).to(dtype).eval()
+    # Give the zero-initialised acquisition MLP weights so its path is exercised too.
+    torch.nn.init.normal_(net.acq_mlp[-1].weight, std=0.1)
+    return net
+
+
+def _data(b=2, n=7, m=11, d=3, dtype=torch.float64, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    return (
+        torch.rand(b, n, d, generator=g, dtype=dtype),
+        torch.randn(b, n, generator=g, dtype=dtype),
+        torch.rand(b, m, d, generator=g, dtype=dtype),
+    )
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_matches_dense_mask_reference(dtype):
+    net = _net(dtype=dtype)
+    hx, hy, qx = _data(dtype=dtype)
+    out, ref = net(hx, hy, qx), dense_forward(net, hx, hy, qx)
+    tol = dict(atol=1e-5, rtol=1e-4) if dtype == torch.float32 else dict(atol=1e-10, rtol=1e-9)
+    torch.testing.assert_close(out.acq, ref.acq, **tol)
+    torch.testing.assert_close(out.bar_logits, ref.bar_logits, **tol)
+    assert out.acq.dtype == dtype
+
+
+def test_history_permutation_invariance():
+    net = _net()
+    hx, hy, qx = _data()
+    perm = torch.randperm(hx.shape[1], generator=torch.Generator().manual_seed(5))
+    a, b = net(hx, hy, qx), net(hx[:, perm], hy[:, perm], qx)
+    torch.testing.assert_close(a.acq, b.acq)
+    torch.testing.assert_close(a.bar_logits, b.bar_logits)
+
+
+def test_query_independence_and_chunking():
+    net = _net()
+    hx, hy, qx = _data(m=50)
+    full = net(hx, hy, qx, chunk_size=None)
+    chunked = net(hx, hy, qx, chunk_size=7)
+    alone = net(hx, hy, qx[:, 13:14])
+    shuffled = net(hx, hy, qx.flip(1))
+    torch.testing.assert_close(full.acq, chunked.acq)
+    torch.testing.assert_close(full.acq[:, 13:14], alone.acq)
+    torch.testing.assert_close(full.acq, shuffled.acq.flip(1))
+
+
+def test_padded_history_equals_unpadded():
+    net = _net()
+    hx, hy, qx = _data(b=1, n=5)
+    pad_x = torch.cat([hx, torch.rand(1, 4, 3, dtype=hx.dtype)], 1)
+    pad_y = torch.cat([hy, torch.randn(1, 4, dtype=hy.dtype) * 100], 1)
+    mask = torch.tensor([[True] * 5 + [False] * 4])
+    a = net(hx, hy, qx)
+    b = net(pad_x, pad_y, qx, mask=mask)
+    torch.testing.assert_close(a.acq, b.acq)
+    torch.testing.assert_close(a.bar_logits, b.bar_logits)
+    # Ragged batch: task 0 has 5 real points, task 1 has 9.
+    hx2, hy2, qx2 = _data(b=1, n=9, seed=3)
+    batch = net(
+        torch.cat([pad_x, hx2]), torch.cat([pad_y, hy2]), torch.cat([qx, qx2]),
+        mask=torch.cat([mask, torch.ones(1, 9, dtype=torch.bool)]),
+    )
+    torch.testing.assert_close(batch.acq[0], a.acq[0])
+    torch.testing.assert_close(batch.acq[1], net(hx2, hy2, qx2).acq[0])
+    torch.testing.assert_close(
+        net.value(net.encode_history(pad_x, pad_y, mask)), net.value(net.encode_history(hx, hy))
+    )
+
+
+def test_empty_history_cold_start_works():
+    net = _net()
+    _, _, qx = _data()
+    hx, hy = torch.zeros(2, 0, 3, dtype=torch.float64), torch.zeros(2, 0, dtype=torch.float64)
+    out = net(hx, hy, qx)
+    assert torch.isfinite(out.acq).all() and torch.isfinite(out.bar_logits).all()
+    torch.testing.assert_close(out.acq, dense_forward(net, hx, hy, qx).acq)
+    # Fully padded history behaves like the empty one.
+    hx1, hy1, _ = _data()
+    padded = net(hx1, hy1, qx, mask=torch.zeros(2, 7, dtype=torch.bool))
+    torch.testing.assert_close(padded.acq, out.acq)
+
+
+def test_finite_gradients_wrt_queries():
+    net = _net()
+    hx, hy, qx = _data()
+    qx.requires_grad_(True)
+    out = net(hx, hy, qx)
+    (out.acq.sum() + out.bar_logits.sum()).backward()
+    assert qx.grad is not None and torch.isfinite(qx.grad).all() and qx.grad.abs().sum() > 0
+
+
+def test_history_changes_outputs():
+    net = _net()
+    hx, hy, qx = _data()
+    a, b = net(hx, hy, qx), net(hx, -hy, qx)
+    assert not torch.allclose(a.bar_logits, b.bar_logits)
+
+
+def test_untrained_acquisition_head_equals_bar_log_ei():
+    torch.manual_seed(0)
+    net = NAPTransformer(NAPConfig(dim_x=3, **TINY)).double()
+    hx, hy, qx = _data()
+    out = net(hx, hy, qx)
+    inc = hy.max(-1).values.unsqueeze(-1).expand(-1, qx.shape[1])
+    torch.testing.assert_close(out.acq, net.bar.log_expected_improvement(out.bar_logits, inc))
+
+
+def test_bad_shapes_raise():
+    net = _net()
+    hx, hy, qx = _data()
+    with pytest.raises(ValueError, match="hist_x"):
+        net(hx[..., :2], hy, qx)
+    with pytest.raises(ValueError, match="hist_y"):
+        net(hx, hy[:, :3], qx)
+    with pytest.raises(ValueError, match="query_x"):
+        net(hx, hy, qx[..., :2])
+    with pytest.raises(ValueError, match="divisible"):
+        NAPConfig(dim_x=2, d_model=30, n_heads=4)
+
+
+def test_paper_size_reachable_by_config():
+    cfg = NAPConfig(dim_x=6, d_model=512, n_layers=6, n_heads=4, d_ff=1024, n_buckets=1000)
+    n = NAPTransformer(cfg).num_parameters()
+    assert 10e6 < n < 25e6
+
+
+def test_save_load_roundtrip_and_errors(tmp_path):
+    net = _net(dtype=torch.float32)
+    net.save(tmp_path / "ck", meta={"family": "test"})
+    loaded, meta = NAPTransformer.load_with_meta(tmp_path / "ck", expected_dim=3)
+    assert meta == {"family": "test"}
+    hx, hy, qx = _data(dtype=torch.float32)
+    torch.testing.assert_close(loaded(hx, hy, qx).acq, net(hx, hy, qx).acq)
+
+    with pytest.raises(ValueError, match="input dim 3"):
+        NAPTransformer.load(tmp_path / "ck", expected_dim=5)
+    with pytest.raises(FileNotFoundError, match="weights.pt"):
+        NAPTransformer.load(tmp_path / "missing")
+
+    cfg = json.loads((tmp_path / "ck" / "config.json").read_text())
+    cfg["network"]["d_model"] = 64
+    (tmp_path / "ck" / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match="do not match the config"):
+        NAPTransformer.load(tmp_path / "ck")
+
+    cfg["format"] = "something-else"
+    (tmp_path / "ck" / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match="not a botorch-nap checkpoint"):
+        NAPTransformer.load(tmp_path / "ck")
+
+    net.save(tmp_path / "ck2")
+    (tmp_path / "ck2" / "weights.pt").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="damaged"):
+        NAPTransformer.load(tmp_path / "ck2")
+    (tmp_path / "ck2" / "config.json").write_text("{not json")
+    with pytest.raises(ValueError, match="damaged"):
+        NAPTransformer.load(tmp_path / "ck2")
+
+
+def test_checkpoint_refuses_arbitrary_pickles(tmp_path):
+    net = _net(dtype=torch.float32)
+    net.save(tmp_path / "ck")
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    torch.save({"x": Evil()}, tmp_path / "ck" / "weights.pt")
+    with pytest.raises(ValueError, match="damaged"):
+        NAPTransformer.load(tmp_path / "ck")
