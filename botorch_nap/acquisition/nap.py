@@ -44,6 +44,8 @@ class NAPAcquisition(AcquisitionFunction):
             horizon: ``t/T = min(n / config.horizon, 1)``.
         model: optional BoTorch model; NAP needs none and never calls it (Ax passes one).
         chunk_size: candidates scored per chunk (bounds peak memory for large pools).
+        dtype: dtype the network runs in (default ``train_X.dtype``). float32 halves the
+            cost of scoring a discrete pool; keep float64 for gradient-based optimisation.
 
     Example:
         >>> acqf = NAPAcquisition(net, train_X, train_Y, bounds)
@@ -61,6 +63,7 @@ class NAPAcquisition(AcquisitionFunction):
         budget: int | None = None,
         model: Model | None = None,
         chunk_size: int = 4096,
+        dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__(model=model)
         if not isinstance(network, NAPTransformer):
@@ -70,7 +73,7 @@ class NAPAcquisition(AcquisitionFunction):
         )
         self.maximize = maximize
         self.chunk_size = chunk_size
-        self.network = inference_copy(network, train_X.dtype)
+        self.network = inference_copy(network, dtype or train_X.dtype)
         self.register_buffer("bounds", bounds)
         self.register_buffer("train_X", train_X)
         self.register_buffer("train_Y", train_Y)
@@ -82,7 +85,12 @@ class NAPAcquisition(AcquisitionFunction):
     # ------------------------------------------------------------------ constructors
     @classmethod
     def from_checkpoint(
-        cls, path: str | os.PathLike, train_X: Tensor, train_Y: Tensor, bounds: Tensor | None = None, **kwargs
+        cls,
+        path: str | os.PathLike,
+        train_X: Tensor,
+        train_Y: Tensor,
+        bounds: Tensor | None = None,
+        **kwargs,
     ) -> NAPAcquisition:
         """Build from a checkpoint directory written by training or ``NAPTransformer.save``."""
         net = NAPTransformer.load(path, expected_dim=train_X.shape[-1])
@@ -92,7 +100,7 @@ class NAPAcquisition(AcquisitionFunction):
     def from_pretrained(
         cls, name: str, train_X: Tensor, train_Y: Tensor, bounds: Tensor | None = None, **kwargs
     ) -> NAPAcquisition:
-        """Build from a shipped model (``botorch-nap models`` lists them), e.g. ``"hpobench_xgb"``."""
+        """Build from a shipped model (``botorch-nap models`` lists them), e.g. "hpobench_xgb"."""
         from botorch_nap.pretrained import checkpoint_path
 
         return cls.from_checkpoint(checkpoint_path(name, "nap"), train_X, train_Y, bounds, **kwargs)

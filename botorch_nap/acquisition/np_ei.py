@@ -62,9 +62,10 @@ class NPExpectedImprovement(AcquisitionFunction):
         bounds: Tensor | None = None,
         maximize: bool = True,
         log: bool = True,
+        dtype: torch.dtype | None = None,
     ) -> NPExpectedImprovement:
         """NP-EI in one call: the network's bar head as a model, plus exact EI."""
-        model = NeuralProcessModel(network, train_X, train_Y, bounds=bounds)
+        model = NeuralProcessModel(network, train_X, train_Y, bounds=bounds, dtype=dtype)
         return cls(model, maximize=maximize, log=log)
 
     @t_batch_mode_transform(expected_q=1)

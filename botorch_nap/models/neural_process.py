@@ -38,6 +38,8 @@ class NeuralProcessModel(Model):
             which is what a ``Normalize`` input transform produces.
         input_transform: optional BoTorch ``InputTransform`` applied to ``train_X`` and to
             every ``X`` passed to ``posterior``.
+        dtype: dtype the network runs in (default ``train_X.dtype``); outputs always come
+            back in the dtype of the ``X`` passed to ``posterior``.
 
     Example:
         >>> model = NeuralProcessModel(net, train_X, train_Y, bounds=bounds)
@@ -54,6 +56,7 @@ class NeuralProcessModel(Model):
         train_Y: Tensor,
         bounds: Tensor | None = None,
         input_transform: InputTransform | None = None,
+        dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
         if not isinstance(network, NAPTransformer):
@@ -65,7 +68,7 @@ class NeuralProcessModel(Model):
         if input_transform is not None:
             self.input_transform = input_transform
         tX, Y, bounds = validate_training_data(tX, train_Y, bounds, network.config.dim_x)
-        self.network = inference_copy(network, tX.dtype)
+        self.network = inference_copy(network, dtype or tX.dtype)
         self.register_buffer("bounds", bounds)
         self.train_inputs = (train_X,)
         self.train_targets = Y
@@ -81,7 +84,9 @@ class NeuralProcessModel(Model):
         return cls(net, train_X, train_Y, **kwargs)
 
     @classmethod
-    def from_pretrained(cls, name: str, train_X: Tensor, train_Y: Tensor, **kwargs) -> NeuralProcessModel:
+    def from_pretrained(
+        cls, name: str, train_X: Tensor, train_Y: Tensor, **kwargs
+    ) -> NeuralProcessModel:
         """Build from a shipped NP model (``botorch-nap models`` lists them)."""
         from botorch_nap.pretrained import checkpoint_path
 

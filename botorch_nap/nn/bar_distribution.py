@@ -218,7 +218,9 @@ class BarDistribution(nn.Module):
         return out.clamp_min(floor)
 
     # ------------------------------------------------------------------ BoTorch
-    def to_posterior(self, logits: Tensor, scale: Tensor | float = 1.0, shift: Tensor | float = 0.0):
+    def to_posterior(
+        self, logits: Tensor, scale: Tensor | float = 1.0, shift: Tensor | float = 0.0
+    ):
         """A ``BoundedRiemannPosterior`` over ``shift + scale * y`` (original units).
 
         ``logits``: ``batch x q x B``; ``scale > 0``. The posterior's mean, variance and

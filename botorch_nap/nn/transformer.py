@@ -61,7 +61,9 @@ class NAPConfig:
         if self.dim_x < 1:
             raise ValueError(f"dim_x must be >= 1, got {self.dim_x}")
         if self.d_model % self.n_heads != 0:
-            raise ValueError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
+            raise ValueError(
+                f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})"
+            )
         if not self.y_min < self.y_max:
             raise ValueError("y_min must be < y_max")
 
@@ -248,9 +250,7 @@ class NAPTransformer(nn.Module):
         """
         self._check_x(query_x, "query_x")
         if query_x.shape[0] != enc.mask.shape[0]:
-            raise ValueError(
-                f"query batch {query_x.shape[0]} != history batch {enc.mask.shape[0]}"
-            )
+            raise ValueError(f"query batch {query_x.shape[0]} != history batch {enc.mask.shape[0]}")
         query_x = query_x.to(self.dtype)
         m = query_x.shape[1]
         step = m if not chunk_size or chunk_size >= m else chunk_size
@@ -333,7 +333,10 @@ class NAPTransformer(nn.Module):
 
     @classmethod
     def load(
-        cls, path: str | os.PathLike, expected_dim: int | None = None, dtype: torch.dtype | None = None
+        cls,
+        path: str | os.PathLike,
+        expected_dim: int | None = None,
+        dtype: torch.dtype | None = None,
     ) -> NAPTransformer:
         """Load a checkpoint written by :meth:`save` (``torch.load(weights_only=True)``).
 
@@ -345,14 +348,19 @@ class NAPTransformer(nn.Module):
 
     @classmethod
     def load_with_meta(
-        cls, path: str | os.PathLike, expected_dim: int | None = None, dtype: torch.dtype | None = None
+        cls,
+        path: str | os.PathLike,
+        expected_dim: int | None = None,
+        dtype: torch.dtype | None = None,
     ) -> tuple[NAPTransformer, dict]:
         path = Path(path)
         cfg_file, w_file = path / CONFIG_FILE, path / WEIGHTS_FILE
         for f in (cfg_file, w_file):
             if not f.is_file():
-                raise FileNotFoundError(f"checkpoint file missing: {f} (expected {CONFIG_FILE} "
-                                        f"and {WEIGHTS_FILE} in {path})")
+                raise FileNotFoundError(
+                    f"checkpoint file missing: {f} (expected {CONFIG_FILE} "
+                    f"and {WEIGHTS_FILE} in {path})"
+                )
         try:
             cfg = json.loads(cfg_file.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -377,7 +385,9 @@ class NAPTransformer(nn.Module):
         try:
             net.load_state_dict(state)
         except (RuntimeError, TypeError, AttributeError) as e:
-            raise ValueError(f"weights in {w_file} do not match the config in {cfg_file}: {e}") from e
+            raise ValueError(
+                f"weights in {w_file} do not match the config in {cfg_file}: {e}"
+            ) from e
         if dtype is not None:
             net = net.to(dtype)
         return net.eval(), cfg.get("meta", {})

@@ -68,7 +68,10 @@ def test_monte_carlo_mean_and_ei():
     b = bar.borders.double()
     y = b[k] + torch.rand(k.shape, generator=g, dtype=torch.float64) * (b[k + 1] - b[k])
     assert abs(float(bar.mean(logits)) - float(y.mean())) < 5e-3
-    assert abs(float(bar.expected_improvement(logits, 0.1)) - float((y - 0.1).clamp_min(0).mean())) < 5e-3
+    assert (
+        abs(float(bar.expected_improvement(logits, 0.1)) - float((y - 0.1).clamp_min(0).mean()))
+        < 5e-3
+    )
 
 
 def test_straddling_bucket_counts_only_part_above_threshold():

@@ -71,7 +71,9 @@ def test_padded_history_equals_unpadded():
     # Ragged batch: task 0 has 5 real points, task 1 has 9.
     hx2, hy2, qx2 = _data(b=1, n=9, seed=3)
     batch = net(
-        torch.cat([pad_x, hx2]), torch.cat([pad_y, hy2]), torch.cat([qx, qx2]),
+        torch.cat([pad_x, hx2]),
+        torch.cat([pad_y, hy2]),
+        torch.cat([qx, qx2]),
         mask=torch.cat([mask, torch.ones(1, 9, dtype=torch.bool)]),
     )
     torch.testing.assert_close(batch.acq[0], a.acq[0])

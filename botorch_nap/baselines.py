@@ -1,0 +1,177 @@
+r"""One interface for every method: ``propose(train_X, train_Y, bounds, candidates=None) -> x``.
+
+Each proposer returns one point, ``1 x d``, chosen through the public BoTorch route a user
+would take: ``optimize_acqf`` over ``bounds`` when ``candidates`` is None (continuous), else
+``optimize_acqf_discrete`` over the pool with the observed points in ``X_avoid``.
+
+* :class:`GPEI`: ``SingleTaskGP`` (BoTorch's default outcome transform, a ``Normalize``
+  input transform on ``bounds``), fitted by ``fit_gpytorch_mll``, ``LogExpectedImprovement``.
+* :class:`NPEI`: the network's bar head as a model plus exact bar EI.
+* :class:`NAP`: the network's acquisition head (:class:`NAPAcquisition`).
+* :class:`RandomSearch`: uniform in the box, or uniform over unevaluated pool points.
+
+Example:
+    >>> x = GPEI().propose(train_X, train_Y, bounds)
+    >>> x = NAP(net).propose(train_X, train_Y, bounds, candidates=pool)
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import torch
+from botorch.acquisition import AcquisitionFunction, LogExpectedImprovement
+from botorch.fit import fit_gpytorch_mll
+from botorch.models import SingleTaskGP
+from botorch.models.transforms.input import Normalize
+from botorch.optim import optimize_acqf, optimize_acqf_discrete
+from gpytorch.mlls import ExactMarginalLogLikelihood
+from torch import Tensor
+
+from botorch_nap.acquisition.nap import NAPAcquisition
+from botorch_nap.acquisition.np_ei import NPExpectedImprovement
+from botorch_nap.nn.transformer import NAPTransformer
+
+
+@dataclass
+class OptimizerSettings:
+    """Settings for continuous ``optimize_acqf`` (shared by all proposers)."""
+
+    num_restarts: int = 8
+    raw_samples: int = 256
+    maxiter: int = 100
+
+
+def _unevaluated(candidates: Tensor, train_X: Tensor) -> Tensor:
+    if train_X.numel() == 0:
+        return candidates
+    seen = (candidates.to(train_X).unsqueeze(1) == train_X.unsqueeze(0)).all(-1).any(-1)
+    return candidates[~seen]
+
+
+class Proposer:
+    """Base class: subclasses build an acquisition function and inherit the optimisation."""
+
+    name = "proposer"
+
+    def __init__(self, maximize: bool = True, settings: OptimizerSettings | None = None) -> None:
+        self.maximize = maximize
+        self.settings = settings or OptimizerSettings()
+
+    def acquisition(
+        self, train_X: Tensor, train_Y: Tensor, bounds: Tensor, pool: bool = False
+    ) -> AcquisitionFunction:
+        """The acquisition function for this history (``pool``: it will score a finite set)."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def propose(
+        self, train_X: Tensor, train_Y: Tensor, bounds: Tensor, candidates: Tensor | None = None
+    ) -> Tensor:
+        """Next point to evaluate, ``1 x d`` (``train_Y``: ``n x 1``; ``candidates``: ``N x d``)."""
+        if candidates is not None and _unevaluated(candidates, train_X).shape[0] == 0:
+            raise ValueError("every candidate has already been evaluated")
+        acqf = self.acquisition(train_X, train_Y, bounds, pool=candidates is not None)
+        if candidates is None:
+            x, _ = optimize_acqf(
+                acqf,
+                bounds=bounds.to(train_X),
+                q=1,
+                num_restarts=self.settings.num_restarts,
+                raw_samples=self.settings.raw_samples,
+                options={"maxiter": self.settings.maxiter},
+            )
+            return x.detach()
+        x, _ = optimize_acqf_discrete(
+            acqf, q=1, choices=candidates.to(train_X), X_avoid=train_X, unique=True
+        )
+        return x.detach()
+
+
+class GPEI(Proposer):
+    """BoTorch GP-EI: ``SingleTaskGP`` + ``fit_gpytorch_mll`` + ``LogExpectedImprovement``."""
+
+    name = "gp-ei"
+
+    def acquisition(
+        self, train_X: Tensor, train_Y: Tensor, bounds: Tensor, pool: bool = False
+    ) -> AcquisitionFunction:
+        Y = train_Y if self.maximize else -train_Y
+        gp = SingleTaskGP(
+            train_X, Y, input_transform=Normalize(train_X.shape[-1], bounds=bounds.to(train_X))
+        )
+        with warnings.catch_warnings():
+            # Tiny or degenerate histories make the fit warn; BoTorch retries internally.
+            warnings.simplefilter("ignore")
+            fit_gpytorch_mll(ExactMarginalLogLikelihood(gp.likelihood, gp))
+        return LogExpectedImprovement(gp, best_f=Y.max())
+
+
+class NPEI(Proposer):
+    """NP-EI: exact (log) expected improvement over the network's bar posterior."""
+
+    name = "np-ei"
+
+    def __init__(self, network: NAPTransformer, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.network = network
+
+    def acquisition(
+        self, train_X: Tensor, train_Y: Tensor, bounds: Tensor, pool: bool = False
+    ) -> AcquisitionFunction:
+        # Pools need no gradients: float32 scores them at half the cost.
+        return NPExpectedImprovement.from_network(
+            self.network,
+            train_X,
+            train_Y,
+            bounds,
+            maximize=self.maximize,
+            dtype=torch.float32 if pool else None,
+        )
+
+
+class NAP(Proposer):
+    """NAP: the network's acquisition head scores candidates directly."""
+
+    name = "nap"
+
+    def __init__(self, network: NAPTransformer, budget: int | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.network = network
+        self.budget = budget
+
+    def acquisition(
+        self, train_X: Tensor, train_Y: Tensor, bounds: Tensor, pool: bool = False
+    ) -> AcquisitionFunction:
+        return NAPAcquisition(
+            self.network,
+            train_X,
+            train_Y,
+            bounds,
+            maximize=self.maximize,
+            budget=self.budget,
+            dtype=torch.float32 if pool else None,
+        )
+
+
+class RandomSearch(Proposer):
+    """Uniform random search (in the box, or over unevaluated pool points)."""
+
+    name = "random"
+
+    def __init__(self, generator: torch.Generator | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.generator = generator
+
+    def propose(
+        self, train_X: Tensor, train_Y: Tensor, bounds: Tensor, candidates: Tensor | None = None
+    ) -> Tensor:
+        if candidates is None:
+            u = torch.rand(1, bounds.shape[-1], generator=self.generator, dtype=torch.float64)
+            b = bounds.to(torch.float64)
+            return (b[0] + u * (b[1] - b[0])).to(train_X)
+        free = _unevaluated(candidates, train_X)
+        if free.shape[0] == 0:
+            raise ValueError("every candidate has already been evaluated")
+        i = torch.randint(free.shape[0], (1,), generator=self.generator)
+        return free[i].to(train_X)

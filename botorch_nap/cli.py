@@ -1,0 +1,62 @@
+"""``botorch-nap`` command line: ``demo``, ``models``, ``tasks``, and the training commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _models(_: argparse.Namespace) -> int:
+    from botorch_nap.pretrained import available
+
+    entries = available()
+    if not entries:
+        print("No pretrained models ship with this version yet.")
+        return 0
+    print(f"{'name':<20} {'kind':<5} {'dim':>4}  path")
+    for e in entries:
+        print(f"{e['name']:<20} {e['kind']:<5} {e['dim_x']:>4}  {e['path']}")
+    return 0
+
+
+def _tasks(args: argparse.Namespace) -> int:
+    from botorch_nap.tasks import list_families
+
+    out = list_families(data_dir=args.data_dir)
+    print(out if isinstance(out, str) else "\n".join(str(r) for r in out))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="botorch-nap", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser(
+        "demo", help="run NAP, NP-EI, GP-EI and random side by side", add_help=False
+    )
+    demo.set_defaults(func=None)
+    sub.add_parser("models", help="list shipped pretrained models").set_defaults(func=_models)
+    t = sub.add_parser("tasks", help="list task families, dims, splits, data found")
+    t.add_argument("--data-dir", default=None, help="folder with the data (default: env/auto)")
+    t.set_defaults(func=_tasks)
+    try:
+        from botorch_nap.training import commands as training_commands
+    except ImportError:  # training extras absent: the rest of the CLI still works
+        training_commands = None
+    if training_commands is not None and hasattr(training_commands, "register"):
+        training_commands.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "demo":
+        from botorch_nap.demo import main as demo_main
+
+        demo_main(argv[1:])
+        return 0
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,283 @@
+import math
+
+import pytest
+import torch
+from botorch.optim import (
+    optimize_acqf,
+    optimize_acqf_discrete,
+    optimize_acqf_mixed,
+    optimize_acqf_mixed_alternating,
+)
+from botorch.test_functions import Branin
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from botorch_nap import NAPAcquisition
+
+BOUNDS = torch.tensor([[-5.0, 0.0], [10.0, 15.0]], dtype=torch.float64)
+
+
+def _data(n=8, seed=0, bounds=BOUNDS):
+    g = torch.Generator().manual_seed(seed)
+    X = bounds[0] + torch.rand(n, bounds.shape[1], generator=g, dtype=torch.float64) * (
+        bounds[1] - bounds[0]
+    )
+    Y = -Branin()(X).unsqueeze(-1) if X.shape[-1] == 2 else X.sum(-1, keepdim=True)
+    return X, Y
+
+
+def _in_bounds(x, bounds=BOUNDS):
+    return bool(((x >= bounds[0] - 1e-9) & (x <= bounds[1] + 1e-9)).all())
+
+
+def test_optimize_acqf_continuous_float64_with_gradients(tiny_net):
+    X, Y = _data()
+    acqf = NAPAcquisition(tiny_net(), X, Y, BOUNDS)
+    Xq = (BOUNDS[0] + torch.rand(5, 1, 2, dtype=torch.float64) * 15).requires_grad_(True)
+    acqf(Xq).sum().backward()
+    assert torch.isfinite(Xq.grad).all() and Xq.grad.abs().sum() > 0
+    x, val = optimize_acqf(acqf, BOUNDS, q=1, num_restarts=4, raw_samples=64)
+    assert x.shape == (1, 2) and x.dtype == torch.float64 and _in_bounds(x)
+    # The optimiser's answer is at least as good as a random sample of candidates.
+    rand = BOUNDS[0] + torch.rand(256, 1, 2, dtype=torch.float64) * (BOUNDS[1] - BOUNDS[0])
+    assert float(val) >= float(acqf(rand).max()) - 1e-6
+
+
+def test_optimize_acqf_discrete_avoids_observed(tiny_net):
+    X, Y = _data()
+    pool = torch.cat([X, _data(200, seed=1)[0]])
+    acqf = NAPAcquisition(tiny_net(), X, Y, BOUNDS)
+    x, _ = optimize_acqf_discrete(acqf, q=1, choices=pool, X_avoid=X)
+    assert (pool == x).all(-1).any(), "must be a pool point"
+    assert not (X == x).all(-1).any(), "must not repeat an observed point"
+    # Its choice is the pool's arg-max among unobserved points.
+    vals = acqf(pool[len(X) :].unsqueeze(1))
+    assert torch.equal(x[0], pool[len(X) :][vals.argmax()])
+
+
+def test_optimize_acqf_mixed_and_alternating(tiny_net):
+    # dim 0 continuous, dim 1 integer in [0, 4], dim 2 categorical with 3 levels (codes 0..2).
+    bounds = torch.tensor([[0.0, 0.0, 0.0], [1.0, 4.0, 2.0]], dtype=torch.float64)
+    X = torch.tensor([[0.1, 1.0, 0.0], [0.5, 3.0, 2.0], [0.9, 0.0, 1.0]], dtype=torch.float64)
+    Y = torch.tensor([[0.3], [1.2], [0.7]], dtype=torch.float64)
+    acqf = NAPAcquisition(tiny_net(dim=3), X, Y, bounds)
+    x, _ = optimize_acqf_mixed(
+        acqf,
+        bounds,
+        q=1,
+        num_restarts=2,
+        raw_samples=32,
+        fixed_features_list=[{1: float(i), 2: float(c)} for i in range(5) for c in range(3)],
+    )
+    assert _in_bounds(x, bounds) and float(x[0, 1]).is_integer() and float(x[0, 2]).is_integer()
+    x, _ = optimize_acqf_mixed_alternating(
+        acqf,
+        bounds,
+        discrete_dims={1: [0, 1, 2, 3, 4]},
+        cat_dims={2: [0, 1, 2]},
+        num_restarts=2,
+        raw_samples=32,
+    )
+    assert _in_bounds(x, bounds) and float(x[0, 1]).is_integer() and float(x[0, 2]) in (0, 1, 2)
+
+
+def test_q_batch_sequential_gives_distinct_sensible_points(pretrained_2d):
+    X, Y = _data(10)
+    acqf = NAPAcquisition(pretrained_2d, X, Y, BOUNDS)
+    x, _ = optimize_acqf(acqf, BOUNDS, q=4, num_restarts=4, raw_samples=128, sequential=True)
+    assert x.shape == (4, 2) and _in_bounds(x)
+    u = (x - BOUNDS[0]) / (BOUNDS[1] - BOUNDS[0])
+    gaps = torch.pdist(u)
+    assert float(gaps.min()) > 0.02, f"q-batch points collapse: min gap {float(gaps.min())}"
+    # Pending points change the context: the second pick is worse after the first is pending.
+    a0 = float(acqf(x[:1].unsqueeze(0)))
+    acqf.set_X_pending(x[:1])
+    assert float(acqf(x[:1].unsqueeze(0))) < a0
+
+
+def test_history_encoded_once(tiny_net, monkeypatch):
+    X, Y = _data()
+    acqf = NAPAcquisition(tiny_net(), X, Y, BOUNDS)
+    calls = []
+    orig = acqf.network.encode_history
+    monkeypatch.setattr(
+        acqf.network, "encode_history", lambda *a, **k: calls.append(1) or orig(*a, **k)
+    )
+    for _ in range(3):
+        acqf(torch.rand(7, 1, 2, dtype=torch.float64) * 5)
+    assert calls == []
+
+
+def test_maximize_false_equals_negated_data(tiny_net):
+    X, Y = _data()
+    net = tiny_net()
+    Xq = _data(20, seed=3)[0].unsqueeze(1)
+    a = NAPAcquisition(net, X, Y, BOUNDS, maximize=False)(Xq)
+    b = NAPAcquisition(net, X, -Y, BOUNDS)(Xq)
+    torch.testing.assert_close(a, b)
+    assert not torch.allclose(a, NAPAcquisition(net, X, Y, BOUNDS)(Xq))
+
+
+def test_normalisation_uses_history_only_and_is_affine_invariant(tiny_net):
+    X, Y = _data()
+    net = tiny_net()
+    Xq = _data(20, seed=3)[0].unsqueeze(1)
+    a = NAPAcquisition(net, X, Y, BOUNDS)(Xq)
+    b = NAPAcquisition(net, X, 1000.0 * Y + 5e4, BOUNDS)(Xq)
+    torch.testing.assert_close(a, b)
+
+
+def test_budget_feeds_t_over_T(pretrained_2d):
+    X, Y = _data()
+    acqf_default = NAPAcquisition(pretrained_2d, X, Y, BOUNDS)
+    acqf_budget = NAPAcquisition(pretrained_2d, X, Y, BOUNDS, budget=10)
+    assert acqf_default._encoding.t_frac.item() == pytest.approx(8 / pretrained_2d.config.horizon)
+    assert acqf_budget._encoding.t_frac.item() == pytest.approx(0.8)
+
+
+def test_constant_y_and_single_observation_work(tiny_net):
+    net = tiny_net()
+    Xq = _data(16, seed=5)[0].unsqueeze(1)
+    X, _ = _data(5)
+    out = NAPAcquisition(net, X, torch.full((5, 1), 3.0, dtype=torch.float64), BOUNDS)(Xq)
+    assert torch.isfinite(out).all()
+    out = NAPAcquisition(net, X[:1], torch.tensor([[2.0]], dtype=torch.float64), BOUNDS)(Xq)
+    assert torch.isfinite(out).all()
+    x, _ = optimize_acqf(
+        NAPAcquisition(net, X[:1], torch.tensor([[2.0]], dtype=torch.float64), BOUNDS),
+        BOUNDS,
+        q=1,
+        num_restarts=2,
+        raw_samples=16,
+    )
+    assert _in_bounds(x)
+
+
+def test_network_untouched_and_float32_data(tiny_net):
+    net = tiny_net()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    X, Y = _data()
+    acqf = NAPAcquisition(net, X.float(), Y.float(), BOUNDS.float())
+    x, _ = optimize_acqf(acqf, BOUNDS.float(), q=1, num_restarts=2, raw_samples=16)
+    assert x.dtype == torch.float32
+    for k, v in net.state_dict().items():
+        assert torch.equal(v, before[k]) and v.dtype == torch.float32
+    assert all(p.grad is None for p in net.parameters())
+
+
+@pytest.mark.parametrize(
+    "mutate, match",
+    [
+        (
+            lambda X, Y, B: (
+                X,
+                Y.masked_fill(torch.arange(len(Y)).unsqueeze(-1) == 2, math.nan),
+                B,
+            ),
+            "train_Y contains NaN",
+        ),
+        (
+            lambda X, Y, B: (
+                X,
+                Y.masked_fill(torch.arange(len(Y)).unsqueeze(-1) == 0, math.inf),
+                B,
+            ),
+            "train_Y contains NaN or inf",
+        ),
+        (
+            lambda X, Y, B: (
+                X.masked_fill(
+                    torch.zeros_like(X, dtype=torch.bool).index_fill(0, torch.tensor([1]), True),
+                    math.nan,
+                ),
+                Y,
+                B,
+            ),
+            "train_X contains NaN",
+        ),
+        (lambda X, Y, B: (X + 100.0, Y, B), "outside bounds"),
+        (lambda X, Y, B: (X[:, :1], Y, B[:, :1]), "network expects dim_x=2"),
+        (lambda X, Y, B: (X, Y[:-1], B), "train_Y must have shape"),
+        (lambda X, Y, B: (X, Y.expand(-1, 2), B), "train_Y must have shape"),
+        (lambda X, Y, B: (X, Y, B.flip(0)), "lower < upper"),
+        (lambda X, Y, B: (X, Y, B[:1]), "bounds must have shape 2 x d"),
+    ],
+)
+def test_bad_input_raises_named_error(tiny_net, mutate, match):
+    X, Y = _data()
+    X, Y, B = mutate(X, Y, BOUNDS)
+    with pytest.raises(ValueError, match=match):
+        NAPAcquisition(tiny_net(), X, Y, B)
+
+
+def test_bad_forward_input_raises(tiny_net):
+    X, Y = _data()
+    acqf = NAPAcquisition(tiny_net(), X, Y, BOUNDS)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        acqf(torch.tensor([[[math.nan, 1.0]]], dtype=torch.float64))
+    with pytest.raises(ValueError, match="dims"):
+        acqf(torch.rand(3, 1, 3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="X_pending"):
+        acqf.set_X_pending(torch.rand(2, 3, dtype=torch.float64))
+    with pytest.raises(TypeError, match="NAPTransformer"):
+        NAPAcquisition(torch.nn.Linear(2, 1), X, Y, BOUNDS)
+
+
+_NET_CACHE = {}
+
+
+def _hyp_net(dim):
+    if dim not in _NET_CACHE:
+        from botorch_nap import NAPConfig, NAPTransformer
+
+        torch.manual_seed(dim)
+        _NET_CACHE[dim] = NAPTransformer(
+            NAPConfig(dim_x=dim, d_model=16, n_layers=1, n_heads=2, d_ff=32, n_buckets=16)
+        )
+    return _NET_CACHE[dim]
+
+
+_floats = st.floats(allow_nan=True, allow_infinity=True, width=64)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    dim=st.integers(1, 4),
+    n=st.integers(0, 6),
+    y_shape=st.sampled_from(["n1", "n", "n2", "wrong_n"]),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    net_dim=st.integers(1, 4),
+    y_vals=st.lists(_floats, min_size=0, max_size=12),
+    x_vals=st.lists(st.floats(-2, 3) | st.just(math.nan), min_size=0, max_size=24),
+    q_vals=st.lists(
+        st.floats(-1e6, 1e6) | st.sampled_from([math.nan, math.inf]), min_size=1, max_size=12
+    ),
+    lo=st.floats(-10, 0),
+    width=st.floats(-1, 10),
+)
+def test_property_only_clear_errors_and_finite_outputs(
+    dim, n, y_shape, dtype, net_dim, y_vals, x_vals, q_vals, lo, width
+):
+    net = _hyp_net(net_dim)
+    X = torch.tensor((x_vals * (n * dim))[: n * dim] if x_vals else [0.5] * (n * dim), dtype=dtype)
+    X = X.reshape(n, dim)
+    ys = (y_vals * (2 * n + 2))[: 2 * n] if y_vals else [1.0] * (2 * n)
+    Y = {
+        "n1": torch.tensor(ys[:n], dtype=dtype).reshape(n, 1),
+        "n": torch.tensor(ys[:n], dtype=dtype),
+        "n2": torch.tensor(ys[: 2 * n], dtype=dtype).reshape(n, 2),
+        "wrong_n": torch.tensor(ys[: n + 1] + [0.0] * (n + 1 - len(ys[: n + 1])), dtype=dtype),
+    }[y_shape]
+    bounds = torch.tensor([[lo] * dim, [lo + width] * dim], dtype=dtype)
+    try:
+        acqf = NAPAcquisition(net, X, Y, bounds)
+    except ValueError as e:
+        assert any(s in str(e) for s in ("train_X", "train_Y", "bounds", "dim")), str(e)
+        return
+    Xq = torch.tensor((q_vals * dim)[:dim] * 3, dtype=dtype).reshape(3, 1, dim)
+    try:
+        out = acqf(Xq)
+    except ValueError as e:
+        assert "NaN or inf" in str(e) or "dims" in str(e), str(e)
+        return
+    assert out.shape == (3,) and torch.isfinite(out).all()

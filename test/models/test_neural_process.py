@@ -1,0 +1,163 @@
+import math
+
+import pytest
+import torch
+from botorch.acquisition import LogExpectedImprovement, UpperConfidenceBound
+from botorch.acquisition.objective import ScalarizedPosteriorTransform
+from botorch.models.transforms.input import Normalize
+from botorch.optim import optimize_acqf, optimize_acqf_discrete
+from botorch_community.acquisition.discretized import DiscretizedExpectedImprovement
+from botorch_community.posteriors.riemann import BoundedRiemannPosterior
+
+from botorch_nap import NeuralProcessModel, NPExpectedImprovement
+from botorch_nap.normalization import standardize_history, to_unit_cube
+
+BOUNDS = torch.tensor([[0.0, -3.0], [2.0, 3.0]], dtype=torch.float64)
+
+
+def _data(n=9, seed=0, scale=1.0, shift=0.0):
+    g = torch.Generator().manual_seed(seed)
+    X = BOUNDS[0] + torch.rand(n, 2, generator=g, dtype=torch.float64) * (BOUNDS[1] - BOUNDS[0])
+    Y = torch.sin(3 * X[:, :1]) + 0.3 * X[:, 1:] ** 2
+    return X, shift + scale * Y
+
+
+def _queries(m=6, seed=7):
+    g = torch.Generator().manual_seed(seed)
+    return BOUNDS[0] + torch.rand(m, 1, 2, generator=g, dtype=torch.float64) * (
+        BOUNDS[1] - BOUNDS[0]
+    )
+
+
+def _exact_normalised(model, X, Y, Xq):
+    """Bar moments straight from the network, in normalised units."""
+    net = model.network
+    y_norm, mean, std = standardize_history(Y.squeeze(-1)[None])
+    out = net(to_unit_cube(X, BOUNDS)[None], y_norm, to_unit_cube(Xq.squeeze(1), BOUNDS)[None])
+    return out.bar_logits[0], float(mean), float(std)
+
+
+def test_posterior_moments_are_exact_bar_moments_in_original_units(tiny_net):
+    X, Y = _data(scale=2500.0, shift=4000.0)  # y in the thousands
+    model = NeuralProcessModel(tiny_net(), X, Y, bounds=BOUNDS)
+    Xq = _queries()
+    post = model.posterior(Xq)
+    assert isinstance(post, BoundedRiemannPosterior)
+    assert post.mean.shape == (6, 1, 1)
+    logits, mean, std = _exact_normalised(model, X, Y, Xq)
+    bar = model.network.bar
+    torch.testing.assert_close(post.mean.reshape(-1), mean + std * bar.mean(logits))
+    torch.testing.assert_close(post.variance.reshape(-1), std**2 * bar.variance(logits))
+    med = post.icdf(0.5).reshape(-1)
+    torch.testing.assert_close(med, mean + std * bar.quantile(logits, 0.5))
+    # Original units: the posterior mean is on the scale of the data, not of z-scores.
+    assert 4000.0 - 3 * 2500.0 < float(post.mean.mean()) < 4000.0 + 3 * 2500.0
+    assert float(post.mean.std()) < 1e4 and float(post.variance.sqrt().mean()) > 100.0
+
+
+def test_minimised_task_via_negate_and_posterior_transform(tiny_net):
+    X, Y = _data(scale=1000.0)
+    model = NeuralProcessModel(tiny_net(), X, Y, bounds=BOUNDS)
+    Xq = _queries()
+    neg = model.posterior(Xq, negate_train_ys=True)
+    # The model of -y: its bars are those of a context with -Y.
+    ref = NeuralProcessModel(tiny_net(), X, -Y, bounds=BOUNDS).posterior(Xq)
+    torch.testing.assert_close(neg.mean, ref.mean)
+    w = ScalarizedPosteriorTransform(weights=torch.tensor([-1.0], dtype=torch.float64))
+    flipped = model.posterior(Xq, posterior_transform=w)
+    torch.testing.assert_close(flipped.mean, -model.posterior(Xq).mean)
+    torch.testing.assert_close(flipped.variance, model.posterior(Xq).variance)
+    assert bool((flipped.borders[1:] > flipped.borders[:-1]).all())
+
+
+def test_np_ei_equals_discretized_ei_and_runs_for_min_and_max(tiny_net):
+    X, Y = _data(scale=300.0)
+    model = NeuralProcessModel(tiny_net(), X, Y, bounds=BOUNDS)
+    Xq = _queries()
+    ours = NPExpectedImprovement(model, log=False)(Xq)
+    theirs = DiscretizedExpectedImprovement(model, best_f=Y.max())(Xq)
+    torch.testing.assert_close(ours, theirs)
+    torch.testing.assert_close(NPExpectedImprovement(model)(Xq).exp(), theirs)
+    w = ScalarizedPosteriorTransform(weights=torch.tensor([-1.0], dtype=torch.float64))
+    theirs_min = DiscretizedExpectedImprovement(model, best_f=-Y.min(), posterior_transform=w)(Xq)
+    ours_min = NPExpectedImprovement(model, maximize=False, log=False)(Xq)
+    torch.testing.assert_close(ours_min, theirs_min)
+
+
+def test_logei_ucb_and_optimisers_run(tiny_net):
+    X, Y = _data()
+    model = NeuralProcessModel(tiny_net(), X, Y, bounds=BOUNDS)
+    for acqf in [
+        LogExpectedImprovement(model, best_f=Y.max()),
+        UpperConfidenceBound(model, beta=2.0),
+    ]:
+        vals = acqf(_queries())
+        assert vals.shape == (6,) and torch.isfinite(vals).all()
+    acqf = NPExpectedImprovement.from_network(tiny_net(), X, Y, BOUNDS)
+    x, _ = optimize_acqf(acqf, BOUNDS, q=1, num_restarts=2, raw_samples=32)
+    assert ((x >= BOUNDS[0]) & (x <= BOUNDS[1])).all()
+    pool = _queries(50).squeeze(1)
+    x, _ = optimize_acqf_discrete(acqf, q=1, choices=pool, X_avoid=X)
+    assert (pool == x).all(-1).any()
+
+
+def test_pretrained_posterior_tracks_observations(pretrained_2d):
+    # At an observed point a trained NP predicts close to the observation, and more
+    # confidently than at a point far from all data.
+    bounds = torch.tensor([[0.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
+    X = torch.tensor(
+        [[0.1, 0.5], [0.3, 0.5], [0.5, 0.5], [0.7, 0.5], [0.9, 0.5]], dtype=torch.float64
+    )
+    Y = torch.sin(6 * X[:, :1])
+    model = NeuralProcessModel(pretrained_2d, X, Y, bounds=bounds)
+    at_obs = model.posterior(X.unsqueeze(1))
+    err = (at_obs.mean.reshape(-1) - Y.reshape(-1)).abs()
+    assert float(err.mean()) < 0.5 * float(Y.std())
+    far = model.posterior(torch.tensor([[[0.5, 0.0]]], dtype=torch.float64))
+    assert float(far.variance) > float(at_obs.variance.mean())
+
+
+def test_pending_points_change_posterior(pretrained_2d):
+    X, Y = _data()
+    model = NeuralProcessModel(pretrained_2d, X, Y, bounds=BOUNDS)
+    Xq = _queries(1)
+    a = model.posterior(Xq)
+    b = model.posterior(Xq, pending_X=Xq.squeeze(1))
+    assert float(b.variance) < float(a.variance)
+
+
+def test_input_transform_normalize_equals_bounds(tiny_net):
+    X, Y = _data()
+    net = tiny_net()
+    Xq = _queries()
+    ref = NeuralProcessModel(net, X, Y, bounds=BOUNDS).posterior(Xq).mean
+    tf = (
+        NeuralProcessModel(net, X, Y, input_transform=Normalize(2, bounds=BOUNDS))
+        .posterior(Xq)
+        .mean
+    )
+    torch.testing.assert_close(tf, ref)
+
+
+def test_model_interface_and_dtype_changes(tiny_net):
+    X, Y = _data()
+    model = NeuralProcessModel(tiny_net(), X.float(), Y.float(), bounds=BOUNDS.float())
+    assert model.num_outputs == 1 and model.batch_shape == torch.Size([])
+    m32 = model.posterior(_queries().float()).mean
+    model.to(torch.float64)  # what analytic acquisitions do via self.to(X)
+    m64 = model.posterior(_queries()).mean
+    assert m64.dtype == torch.float64
+    torch.testing.assert_close(m64.float(), m32, atol=1e-4, rtol=1e-4)
+
+
+def test_bad_inputs(tiny_net):
+    X, Y = _data()
+    with pytest.raises(ValueError, match="train_Y contains NaN"):
+        NeuralProcessModel(tiny_net(), X, Y.masked_fill(Y > 0, math.nan), bounds=BOUNDS)
+    with pytest.raises(ValueError, match="outside bounds"):
+        NeuralProcessModel(tiny_net(), X + 10, Y, bounds=BOUNDS)
+    model = NeuralProcessModel(tiny_net(), X, Y, bounds=BOUNDS)
+    with pytest.raises(ValueError, match="dims"):
+        model.posterior(torch.rand(2, 1, 3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="NaN or inf"):
+        model.posterior(torch.full((2, 1, 2), math.nan, dtype=torch.float64))
