@@ -67,7 +67,9 @@ def main() -> None:
             Y = f(X).unsqueeze(-1)
             cands = pool if mode == "pool" else None
             t = {
-                name: median_time(lambda m=m: m.propose(X, Y, bounds, cands), args.repeats)
+                name: median_time(
+                    lambda m=m, X=X, Y=Y, c=cands: m.propose(X, Y, bounds, c), args.repeats
+                )
                 for name, m in methods.items()
             }
             print(

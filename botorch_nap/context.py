@@ -72,7 +72,8 @@ def validate_training_data(
         raise ValueError(
             f"train_X lies outside bounds in {int(outside.any(-1).sum())} row(s), "
             f"e.g. row {int(rows[0])}, dim {int(cols[0])}: "
-            f"value {float(train_X[rows[0], cols[0]]):g} not in [{float(bounds[0, cols[0]]):g}, {float(bounds[1, cols[0]]):g}]"
+            f"value {float(train_X[rows[0], cols[0]]):g} not in "
+            f"[{float(bounds[0, cols[0]]):g}, {float(bounds[1, cols[0]]):g}]"
         )
     return train_X, train_Y, bounds
 

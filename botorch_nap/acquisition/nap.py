@@ -107,7 +107,7 @@ class NAPAcquisition(AcquisitionFunction):
 
     # ------------------------------------------------------------------ BoTorch API
     def set_X_pending(self, X_pending: Tensor | None = None) -> None:
-        """Pending points join the context with a believer value (see :mod:`botorch_nap.context`)."""
+        """Pending points join the context with a believer value (:mod:`botorch_nap.context`)."""
         super().set_X_pending(X_pending)
         if not hasattr(self, "context"):  # called by a base-class constructor
             return
