@@ -14,7 +14,10 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["botorch_nap", "botorch_nap.*", "ax_integration", "ax_integration.*"]),
-    package_data={"botorch_nap.pretrained": ["*/*.json", "*/*.pt", "*.md"]},
+    package_data={
+        "botorch_nap.pretrained": ["*/*/*.json", "*/*/*.pt", "*/*.md"],
+        "botorch_nap.tasks": ["*.json", "*.md"],
+    },
     install_requires=[
         # torch is deliberately a wide range: install torch==2.13.0 (CPU wheel) first,
         # as the Makefile does, so that pip never pulls a CUDA build.

@@ -26,3 +26,10 @@ def test_console_script_help():
         [sys.executable, "-m", "botorch_nap.cli", "--help"], capture_output=True, text=True
     )
     assert out.returncode == 0 and "demo" in out.stdout
+
+
+def test_tasks_lists_families(capsys):
+    assert main(["tasks"]) == 0
+    out = capsys.readouterr().out
+    for name in ["gp_prior", "hpobench_xgb", "lcbench"]:
+        assert name in out

@@ -1,0 +1,190 @@
+"""GP-prior task family: functions drawn from a stationary GP prior on ``[0, 1]^d``.
+
+Each function is a random-Fourier-feature (RFF) approximation of a GP sample,
+
+    f(x) = sqrt(2 / M) * sum_m w_m cos(omega_m . (x / l) + b_m),
+    w_m ~ N(0, 1),  b_m ~ U[0, 2 pi),  omega_m ~ spectral density of the unit kernel,
+
+so a function is ``M (d + 2)`` numbers and a batch of functions is evaluated with one
+batched matmul. The spectral density is a standard normal for the RBF kernel and a
+multivariate Student-t with ``2 nu = 5`` degrees of freedom for Matern-5/2. Lengthscales
+``l`` are drawn per function (and per dim when ``ard``) uniformly in ``lengthscale_range``.
+
+Splits: training batches are *fresh* functions from the caller's generator (an unlimited
+family); ``split_ids("train")`` also names ``n_train`` fixed functions for callers that want
+``Task`` objects. Validation and test tasks are fixed functions seeded by their id (ids of
+different splits never overlap); their optimum and worst value are estimated once, lazily,
+by dense Sobol sampling plus local optimisation (:func:`~botorch_nap.tasks.optimize.estimate_max`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from botorch_nap.tasks.base import LazyExtremaTask, SearchSpace, TaskFamily, check_split
+from botorch_nap.tasks.optimize import estimate_max
+
+KERNELS = ("rbf", "matern52")
+
+
+def sample_rff_params(
+    b: int,
+    d: int,
+    n_features: int,
+    kernel: str,
+    lengthscale_range: tuple[float, float],
+    ard: bool,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Parameters of ``b`` RFF functions.
+
+    Returns:
+        ``omega``: ``b x M x d`` frequencies, already divided by the lengthscales;
+        ``phase``: ``b x M``; ``weight``: ``b x M`` (includes the ``sqrt(2 / M)`` factor).
+    """
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+    M = n_features
+    omega = torch.randn(b, M, d, generator=generator, dtype=dtype)
+    if kernel == "matern52":
+        # Student-t(5) = z / sqrt(chi2_5 / 5); chi2_5 as a sum of 5 squared normals, so that
+        # the draw is reproducible from a torch.Generator.
+        chi2 = torch.randn(b, M, 5, generator=generator, dtype=dtype).pow(2).sum(-1)
+        omega = omega / (chi2 / 5.0).sqrt().unsqueeze(-1)
+    lo, hi = lengthscale_range
+    ls = lo + (hi - lo) * torch.rand(b, 1, d if ard else 1, generator=generator, dtype=dtype)
+    omega = omega / ls
+    phase = 2 * math.pi * torch.rand(b, M, generator=generator, dtype=dtype)
+    weight = torch.randn(b, M, generator=generator, dtype=dtype) * math.sqrt(2.0 / M)
+    return omega, phase, weight
+
+
+def rff_eval(X: Tensor, omega: Tensor, phase: Tensor, weight: Tensor) -> Tensor:
+    """Evaluate ``b`` RFF functions at their own points ``X`` (``b x n x d``) -> ``b x n``."""
+    feats = torch.cos(torch.baddbmm(phase.unsqueeze(1), X, omega.transpose(1, 2)))
+    return (feats @ weight.unsqueeze(-1)).squeeze(-1)
+
+
+class GPPriorTask(LazyExtremaTask):
+    """One fixed RFF function (``omega``: ``M x d``, ``phase``, ``weight``: ``M``); its optimum
+    and worst value are estimated on first access."""
+
+    def __init__(
+        self, name: str, space: SearchSpace, omega: Tensor, phase: Tensor, weight: Tensor
+    ) -> None:
+        super().__init__(name, space)
+        self.omega, self.phase, self.weight = omega, phase, weight
+
+    def _extrema(self) -> tuple[float, float]:
+        fn, space = self._evaluate, self.space
+        optimum, _ = estimate_max(fn, space, n_proposals=16, differentiable=True, seed=0)
+        # The worst value only sets the scale of normalised regret: a cheaper search.
+        neg_worst, _ = estimate_max(
+            lambda X: -fn(X), space, n_dense=4096, n_rounds=20, n_proposals=8, seed=1
+        )
+        return optimum, -neg_worst
+
+    def _evaluate(self, X: Tensor) -> Tensor:
+        flat = X.reshape(1, -1, X.shape[-1])
+        y = rff_eval(flat, self.omega[None], self.phase[None], self.weight[None])
+        return y.reshape(X.shape[:-1])
+
+
+class GPPriorFamily(TaskFamily):
+    """Functions drawn from a GP prior (RBF or Matern-5/2) on ``[0, 1]^dim``.
+
+    Args:
+        dim: input dimension.
+        kernel: ``"rbf"`` or ``"matern52"``.
+        lengthscale_range: lengthscales are uniform in this range (unit-cube units).
+        n_features: number of random Fourier features ``M``.
+        ard: one lengthscale per dim (else one per function).
+        noise_std: std of Gaussian noise added to sampled training values (0: noiseless).
+        n_train, n_val, n_test: numbers of fixed tasks named by each split.
+        seed: base seed of the fixed tasks.
+    """
+
+    is_pool = False
+
+    def __init__(
+        self,
+        dim: int = 2,
+        kernel: str = "rbf",
+        lengthscale_range: tuple[float, float] = (0.1, 0.6),
+        n_features: int = 512,
+        ard: bool = True,
+        noise_std: float = 0.0,
+        n_train: int = 64,
+        n_val: int = 16,
+        n_test: int = 32,
+        seed: int = 0,
+    ) -> None:
+        if kernel not in KERNELS:
+            raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+        self.dim, self.kernel, self.n_features = int(dim), kernel, int(n_features)
+        self.lengthscale_range = tuple(float(v) for v in lengthscale_range)
+        self.ard, self.noise_std, self.seed = ard, float(noise_std), int(seed)
+        self.name = f"gp_prior_{kernel}_{self.dim}d"
+        bounds = torch.stack([torch.zeros(self.dim), torch.ones(self.dim)]).double()
+        self.space = SearchSpace(bounds, [f"x{i}" for i in range(self.dim)])
+        self._ids = {
+            "train": list(range(n_train)),
+            "val": list(range(n_train, n_train + n_val)),
+            "test": list(range(n_train + n_val, n_train + n_val + n_test)),
+        }
+        self._tasks: dict[int, GPPriorTask] = {}
+        self._stacked: dict[str, tuple[Tensor, Tensor, Tensor]] = {}
+
+    def split_ids(self, split: str) -> list[int]:
+        return list(self._ids[check_split(split)])
+
+    def _params(self, task_id: int) -> tuple[Tensor, Tensor, Tensor]:
+        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + int(task_id))
+        o, p, w = sample_rff_params(
+            1, self.dim, self.n_features, self.kernel, self.lengthscale_range, self.ard, gen
+        )
+        return o[0], p[0], w[0]
+
+    def task(self, task_id: int) -> GPPriorTask:
+        task_id = int(task_id)
+        if task_id not in self._tasks:
+            o, p, w = self._params(task_id)
+            self._tasks[task_id] = GPPriorTask(f"{self.name}/{task_id}", self.space, o, p, w)
+        return self._tasks[task_id]
+
+    def sample_batch(
+        self,
+        b: int,
+        n_points: int,
+        generator: torch.Generator | None = None,
+        split: str = "train",
+    ) -> tuple[Tensor, Tensor]:
+        """Fresh functions for ``"train"``; fixed split functions (drawn with replacement)
+        otherwise. Returns ``X: b x n_points x d`` uniform in the cube, ``y: b x n_points``."""
+        check_split(split)
+        if split == "train":
+            o, p, w = sample_rff_params(
+                b,
+                self.dim,
+                self.n_features,
+                self.kernel,
+                self.lengthscale_range,
+                self.ard,
+                generator,
+            )
+        else:
+            if split not in self._stacked:
+                params = [self._params(i) for i in self._ids[split]]
+                self._stacked[split] = tuple(torch.stack(t) for t in zip(*params))
+            omegas, phases, weights = self._stacked[split]
+            pick = torch.randint(len(omegas), (b,), generator=generator)
+            o, p, w = omegas[pick], phases[pick], weights[pick]
+        X = torch.rand(b, n_points, self.dim, generator=generator, dtype=torch.float64)
+        y = rff_eval(X, o, p, w)
+        if self.noise_std > 0:
+            y = y + self.noise_std * torch.randn(y.shape, generator=generator, dtype=y.dtype)
+        return X, y

@@ -1,0 +1,177 @@
+"""Users' own evaluated data as a pool task family.
+
+Folder format (full description with an example in ``OWN_DATA.md`` next to this file)::
+
+    my_data/
+      space.json        the search space, the objective and its direction, optional split
+      task_a.csv        one file per task: CSV with a header, or .npz with arrays X and y
+      task_b.npz
+      ...
+
+``space.json``::
+
+    {
+      "name": "my_family",                     # optional, default: the folder name
+      "objective": "accuracy",                 # the CSV column holding the objective
+      "minimize": false,                       # true: lower is better (we negate it)
+      "parameters": [                          # order = column order of X
+        {"name": "lr", "type": "float", "lower": 1e-4, "upper": 0.1, "log": true},
+        {"name": "layers", "type": "int", "lower": 1, "upper": 5},
+        {"name": "optimizer", "type": "categorical", "choices": ["adam", "sgd"]}
+      ],
+      "split": {"train": ["task_a"], "val": [], "test": ["task_b"]}   # optional
+    }
+
+* Task ids are the file names without extension. Without ``"split"``, ids are sorted and
+  split 70/10/20 by :func:`~botorch_nap.tasks.base.deterministic_split`.
+* CSV: one column per parameter (by name) plus the objective column; other columns are
+  ignored; categorical cells hold the choice strings (or their 0-based codes).
+* NPZ: ``X`` (``n x d``, raw units, parameter order, categoricals as 0-based codes) and ``y``.
+* ``lower``/``upper`` may be omitted for float/int parameters: they are then taken from the
+  data (min/max over all tasks). ``"log": true`` puts the parameter in log10 space (values
+  must be > 0). Rows with a missing (empty / NaN) value are dropped with a warning.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from botorch_nap.tasks.base import SearchSpace, deterministic_split
+from botorch_nap.tasks.pools import PoolFamily
+
+SPACE_FILE = "space.json"
+
+
+def _read_task(path: Path, params: list[dict], objective: str) -> tuple[np.ndarray, np.ndarray]:
+    """Raw ``X`` (``n x d``, categoricals as codes) and ``y`` (``n``) of one task file."""
+    if path.suffix == ".npz":
+        with np.load(path) as z:
+            if "X" not in z or "y" not in z:
+                raise ValueError(f"{path}: an npz task file needs arrays 'X' and 'y'")
+            X, y = np.asarray(z["X"], dtype=np.float64), np.asarray(z["y"], dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != len(params) or y.shape != X.shape[:1]:
+            raise ValueError(
+                f"{path}: X must be n x {len(params)} and y n; got {X.shape}, {y.shape}"
+            )
+        return X, y
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows:
+        raise ValueError(f"{path}: no rows")
+    missing = [c for c in [p["name"] for p in params] + [objective] if c not in rows[0]]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {missing}; header is {list(rows[0])}")
+
+    def number(v: str) -> float:
+        return float(v) if v.strip() not in ("", "nan", "NaN", "NA") else math.nan
+
+    X = np.empty((len(rows), len(params)))
+    for j, p in enumerate(params):
+        col = [r[p["name"]] for r in rows]
+        if p["type"] == "categorical":
+            choices = [str(c) for c in p["choices"]]
+            codes = []
+            for v in col:
+                if v in choices:
+                    codes.append(choices.index(v))
+                elif v.strip().lstrip("-").isdigit() and 0 <= int(v) < len(choices):
+                    codes.append(int(v))
+                elif v.strip() == "":
+                    codes.append(math.nan)
+                else:
+                    raise ValueError(f"{path}: {p['name']}={v!r} is not one of {choices}")
+            X[:, j] = codes
+        else:
+            X[:, j] = [number(v) for v in col]
+    y = np.array([number(r[objective]) for r in rows])
+    return X, y
+
+
+def load_own_data(folder: str | os.PathLike, name: str | None = None) -> PoolFamily:
+    """A :class:`~botorch_nap.tasks.pools.PoolFamily` from a folder (format: module docstring).
+
+    Raises:
+        FileNotFoundError: the folder or its ``space.json`` is missing, or it has no task files.
+        ValueError: a malformed description or task file (the message names the file).
+    """
+    folder = Path(folder).expanduser()
+    spec_path = folder / SPACE_FILE
+    if not spec_path.exists():
+        raise FileNotFoundError(
+            f"own-data folder {folder}: expected {spec_path} describing the space "
+            "(see botorch_nap/tasks/OWN_DATA.md)"
+        )
+    spec = json.loads(spec_path.read_text())
+    params: list[dict] = spec["parameters"]
+    objective = spec.get("objective", "y")
+    sign = -1.0 if spec.get("minimize", False) else 1.0
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".csv", ".npz"))
+    if not files:
+        raise FileNotFoundError(f"own-data folder {folder}: no .csv or .npz task files")
+
+    raw: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for f in files:
+        X, y = _read_task(f, params, objective)
+        keep = np.isfinite(X).all(1) & np.isfinite(y)
+        if not keep.all():
+            warnings.warn(
+                f"{f}: dropped {int((~keep).sum())} row(s) with missing values", stacklevel=2
+            )
+        if not keep.any():
+            raise ValueError(f"{f}: no complete rows")
+        if f.stem in raw:
+            raise ValueError(f"{folder}: two task files named {f.stem!r}")
+        raw[f.stem] = (X[keep], y[keep])
+
+    allX = np.concatenate([X for X, _ in raw.values()])
+    lo, hi, ints, cats, logs, names = [], [], [], {}, [], []
+    for j, p in enumerate(params):
+        names.append(p["name"])
+        kind = p.get("type", "float")
+        if kind == "categorical":
+            lo.append(0.0)
+            hi.append(float(len(p["choices"]) - 1))
+            cats[j] = len(p["choices"])
+            continue
+        a = float(p["lower"]) if "lower" in p else float(allX[:, j].min())
+        b = float(p["upper"]) if "upper" in p else float(allX[:, j].max())
+        if p.get("log", False):
+            if a <= 0 or (allX[:, j] <= 0).any():
+                raise ValueError(f"{spec_path}: log parameter {p['name']!r} needs values > 0")
+            a, b = math.log10(a), math.log10(b)
+            logs.append(j)
+        elif kind == "int":
+            ints.append(j)
+        elif kind != "float":
+            raise ValueError(f"{spec_path}: parameter type must be float, int or categorical")
+        if not b > a:
+            raise ValueError(f"{spec_path}: parameter {p['name']!r} has an empty range [{a}, {b}]")
+        lo.append(a)
+        hi.append(b)
+    space = SearchSpace(torch.tensor([lo, hi], dtype=torch.float64), names, ints, cats, logs)
+
+    pools = {}
+    for tid, (X, y) in raw.items():
+        Xt = torch.from_numpy(X.copy())
+        if logs:
+            Xt[:, logs] = Xt[:, logs].log10()
+        outside = ((Xt < space.bounds[0] - 1e-9) | (Xt > space.bounds[1] + 1e-9)).any(1)
+        if outside.any():
+            warnings.warn(
+                f"{tid}: {int(outside.sum())} row(s) outside the bounds were clipped", stacklevel=2
+            )
+        pools[tid] = (Xt.clamp(space.bounds[0], space.bounds[1]), sign * torch.from_numpy(y))
+
+    if "split" in spec:
+        splits = {s: [str(t) for t in spec["split"].get(s, [])] for s in ("train", "val", "test")}
+    else:
+        splits = deterministic_split(sorted(pools))
+    return PoolFamily(name or spec.get("name", folder.name), space, pools, splits)

@@ -1,0 +1,137 @@
+"""Family registry: ``get_family(name)`` and the ``botorch-nap tasks`` table.
+
+Names: ``gp_prior`` (kw ``dim``, ``kernel``, ...), the synthetic functions of
+:data:`~botorch_nap.tasks.synthetic.SYNTHETIC_NAMES`, ``hpobench_xgb``, the YAHPO scenarios
+``lcbench``, ``rbv2_rpart``, ``rbv2_xgboost``, ``iaml_glmnet``, or a path to a folder of
+the user's own data (:mod:`botorch_nap.tasks.own_data`). ``augment=True`` (or a dict of
+:class:`~botorch_nap.tasks.augment.AugmentedFamily` options) wraps the family in GP-posterior
+task augmentation.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from botorch_nap.tasks.base import TaskFamily
+from botorch_nap.tasks.paths import data_file_exists
+
+YAHPO_NAMES = ("lcbench", "rbv2_rpart", "rbv2_xgboost", "iaml_glmnet")
+DATA_FILES = {
+    "hpobench_xgb": "hpobench_xgb/hpobench_xgb.npz",
+    **{n: f"yahpo/{n}/model.onnx" for n in YAHPO_NAMES},
+}
+
+
+def family_names() -> list[str]:
+    from botorch_nap.tasks.synthetic import SYNTHETIC_NAMES
+
+    return ["gp_prior", *SYNTHETIC_NAMES, "hpobench_xgb", *YAHPO_NAMES]
+
+
+def get_family(
+    name: str,
+    data_dir: str | os.PathLike | None = None,
+    augment: bool | dict = False,
+    **kw,
+) -> TaskFamily:
+    """Build a task family by name (see module docstring).
+
+    Args:
+        name: a registered family name, or a path to an own-data folder.
+        data_dir: data root for file-backed families (else ``BOTORCH_NAP_DATA`` or
+            ``../shared/data``).
+        augment: wrap in :class:`~botorch_nap.tasks.augment.AugmentedFamily` (a dict is
+            passed as its keyword arguments).
+        **kw: forwarded to the family's constructor (e.g. ``dim=4`` for ``gp_prior``).
+    """
+    family = _build(name, data_dir, **kw)
+    if augment:
+        from botorch_nap.tasks.augment import AugmentedFamily
+
+        family = AugmentedFamily(family, **(augment if isinstance(augment, dict) else {}))
+    return family
+
+
+def _build(name: str, data_dir, **kw) -> TaskFamily:
+    from botorch_nap.tasks.synthetic import SYNTHETIC_NAMES, SyntheticFamily
+
+    if name == "gp_prior":
+        from botorch_nap.tasks.gp_prior import GPPriorFamily
+
+        return GPPriorFamily(**kw)
+    if name in SYNTHETIC_NAMES:
+        return SyntheticFamily(name, **kw)
+    if name == "hpobench_xgb":
+        from botorch_nap.tasks.pools import load_hpobench_xgb
+
+        return load_hpobench_xgb(data_dir, **kw)
+    if name in YAHPO_NAMES:
+        from botorch_nap.tasks.yahpo import YahpoFamily
+
+        return YahpoFamily(name, data_dir=data_dir, **kw)
+    if os.sep in name or "/" in name or Path(name).is_dir():
+        from botorch_nap.tasks.own_data import load_own_data
+
+        return load_own_data(name, **kw)
+    raise KeyError(
+        f"unknown task family {name!r}; known: {', '.join(family_names())}, "
+        "or a path to a folder of your own data (see botorch_nap/tasks/OWN_DATA.md)"
+    )
+
+
+def list_families(data_dir: str | os.PathLike | None = None) -> list[dict]:
+    """One dict per registered family: ``name, kind`` (synthetic / pool / surrogate),
+    ``dims, n_train, n_val, n_test, data_found`` (``None`` for families that need no
+    files), ``needs`` (the data file). Builds no tasks; missing data gives ``None`` sizes.
+    For synthetic families ``n_train`` counts the fixed tasks ("+fresh": training batches
+    draw new functions)."""
+    from botorch_nap.tasks.synthetic import SYNTHETIC_NAMES
+
+    rows = []
+    for name in family_names():
+        needs = DATA_FILES.get(name)
+        found = None if needs is None else data_file_exists(needs, data_dir)
+        row = {"name": name, "dims": None, "n_train": None, "n_val": None, "n_test": None}
+        kind = (
+            "pool"
+            if name == "hpobench_xgb"
+            else "surrogate"
+            if name in YAHPO_NAMES
+            else "synthetic"
+        )
+        row.update({"kind": kind, "data_found": found})
+        if found is not False:
+            kw = {"dim": 2} if name == "gp_prior" else {}
+            fam = get_family(name, data_dir=data_dir, **kw)
+            row.update({k: v for k, v in fam.describe().items() if k not in ("name", "pool")})
+            if name == "gp_prior":
+                row["dims"] = "any (dim=)"
+            elif name in ("ackley", "levy", "styblinski_tang"):
+                row["dims"] = "any (dim=, default 2)"
+            if name == "gp_prior" or name in SYNTHETIC_NAMES:
+                # Training batches draw fresh functions; n_train counts the fixed ones.
+                row["n_train"] = f"{row['n_train']} (+fresh)"
+        row["needs"] = needs or "-"
+        rows.append(row)
+    return rows
+
+
+def format_families_table(rows: list[dict]) -> str:
+    """A plain-text table of :func:`list_families` rows."""
+    cols = ["name", "kind", "dims", "n_train", "n_val", "n_test", "data_found", "needs"]
+
+    def cell(v) -> str:
+        if v is None:
+            return "-"
+        if v is True:
+            return "yes"
+        if v is False:
+            return "NO"
+        return str(v)
+
+    table = [cols] + [[cell(r.get(c)) for c in cols] for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(cols))]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

@@ -1,0 +1,75 @@
+"""GP-prior family: shapes, determinism, splits, optimum estimates, kernel behaviour."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from botorch_nap.tasks import GPPriorFamily, get_family
+
+
+@pytest.mark.parametrize("kernel", ["rbf", "matern52"])
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_sample_batch_shapes_and_determinism(kernel, split):
+    fam = GPPriorFamily(dim=3, kernel=kernel, n_features=128)
+    X, y = fam.sample_batch(5, 40, torch.Generator().manual_seed(3), split=split)
+    assert X.shape == (5, 40, 3) and y.shape == (5, 40)
+    assert X.dtype == y.dtype == torch.float64 and torch.isfinite(y).all()
+    assert (X >= 0).all() and (X <= 1).all()
+    X2, y2 = fam.sample_batch(5, 40, torch.Generator().manual_seed(3), split=split)
+    assert torch.equal(X, X2) and torch.equal(y, y2)
+    X3, y3 = fam.sample_batch(5, 40, torch.Generator().manual_seed(4), split=split)
+    assert not torch.equal(y, y3)
+    # The prior has unit variance, so values should look standardised.
+    assert 0.3 < y.std() < 3.0
+
+
+def test_splits_disjoint_and_tasks_fixed():
+    fam = GPPriorFamily(dim=2, n_train=5, n_val=3, n_test=4)
+    ids = {s: set(fam.split_ids(s)) for s in ("train", "val", "test")}
+    assert not (ids["train"] & ids["val"] or ids["train"] & ids["test"] or ids["val"] & ids["test"])
+    a = fam.task(fam.split_ids("val")[0])
+    b = GPPriorFamily(dim=2, n_train=5, n_val=3, n_test=4).task(fam.split_ids("val")[0])
+    X = torch.rand(10, 2, dtype=torch.float64)
+    assert torch.equal(a.evaluate(X), b.evaluate(X))
+
+
+@pytest.mark.parametrize("dim,kernel", [(2, "rbf"), (4, "matern52")])
+def test_stored_optimum_bounds_samples(dim, kernel):
+    fam = GPPriorFamily(dim=dim, kernel=kernel, n_features=256, n_test=2)
+    gen = torch.Generator().manual_seed(0)
+    for task in fam.tasks("test"):
+        X = fam.space.sample_uniform(20000, generator=gen)
+        y = task.evaluate(X)
+        assert y.shape == (20000,) and y.dtype == torch.float64
+        assert task.optimum >= y.max().item()
+        assert task.worst <= y.min().item() + 0.01 * (task.optimum - task.worst)
+        assert task.normalized_regret(y.max()).item() < 0.2
+
+
+def test_fixed_split_batches_come_from_split_tasks():
+    fam = GPPriorFamily(dim=2, n_features=64, n_val=2)
+    X, y = fam.sample_batch(6, 15, torch.Generator().manual_seed(0), split="val")
+    vals = [fam.task(i) for i in fam.split_ids("val")]
+    for Xi, yi in zip(X, y):
+        assert any(torch.allclose(t.evaluate(Xi), yi) for t in vals)
+
+
+def test_lengthscale_controls_roughness():
+    gen = torch.Generator().manual_seed(0)
+    X = torch.linspace(0, 1, 200, dtype=torch.float64).reshape(1, 200, 1).expand(64, 200, 1)
+
+    def mean_abs_step(ls):
+        from botorch_nap.tasks.gp_prior import rff_eval, sample_rff_params
+
+        o, p, w = sample_rff_params(64, 1, 512, "rbf", (ls, ls), True, gen)
+        return rff_eval(X.contiguous(), o, p, w).diff(dim=1).abs().mean()
+
+    assert mean_abs_step(0.05) > 3 * mean_abs_step(0.5)
+
+
+def test_registry_builds_gp_prior():
+    fam = get_family("gp_prior", dim=5, kernel="matern52")
+    assert fam.space.dim == 5 and not fam.is_pool
+    with pytest.raises(ValueError, match="kernel"):
+        get_family("gp_prior", kernel="nope")

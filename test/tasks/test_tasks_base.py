@@ -1,0 +1,75 @@
+"""SearchSpace, PoolTask lookup, normalised regret, the deterministic split and data paths."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from botorch_nap.tasks import PoolTask, SearchSpace, deterministic_split, find_data_file
+
+
+def mixed_space() -> SearchSpace:
+    bounds = torch.tensor([[0.0, -3.0, 1.0, 0.0], [1.0, 0.0, 5.0, 2.0]])
+    return SearchSpace(bounds, ["a", "b", "c", "d"], [2], {3: 3}, [1])
+
+
+def test_search_space_sampling_respects_types():
+    space = mixed_space()
+    X = space.sample_uniform(4000, generator=torch.Generator().manual_seed(0))
+    assert X.shape == (4000, 4) and X.dtype == torch.float64
+    assert (X >= space.bounds[0]).all() and (X <= space.bounds[1]).all()
+    assert (X[:, 2] == X[:, 2].round()).all() and set(X[:, 3].tolist()) == {0.0, 1.0, 2.0}
+    # End values of integer dims are as frequent as inner ones (half-unit widening).
+    counts = torch.bincount(X[:, 2].long())[1:]
+    assert counts.min() > 0.8 * counts.max()
+    assert space.continuous_dims == [0, 1]
+    assert space.round(torch.tensor([2.0, -1.2, 3.6, 1.4], dtype=torch.float64)).tolist() == [
+        1.0,
+        -1.2,
+        4.0,
+        1.0,
+    ]
+
+
+def test_search_space_validates():
+    with pytest.raises(ValueError, match="names"):
+        SearchSpace(torch.tensor([[0.0], [1.0]]), ["a", "b"])
+    with pytest.raises(ValueError, match="categorical"):
+        SearchSpace(torch.tensor([[0.0], [3.0]]), ["a"], categorical_dims={0: 3})
+
+
+def test_pool_task_lookup_and_regret():
+    space = SearchSpace(torch.tensor([[0.0, 0.0], [1.0, 1.0]]), ["a", "b"])
+    X = torch.rand(50, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    y = X.sum(-1)
+    task = PoolTask("p", space, X, y)
+    assert task.optimum == y.max().item() and task.worst == y.min().item()
+    # float32 queries still find their rows; batch shapes are kept.
+    out = task.evaluate(X[torch.tensor([[3, 4], [5, 6]])].float())
+    assert out.shape == (2, 2) and out.dtype == torch.float64
+    assert torch.equal(out, y[torch.tensor([[3, 4], [5, 6]])])
+    assert torch.equal(task.evaluate_index([7, 8]), y[[7, 8]])
+    with pytest.raises(ValueError, match="not in the pool"):
+        task.evaluate(torch.tensor([[2.0, 2.0]]))
+    r = task.normalized_regret(torch.tensor([task.optimum, task.worst, task.worst - 1.0]))
+    assert torch.allclose(r, torch.tensor([0.0, 1.0, 1.0], dtype=torch.float64))
+
+
+@pytest.mark.parametrize("n", [3, 4, 14, 34, 117, 119])
+def test_deterministic_split_disjoint_and_sized(n):
+    ids = list(range(100, 100 + n))
+    s = deterministic_split(ids)
+    assert sorted(s["train"] + s["val"] + s["test"]) == ids
+    assert not (set(s["train"]) & set(s["val"]) or set(s["train"]) & set(s["test"]))
+    assert not set(s["val"]) & set(s["test"])
+    assert len(s["val"]) >= 1 and len(s["test"]) >= 1
+    assert abs(len(s["test"]) - 0.2 * n) <= 1 and s == deterministic_split(ids)
+
+
+def test_missing_file_error_names_file_and_place(tmp_path, monkeypatch):
+    monkeypatch.setenv("BOTORCH_NAP_DATA", str(tmp_path))
+    with pytest.raises(FileNotFoundError) as e:
+        find_data_file("hpobench_xgb/hpobench_xgb.npz")
+    msg = str(e.value)
+    assert "hpobench_xgb/hpobench_xgb.npz" in msg and str(tmp_path) in msg
+    assert "BOTORCH_NAP_DATA" in msg
