@@ -101,6 +101,14 @@ class NeuralProcessModel(Model):
     def batch_shape(self) -> torch.Size:
         return torch.Size([])
 
+    # The history is transformed once at construction; BoTorch's train/eval hooks that swap
+    # train_inputs between raw and transformed (GP models) have nothing to do here.
+    def _set_transformed_inputs(self) -> None:
+        pass
+
+    def _revert_to_original_inputs(self) -> None:
+        pass
+
     def _context(self, negate: bool) -> HistoryContext:
         # The network (and so the context) may have been moved to another dtype by .to().
         ctx = self._contexts.get(negate)
@@ -135,7 +143,7 @@ class NeuralProcessModel(Model):
             raise UnsupportedError("NeuralProcessModel has a single output")
         if not torch.isfinite(X).all():
             raise ValueError("X contains NaN or inf")
-        self.eval()
+        self.eval()  # input transforms (e.g. a learnt Normalize) must not relearn on X
         tX = self.transform_inputs(X)
         if tX.shape[-1] != self.network.config.dim_x:
             raise ValueError(
