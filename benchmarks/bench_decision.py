@@ -38,12 +38,20 @@ def main() -> None:
     p.add_argument("--restarts", type=int, default=8)
     p.add_argument("--raw-samples", type=int, default=256)
     p.add_argument("--modes", nargs="+", default=["pool", "continuous"])
+    p.add_argument("--threads", type=int, default=1, help="torch threads (same for all)")
+    p.add_argument("--d-model", type=int, default=None, help="network width (default config)")
+    p.add_argument("--layers", type=int, default=None, help="network depth (default config)")
     args = p.parse_args()
+    torch.set_num_threads(args.threads)
 
     torch.manual_seed(0)
     f = Hartmann(dim=6, negate=True)
     bounds = f.bounds.to(torch.float64)
-    net = NAPTransformer(NAPConfig(dim_x=6))
+    size = {k: v for k, v in [("d_model", args.d_model), ("n_layers", args.layers)] if v}
+    if args.d_model:
+        size["d_ff"] = 2 * args.d_model
+    net = NAPTransformer(NAPConfig(dim_x=6, **size))
+    cfg = net.config
     settings = OptimizerSettings(num_restarts=args.restarts, raw_samples=args.raw_samples)
     methods = {
         "NAP": NAP(net, settings=settings),

@@ -23,6 +23,7 @@ DENSE_LIMIT_GB = 8.0
 def worker(kind: str, n: int, m: int, chunk: int, d: int) -> dict:
     import torch
 
+    torch.set_num_threads(1)  # one thread for both paths: comparable on a shared machine
     from botorch_nap.nn.reference import dense_forward
     from botorch_nap.nn.transformer import NAPConfig, NAPTransformer
 
@@ -70,7 +71,7 @@ def main() -> None:
     cfg = NAPConfig(dim_x=args.dim)
     print(
         f"NAPTransformer default config (d_model {cfg.d_model}, {cfg.n_layers} layers, "
-        f"{cfg.n_heads} heads), float32, batch 1, query chunk {args.chunk}, d={args.dim}"
+        f"{cfg.n_heads} heads), float32, 1 thread, batch 1, query chunk {args.chunk}, d={args.dim}"
     )
     print(
         f"{'n':>6} {'m':>8} | {'NAP time':>10} {'NAP peak':>10} {'MB/1k q':>8} | "

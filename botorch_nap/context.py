@@ -13,6 +13,7 @@ which makes the network's uncertainty there collapse and pushes the next pick el
 from __future__ import annotations
 
 import copy
+import weakref
 
 import torch
 from torch import Tensor
@@ -24,12 +25,31 @@ from botorch_nap.normalization import check_bounds, standardize_history, to_unit
 BOUNDS_TOL = 1e-6
 
 
+# network -> {dtype: (parameter versions, frozen copy)}. A BO loop builds a new acquisition
+# function every step from the same network; copying it each time costs more than scoring a
+# small pool. Tensor version counters change on every in-place update (optimizer steps,
+# load_state_dict), so a network trained in between is copied afresh.
+_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _versions(network: NAPTransformer) -> tuple:
+    return tuple((t.data_ptr(), t._version) for t in network.state_dict().values())
+
+
 def inference_copy(network: NAPTransformer, dtype: torch.dtype) -> NAPTransformer:
     """A frozen eval-mode copy in ``dtype``; the caller's network is never modified."""
     if not isinstance(network, NAPTransformer):
         raise TypeError(f"network must be a NAPTransformer, got {type(network).__name__}")
+    per_dtype = _COPIES.setdefault(network, {})
+    versions = _versions(network)
+    cached = per_dtype.get(dtype)
+    # A holder may have moved the shared copy with .to() (BoTorch's analytic acquisitions do
+    # that to their model): then it is no longer the copy we cached.
+    if cached is not None and cached[0] == versions and cached[1].dtype == dtype:
+        return cached[1]
     net = copy.deepcopy(network).to(dtype).eval()
     net.requires_grad_(False)
+    per_dtype[dtype] = (versions, net)
     return net
 
 

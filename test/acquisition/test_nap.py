@@ -281,3 +281,19 @@ def test_property_only_clear_errors_and_finite_outputs(
         assert "NaN or inf" in str(e) or "dims" in str(e), str(e)
         return
     assert out.shape == (3,) and torch.isfinite(out).all()
+
+
+def test_inference_copy_is_reused_until_the_network_changes(tiny_net):
+    from botorch_nap.context import inference_copy
+
+    net = tiny_net()
+    a = inference_copy(net, torch.float64)
+    assert inference_copy(net, torch.float64) is a
+    assert inference_copy(net, torch.float32) is not a
+    with torch.no_grad():
+        net.bar_head[0].weight.add_(1.0)  # an in-place update, as an optimizer step makes
+    b = inference_copy(net, torch.float64)
+    assert b is not a
+    torch.testing.assert_close(b.bar_head[0].weight, net.bar_head[0].weight.double())
+    net.load_state_dict({k: v.clone() for k, v in net.state_dict().items()})
+    assert inference_copy(net, torch.float64) is not b
