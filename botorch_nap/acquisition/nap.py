@@ -46,6 +46,8 @@ class NAPAcquisition(AcquisitionFunction):
         chunk_size: candidates scored per chunk (bounds peak memory for large pools).
         dtype: dtype the network runs in (default ``train_X.dtype``). float32 halves the
             cost of scoring a discrete pool; keep float64 for gradient-based optimisation.
+        X_pending: ``m x d`` points submitted but not yet evaluated; they join the context as
+            believers (Ax passes them here; BoTorch's ``sequential`` loop via ``set_X_pending``).
 
     Example:
         >>> acqf = NAPAcquisition(net, train_X, train_Y, bounds)
@@ -64,6 +66,7 @@ class NAPAcquisition(AcquisitionFunction):
         model: Model | None = None,
         chunk_size: int = 4096,
         dtype: torch.dtype | None = None,
+        X_pending: Tensor | None = None,
     ) -> None:
         super().__init__(model=model)
         if not isinstance(network, NAPTransformer):
@@ -80,7 +83,7 @@ class NAPAcquisition(AcquisitionFunction):
         self.context = HistoryContext(
             self.network, train_X, train_Y if maximize else -train_Y, bounds, budget
         )
-        self.set_X_pending(None)
+        self.set_X_pending(X_pending)
 
     # ------------------------------------------------------------------ constructors
     @classmethod

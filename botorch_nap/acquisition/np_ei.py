@@ -27,6 +27,7 @@ class NPExpectedImprovement(AcquisitionFunction):
         maximize: if False, improvement is measured downwards (the model conditions on
             ``-y``, as ``DiscretizedExpectedImprovement`` does).
         log: return ``log EI`` (default) rather than EI.
+        X_pending: ``m x d`` pending points, joining the model's context as believers.
 
     Example:
         >>> acqf = NPExpectedImprovement.from_network(net, train_X, train_Y, bounds)
@@ -39,6 +40,7 @@ class NPExpectedImprovement(AcquisitionFunction):
         best_f: Tensor | float | None = None,
         maximize: bool = True,
         log: bool = True,
+        X_pending: Tensor | None = None,
     ) -> None:
         super().__init__(model=model)
         if not isinstance(model, NeuralProcessModel):
@@ -51,7 +53,7 @@ class NPExpectedImprovement(AcquisitionFunction):
         self.maximize = maximize
         self.log = log
         self.register_buffer("best_f", torch.as_tensor(best_f, dtype=y.dtype))
-        self.set_X_pending(None)
+        self.set_X_pending(X_pending)
 
     @classmethod
     def from_network(

@@ -297,3 +297,14 @@ def test_inference_copy_is_reused_until_the_network_changes(tiny_net):
     torch.testing.assert_close(b.bar_head[0].weight, net.bar_head[0].weight.double())
     net.load_state_dict({k: v.clone() for k, v in net.state_dict().items()})
     assert inference_copy(net, torch.float64) is not b
+
+
+def test_x_pending_constructor_argument_equals_set_x_pending(tiny_net):
+    X, Y = _data()
+    pending = _data(2, seed=9)[0]
+    Xq = _data(10, seed=3)[0].unsqueeze(1)
+    a = NAPAcquisition(tiny_net(), X, Y, BOUNDS, X_pending=pending)
+    b = NAPAcquisition(tiny_net(), X, Y, BOUNDS)
+    b.set_X_pending(pending)
+    torch.testing.assert_close(a(Xq), b(Xq))
+    assert not torch.allclose(a(Xq), NAPAcquisition(tiny_net(), X, Y, BOUNDS)(Xq))

@@ -1,0 +1,348 @@
+"""NAP and NP-EI generation strategies driven by a real ``ax.api.client.Client``."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from ax.api.client import Client
+from ax.api.configs import ChoiceParameterConfig, RangeParameterConfig
+from ax.exceptions.generation_strategy import GenerationStrategyRepeatedPoints
+from botorch.acquisition.input_constructors import ACQF_INPUT_CONSTRUCTOR_REGISTRY
+from botorch.models.transforms.input import Normalize, Warp
+
+from ax_integration import (
+    FALLBACK_METADATA_KEY,
+    NAPFallbackWarning,
+    NAPGenerationNode,
+    fallback_trials,
+    nap_generation_strategy,
+    np_ei_generation_strategy,
+)
+from ax_integration.registration import model_space_bounds
+from botorch_nap import NAPAcquisition, NPExpectedImprovement
+
+#: Small acquisition-optimiser settings (Ax's defaults: 20 restarts, 1024 raw samples).
+FAST_OPT = {"num_restarts": 4, "raw_samples": 128}
+
+# Branin's box in raw units; objectives are written in unit-cube coordinates of this box.
+LO, HI = np.array([-5.0, 0.0]), np.array([10.0, 15.0])
+
+
+def _client(seed: int = 0, objective: str = "-f", log_y: bool = False) -> Client:
+    client = Client(random_seed=seed)
+    client.configure_experiment(
+        parameters=[
+            RangeParameterConfig(name="x", parameter_type="float", bounds=(-5.0, 10.0)),
+            RangeParameterConfig(
+                name="y",
+                parameter_type="float",
+                bounds=(0.1, 15.0) if log_y else (0.0, 15.0),
+                scaling="log" if log_y else "linear",
+            ),
+        ]
+    )
+    client.configure_optimization(objective=objective)
+    return client
+
+
+def _sq_dist(p: dict, centre: tuple[float, float]) -> float:
+    u = (np.array([p["x"], p["y"]]) - LO) / (HI - LO)
+    return float(((u - np.asarray(centre)) ** 2).sum())
+
+
+def _run(client: Client, evaluate, n_trials: int, batch: int = 1) -> list[float]:
+    values = []
+    while len(values) < n_trials:
+        for index, params in client.get_next_trials(max_trials=batch).items():
+            value = evaluate(params)
+            client.complete_trial(index, raw_data={"f": value})
+            values.append(value)
+    return values
+
+
+def _keys(client: Client) -> list[str]:
+    return [t.generator_runs[0]._generator_key for t in client._experiment.trials.values()]
+
+
+def _nodes(client: Client) -> list[str]:
+    return [t.generator_runs[0]._generation_node_name for t in client._experiment.trials.values()]
+
+
+@pytest.fixture
+def spy_acqf_inputs(monkeypatch):
+    """Record what Ax hands the acquisition input constructors (and what they return)."""
+    calls: list[dict] = []
+    for cls in (NAPAcquisition, NPExpectedImprovement):
+        inner = ACQF_INPUT_CONSTRUCTOR_REGISTRY[cls]
+
+        def spy(*args, _inner=inner, **kwargs):
+            out = _inner(*args, **kwargs)
+            calls.append({"kwargs": kwargs, "out": out})
+            return out
+
+        monkeypatch.setitem(ACQF_INPUT_CONSTRUCTOR_REGISTRY, cls, spy)
+    return calls
+
+
+# --------------------------------------------------------------------------- structure
+def test_sobol_then_nap_node_and_model_predictions(checkpoint_2d, spy_acqf_inputs):
+    client = _client(log_y=True)
+    client.set_generation_strategy(
+        nap_generation_strategy(checkpoint_2d, n_init=3, budget=6, optimizer_options=FAST_OPT)
+    )
+    _run(client, lambda p: _sq_dist(p, (0.3, 0.6)), 6)
+
+    assert _keys(client) == ["Sobol"] * 3 + ["BoTorch"] * 3
+    assert _nodes(client) == ["Sobol"] * 3 + ["NAP"] * 3
+    assert fallback_trials(client._experiment) == {}
+    # What NAP saw: raw (log10 for y) X with the digest's bounds, minimisation, budget.
+    call = spy_acqf_inputs[-1]
+    assert call["kwargs"]["bounds"] == [(-5.0, 10.0), (-1.0, math.log10(15.0))]
+    assert call["out"]["maximize"] is False and call["out"]["budget"] == 6
+    model = call["kwargs"]["model"]
+    assert type(model).__name__ == "NeuralProcessModel"
+    # Ax's default Normalize was folded into the model's bounds (same unit-cube map).
+    torch.testing.assert_close(model.bounds, call["out"]["bounds"])
+
+    # The Ax-side model serves predictions in the metric's units.
+    (pred,) = client.predict([{"x": 0.0, "y": 1.0}])
+    mean, sem = pred["f"]
+    assert math.isfinite(mean) and math.isfinite(sem) and sem > 0
+    params, _, index, _ = client.get_best_parameterization(use_model_predictions=True)
+    assert set(params) == {"x", "y"} and 0 <= index < 6
+
+
+def test_np_ei_strategy(checkpoint_2d, spy_acqf_inputs):
+    client = _client(objective="f")
+    client.set_generation_strategy(
+        np_ei_generation_strategy(checkpoint_2d, n_init=3, optimizer_options=FAST_OPT)
+    )
+    _run(client, lambda p: -_sq_dist(p, (0.6, 0.4)), 5)
+    assert _keys(client) == ["Sobol"] * 3 + ["BoTorch"] * 2
+    assert _nodes(client)[3:] == ["NP-EI"] * 2
+    assert spy_acqf_inputs[-1]["out"]["maximize"] is True
+    assert all(math.isfinite(m) for m, _ in (r["f"] for r in client.predict([{"x": 1, "y": 2}])))
+
+
+# --------------------------------------------------------------------------- direction
+def test_minimise_f_equals_maximise_minus_f(checkpoint_2d):
+    """Ax's direction reaches NAP through the posterior transform only: minimising f and
+    maximising -f must pick exactly the same points."""
+    runs = []
+    for objective, sign in (("-f", 1.0), ("f", -1.0)):
+        client = _client(seed=3, objective=objective)
+        client.set_generation_strategy(
+            nap_generation_strategy(checkpoint_2d, n_init=3, seed=3, optimizer_options=FAST_OPT)
+        )
+        _run(client, lambda p, s=sign: s * _sq_dist(p, (0.3, 0.6)), 6)
+        runs.append([t.arm.parameters for t in client._experiment.trials.values()])
+    for a, b in zip(*runs):
+        assert a == pytest.approx(b, rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    "objective,centre", [("-f", (0.35, 0.7)), ("f", (0.7, 0.3))], ids=["minimise", "maximise"]
+)
+def test_nap_improves_on_random_search(checkpoint_2d, objective, centre):
+    """NAP's best after 4 Sobol + 10 NAP trials, averaged over 5 seeds, beats the *expected*
+    best of 14 uniform random points (exact by Monte Carlo), and improves on its own Sobol
+    phase in most seeds. Deterministic: the Client and Sobol are seeded."""
+    n_init, n_nap, seeds = 4, 10, range(5)
+    sign = 1.0 if objective == "-f" else -1.0  # metric = sign * squared distance
+    finals, improved = [], 0
+    for seed in seeds:
+        client = _client(seed=seed, objective=objective)
+        client.set_generation_strategy(
+            nap_generation_strategy(
+                checkpoint_2d, n_init=n_init, seed=seed, optimizer_options=FAST_OPT
+            )
+        )
+        dist = [sign * v for v in _run(client, lambda p: sign * _sq_dist(p, centre), 14)]
+        assert _keys(client)[n_init:] == ["BoTorch"] * n_nap
+        finals.append(min(dist))
+        improved += min(dist[n_init:]) < min(dist[:n_init])
+    U = np.random.default_rng(0).random((20000, n_init + n_nap, 2))
+    random_best = ((U - np.asarray(centre)) ** 2).sum(-1).min(-1).mean()
+    assert np.mean(finals) < random_best, (finals, random_best)
+    assert improved >= 3, finals
+
+
+# --------------------------------------------------------------------------- storage
+def test_json_save_load_continue(checkpoint_2d, tmp_path):
+    client = _client()
+    client.set_generation_strategy(
+        nap_generation_strategy(checkpoint_2d, n_init=3, budget=10, optimizer_options=FAST_OPT)
+    )
+    evaluate = lambda p: _sq_dist(p, (0.3, 0.6))  # noqa: E731
+    _run(client, evaluate, 4)
+    path = tmp_path / "snapshot.json"
+    client.save_to_json_file(str(path))
+    # Options are plain data: the checkpoint is stored as a path string.
+    assert checkpoint_2d in path.read_text() and "NAPGenerationNode" in path.read_text()
+    json.loads(path.read_text())
+
+    loaded = Client.load_from_json_file(str(path))
+    node = loaded._generation_strategy.nodes_by_name["NAP"]
+    assert isinstance(node, NAPGenerationNode)
+    spec = node.generator_specs[0]
+    assert spec.generator_kwargs["botorch_acqf_class"] is NAPAcquisition
+    assert spec.generator_kwargs["botorch_acqf_options"]["budget"] == 10
+    _run(loaded, evaluate, 2)
+    assert _keys(loaded) == ["Sobol"] * 3 + ["BoTorch"] * 3
+    assert fallback_trials(loaded._experiment) == {}
+
+
+# --------------------------------------------------------------------------- search spaces
+def test_choice_and_integer_parameters(checkpoint_2d, spy_acqf_inputs):
+    client = Client(random_seed=0)
+    client.configure_experiment(
+        parameters=[
+            RangeParameterConfig(name="n", parameter_type="int", bounds=(0, 20)),
+            ChoiceParameterConfig(
+                name="c", parameter_type="str", values=["a", "b", "c", "d"], is_ordered=False
+            ),
+        ]
+    )
+    client.configure_optimization(objective="f")
+    client.set_generation_strategy(
+        nap_generation_strategy(checkpoint_2d, n_init=4, optimizer_options=FAST_OPT)
+    )
+    bonus = {"a": 0.0, "b": 3.0, "c": 1.0, "d": 2.0}
+    _run(client, lambda p: bonus[p["c"]] - abs(p["n"] - 13) / 5, 7)
+    assert _keys(client) == ["Sobol"] * 4 + ["BoTorch"] * 3
+    for trial in client._experiment.trials.values():
+        p = trial.arm.parameters
+        assert isinstance(p["n"], int) and 0 <= p["n"] <= 20 and p["c"] in bonus
+    # One model dim per parameter: the choice is an ordinal code 0..3, not one-hot.
+    call = spy_acqf_inputs[-1]
+    assert call["kwargs"]["bounds"] == [(0, 20), (0, 3)]
+    assert call["out"]["train_X"].shape == (6, 2)
+
+
+def test_batch_of_three_pending_trials_are_distinct(checkpoint_2d, spy_acqf_inputs):
+    client = _client()
+    client.set_generation_strategy(
+        nap_generation_strategy(checkpoint_2d, n_init=3, optimizer_options=FAST_OPT)
+    )
+    evaluate = lambda p: _sq_dist(p, (0.3, 0.6))  # noqa: E731
+    # Ax moves to the next node one trial at a time; the batch comes after the first.
+    _run(client, evaluate, 4)
+    spy_acqf_inputs.clear()
+    batch = client.get_next_trials(max_trials=3)
+    assert len(batch) == 3
+    points = {(p["x"], p["y"]) for p in batch.values()}
+    assert len(points) == 3
+    assert _keys(client)[-3:] == ["BoTorch"] * 3
+    # Each trial of the batch saw the earlier ones as pending points.
+    pending = [c["out"]["X_pending"] for c in spy_acqf_inputs]
+    assert [0 if x is None else x.shape[0] for x in pending] == [0, 1, 2]
+
+
+# --------------------------------------------------------------------------- fallback guard
+def test_fallback_to_sobol_is_loud(checkpoint_2d, monkeypatch):
+    client = _client()
+    client.set_generation_strategy(
+        nap_generation_strategy(checkpoint_2d, n_init=2, optimizer_options=FAST_OPT)
+    )
+    _run(client, lambda p: _sq_dist(p, (0.3, 0.6)), 2)
+    node = client._generation_strategy.nodes_by_name["NAP"]
+
+    def always_duplicate(**kwargs):
+        raise GenerationStrategyRepeatedPoints("every candidate duplicated an existing arm")
+
+    # What Ax's deduplication raises after 5 duplicates; Ax then uses its Sobol fallback.
+    monkeypatch.setattr(node, "_gen_maybe_deduplicate", always_duplicate)
+    with pytest.warns(NAPFallbackWarning, match="Fallback_Sobol"):
+        (index,) = client.get_next_trials(max_trials=1)
+    gr = client._experiment.trials[index].generator_runs[0]
+    assert gr._generator_key == "Fallback_Sobol"
+    assert "Fallback_Sobol" in gr.gen_metadata[FALLBACK_METADATA_KEY]
+    assert set(fallback_trials(client._experiment)) == {index}
+
+
+# --------------------------------------------------------------------------- errors, units
+def test_checkpoint_dim_mismatch_is_explained(checkpoint_2d):
+    client = Client(random_seed=0)
+    client.configure_experiment(
+        parameters=[
+            RangeParameterConfig(name=f"x{i}", parameter_type="float", bounds=(0.0, 1.0))
+            for i in range(3)
+        ]
+    )
+    client.configure_optimization(objective="-f")
+    client.set_generation_strategy(nap_generation_strategy(checkpoint_2d, n_init=2))
+    for index, p in client.get_next_trials(max_trials=2).items():
+        client.complete_trial(index, raw_data={"f": sum(p.values())})
+    with pytest.raises(ValueError, match="dim_x=2.*3 input dims"):
+        client.get_next_trials(max_trials=1)
+
+
+def test_strategy_options_are_plain_data(checkpoint_2d, tmp_path):
+    from pathlib import Path
+
+    gs = nap_generation_strategy(Path(checkpoint_2d), n_init=2, budget=20)
+    kwargs = gs.nodes_by_name["NAP"].generator_specs[0].generator_kwargs
+    assert kwargs["botorch_acqf_options"] == {
+        "checkpoint": checkpoint_2d,
+        "kind": "nap",
+        "budget": 20,
+    }
+    (config,) = kwargs["surrogate_spec"].model_configs
+    assert config.model_options == {"checkpoint": checkpoint_2d, "kind": "nap"}
+    with pytest.raises(FileNotFoundError, match="no shipped nap checkpoint named 'nope'"):
+        nap_generation_strategy("nope")
+    with pytest.raises(FileNotFoundError, match="not a checkpoint directory"):
+        np_ei_generation_strategy(tmp_path)
+    with pytest.raises(ValueError, match="n_init"):
+        nap_generation_strategy(checkpoint_2d, n_init=0)
+
+
+def test_shipped_model_names_stay_names(checkpoint_2d, tmp_path, monkeypatch):
+    """A shipped model is stored by name (portable), and resolved where it is loaded."""
+    import shutil
+
+    from ax_integration import load_network
+    from botorch_nap import pretrained
+
+    shutil.copytree(checkpoint_2d, tmp_path / "toy2d" / "nap")
+    monkeypatch.setattr(pretrained, "ROOT", tmp_path)
+    gs = nap_generation_strategy("toy2d", n_init=2)
+    kwargs = gs.nodes_by_name["NAP"].generator_specs[0].generator_kwargs
+    assert kwargs["botorch_acqf_options"]["checkpoint"] == "toy2d"
+    assert load_network("toy2d", expected_dim=2).config.dim_x == 2
+    with pytest.raises(FileNotFoundError, match="no shipped np checkpoint named 'toy2d'"):
+        np_ei_generation_strategy("toy2d")
+
+
+def test_model_space_bounds():
+    raw = torch.tensor([[-5.0, -1.0], [10.0, 1.2]], dtype=torch.float64)
+    assert model_space_bounds(raw, None) == (raw, None)
+    # Ax's default: Normalize with the digest's bounds -> folded into the model's bounds.
+    bounds, tf = model_space_bounds(raw, Normalize(2, bounds=raw))
+    assert tf is None
+    torch.testing.assert_close(bounds, raw)
+    # Any other transform is kept; bounds are the raw box pushed through it.
+    warp = Warp(d=2, indices=[0, 1], bounds=raw)
+    bounds, tf = model_space_bounds(raw, warp)
+    assert tf is warp and bounds.shape == (2, 2) and (bounds[1] > bounds[0]).all()
+
+
+def test_registrations_are_in_place():
+    from ax.generators.torch.botorch_modular.utils import fit_botorch_model
+    from ax.storage.botorch_modular_registry import CLASS_TO_REGISTRY
+    from botorch.acquisition.acquisition import AcquisitionFunction
+    from botorch.models.model import Model
+
+    from botorch_nap import NeuralProcessModel
+
+    assert CLASS_TO_REGISTRY[AcquisitionFunction][NAPAcquisition] == "NAPAcquisition"
+    assert CLASS_TO_REGISTRY[AcquisitionFunction][NPExpectedImprovement] == "NPExpectedImprovement"
+    assert CLASS_TO_REGISTRY[Model][NeuralProcessModel] == "NeuralProcessModel"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit_botorch_model(object.__new__(NeuralProcessModel), mll_class=None)  # no-op
