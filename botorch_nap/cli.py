@@ -20,10 +20,9 @@ def _models(_: argparse.Namespace) -> int:
 
 
 def _tasks(args: argparse.Namespace) -> int:
-    from botorch_nap.tasks import list_families
+    from botorch_nap.tasks import format_families_table, list_families
 
-    out = list_families(data_dir=args.data_dir)
-    print(out if isinstance(out, str) else "\n".join(str(r) for r in out))
+    print(format_families_table(list_families(data_dir=args.data_dir)))
     return 0
 
 
@@ -38,12 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("tasks", help="list task families, dims, splits, data found")
     t.add_argument("--data-dir", default=None, help="folder with the data (default: env/auto)")
     t.set_defaults(func=_tasks)
-    try:
-        from botorch_nap.training import commands as training_commands
-    except ImportError:  # training extras absent: the rest of the CLI still works
-        training_commands = None
-    if training_commands is not None and hasattr(training_commands, "register"):
-        training_commands.register(sub)
+    from botorch_nap.benchmark import commands as benchmark_commands
+    from botorch_nap.training import commands as training_commands
+
+    training_commands.register(sub)
+    benchmark_commands.register(sub)
     return parser
 
 

@@ -1,0 +1,274 @@
+r"""``botorch-nap benchmark`` and ``botorch-nap report``.
+
+Examples::
+
+    # NAP, NP-EI, GP-EI, the transfer baseline and random on hpobench_xgb's test split,
+    # HPO-B's protocol (5 initial points, 100 steps) with 10 seeds, 2 worker processes:
+    botorch-nap benchmark --family hpobench_xgb --paper-protocol --seeds 10 --workers 2 \
+        --methods nap:runs/xgb/rl,np-ei:runs/xgb/np,gp-ei,gp-ei-transfer,random \
+        --out results/hpobench_xgb.json
+    # (rerunning the same command resumes: finished runs are not redone)
+
+    botorch-nap report results/hpobench_xgb.json                 # table + PNG plots
+    botorch-nap report results/*.json --update-readme README.md  # README Results section
+    botorch-nap benchmark --list-methods
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from botorch_nap.benchmark.runner import PAPER_PROTOCOL
+
+
+def _message(err: Exception) -> str:
+    # KeyError's str() wraps the message in quotes.
+    return str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+
+
+def _split_list(values: list[str] | None) -> list[str]:
+    """``["a,b", "c"] -> ["a", "b", "c"]`` (options may be repeated or comma-separated)."""
+    return [v.strip() for chunk in values or [] for v in chunk.split(",") if v.strip()]
+
+
+def parse_task_ids(values: list[str] | None) -> list[str] | None:
+    """``["34,35", "40-42"] -> ["34", "35", "40", "41", "42"]``; ``None`` if none given."""
+    out: list[str] = []
+    for v in _split_list(values):
+        a, sep, b = v.partition("-")
+        if sep and a.isdigit() and b.isdigit():
+            out += [str(i) for i in range(int(a), int(b) + 1)]
+        else:
+            out.append(v)
+    return out or None
+
+
+def parse_kwargs(values: list[str] | None) -> dict:
+    """``["dim=4", "kernel=rbf"] -> {"dim": 4, "kernel": "rbf"}`` (values JSON when they
+    parse as JSON, else strings)."""
+    out = {}
+    for item in values or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"expected KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+    return out
+
+
+def add_benchmark_arguments(p: argparse.ArgumentParser) -> None:
+    """The ``benchmark`` subcommand's options."""
+    p.add_argument("--family", help="task family (see `botorch-nap tasks`)")
+    p.add_argument(
+        "--family-kw", action="append", metavar="KEY=VALUE", help="family option, e.g. dim=4"
+    )
+    p.add_argument("--data-dir", default=None, help="data root for file-backed families")
+    p.add_argument("--split", default="test", choices=["train", "val", "test"])
+    p.add_argument("--tasks", action="append", help="task ids, e.g. 34,35,40-43 (default: all)")
+    p.add_argument(
+        "--methods",
+        action="append",
+        help="comma-separated specs: nap:<ckpt>, np-ei:<ckpt>, gp-ei, random, "
+        "gp-ei-transfer[:k], portfolio (default: gp-ei,random)",
+    )
+    p.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 (default 3; paper 5)")
+    p.add_argument("--n-init", type=int, default=None, help="initial points (default 5)")
+    p.add_argument("--steps", type=int, default=None, help="BO steps (default 50)")
+    p.add_argument(
+        "--paper-protocol",
+        action="store_true",
+        help="HPO-B's protocol: 5 initial points, 100 steps, 5 seeds (--seeds overrides)",
+    )
+    p.add_argument("--out", default=None, help="results JSON (default results/<family>.json)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes")
+    p.add_argument("--threads", type=int, default=None, help="torch threads per worker")
+    p.add_argument("--num-restarts", type=int, default=8, help="optimize_acqf restarts")
+    p.add_argument("--raw-samples", type=int, default=256, help="optimize_acqf raw samples")
+    p.add_argument("--maxiter", type=int, default=100, help="L-BFGS-B iterations")
+    p.add_argument("--plugin", action="append", default=[], help="module registering methods")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--report", action="store_true", help="print the report when done")
+    p.add_argument("--list-methods", action="store_true", help="list registered methods")
+
+
+def config_from_args(args: argparse.Namespace):
+    """A :class:`~botorch_nap.benchmark.runner.BenchmarkConfig` from parsed options."""
+    from botorch_nap.baselines import OptimizerSettings
+    from botorch_nap.benchmark.runner import BenchmarkConfig
+
+    if not args.family:
+        raise ValueError("--family is required")
+    if args.paper_protocol and (args.n_init is not None or args.steps is not None):
+        raise ValueError("--paper-protocol fixes --n-init and --steps; drop one of them")
+    paper = PAPER_PROTOCOL if args.paper_protocol else {}
+    n_seeds = args.seeds if args.seeds is not None else paper.get("seeds", 3)
+    return BenchmarkConfig(
+        family=args.family,
+        methods=_split_list(args.methods) or ["gp-ei", "random"],
+        family_kwargs=parse_kwargs(args.family_kw),
+        data_dir=args.data_dir,
+        split=args.split,
+        task_ids=parse_task_ids(args.tasks),
+        seeds=list(range(n_seeds)),
+        n_init=args.n_init if args.n_init is not None else paper.get("n_init", 5),
+        steps=args.steps if args.steps is not None else paper.get("steps", 50),
+        optimizer=OptimizerSettings(args.num_restarts, args.raw_samples, args.maxiter),
+        workers=args.workers,
+        threads=args.threads,
+        plugins=list(args.plugin),
+    )
+
+
+def benchmark_command(args: argparse.Namespace) -> int:
+    """``botorch-nap benchmark``."""
+    from botorch_nap.benchmark.methods import METHODS
+    from botorch_nap.benchmark.runner import import_plugins, run_benchmark
+
+    if args.list_methods:
+        import_plugins(args.plugin)
+        for name, e in METHODS.items():
+            print(f"{name + (':<checkpoint>' if e.needs_arg else ''):<26} {e.help}")
+        return 0
+    try:
+        config = config_from_args(args)
+    except ValueError as err:
+        print(f"botorch-nap benchmark: {_message(err)}", file=sys.stderr)
+        return 2
+    out = Path(args.out or f"results/{config.family}.json")
+    print(
+        f"benchmark {config.family} ({config.split}): methods {', '.join(config.methods)}; "
+        f"{len(config.seeds)} seeds, {config.n_init} initial points + {config.steps} steps; "
+        f"results -> {out}"
+    )
+    try:
+        results = run_benchmark(config, out, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; finished runs are saved in {out} (rerun to resume)")
+        return 130
+    except (ValueError, KeyError, FileNotFoundError) as err:
+        # Set-up errors (unknown method or task, missing checkpoint or data, a resume with
+        # another protocol); failures inside runs are recorded in the file instead.
+        print(f"botorch-nap benchmark: {_message(err)}", file=sys.stderr)
+        return 2
+    failed = len(results["failures"])
+    print(f"{len(results['runs'])} runs in {out}" + (f"; {failed} failed" if failed else ""))
+    if args.report:
+        return report_paths([out], plots=True)
+    return 1 if failed else 0
+
+
+def add_report_arguments(p: argparse.ArgumentParser) -> None:
+    """The ``report`` subcommand's options."""
+    p.add_argument("results", nargs="+", help="results JSON file(s) from `benchmark`")
+    p.add_argument("--out-dir", default=None, help="folder for the PNGs (default: the JSON's)")
+    p.add_argument("--no-plots", action="store_true", help="do not write PNG plots")
+    p.add_argument("--markdown", default=None, help="write the report as Markdown to this file")
+    p.add_argument(
+        "--update-readme",
+        default=None,
+        metavar="README",
+        help="replace the text between <!-- results:start --> and <!-- results:end -->",
+    )
+    p.add_argument("--reference", default=None, help="method for paired tests (default: NAP)")
+    p.add_argument("--methods", action="append", help="only these methods (comma-separated)")
+    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples")
+    p.add_argument("--no-per-task", action="store_true", help="omit the per-task table")
+    p.add_argument(
+        "--summary-json",
+        default=None,
+        help="write every computed number as JSON (several inputs: keyed by path)",
+    )
+
+
+def report_paths(
+    paths: list[Path],
+    plots: bool = True,
+    out_dir: str | None = None,
+    markdown: str | None = None,
+    readme: str | None = None,
+    reference: str | None = None,
+    methods: list[str] | None = None,
+    n_boot: int = 1000,
+    per_task: bool = True,
+    summary_json: str | None = None,
+) -> int:
+    """Print the report of each results file; write plots and Markdown as asked."""
+    from botorch_nap.benchmark.metrics import summarize
+    from botorch_nap.benchmark.report import (
+        format_markdown,
+        format_table,
+        update_readme,
+        write_plots,
+    )
+    from botorch_nap.benchmark.results import load_results
+
+    md_parts, summaries = [], {}
+    md_dir = Path(markdown or readme or ".").resolve().parent
+    for path in map(Path, paths):
+        results = load_results(path)
+        summary = summarize(results, methods or None, reference, n_boot=n_boot)
+        print(format_table(summary, per_task=per_task) + "\n")
+        images = []
+        if plots:
+            written = write_plots(summary, Path(out_dir) if out_dir else path.parent, path.stem)
+            print("plots: " + ", ".join(map(str, written)) + "\n")
+            images = [os.path.relpath(p.resolve(), md_dir) for p in written]
+        md_parts.append(format_markdown(summary, results, images))
+        summaries[str(path)] = summary
+    markdown_text = "\n".join(md_parts)
+    if summary_json:
+        data = next(iter(summaries.values())) if len(summaries) == 1 else summaries
+        Path(summary_json).write_text(json.dumps(data, indent=1))
+    if markdown:
+        Path(markdown).write_text(markdown_text)
+        print(f"markdown: {markdown}")
+    if readme:
+        update_readme(readme, markdown_text)
+        print(f"updated the results section of {readme}")
+    return 0
+
+
+def report_command(args: argparse.Namespace) -> int:
+    """``botorch-nap report``."""
+    try:
+        return report_paths(
+            [Path(p) for p in args.results],
+            plots=not args.no_plots,
+            out_dir=args.out_dir,
+            markdown=args.markdown,
+            readme=args.update_readme,
+            reference=args.reference,
+            methods=_split_list(args.methods),
+            n_boot=args.n_boot,
+            per_task=not args.no_per_task,
+            summary_json=args.summary_json,
+        )
+    except (ValueError, FileNotFoundError, KeyError) as err:
+        print(f"botorch-nap report: {_message(err)}", file=sys.stderr)
+        return 2
+
+
+def register(subparsers) -> None:
+    """Add ``benchmark`` and ``report`` to the ``botorch-nap`` subcommands."""
+    b = subparsers.add_parser(
+        "benchmark",
+        help="run methods on a family's test tasks (seeds x tasks, resumable JSON)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_benchmark_arguments(b)
+    b.set_defaults(func=benchmark_command)
+    r = subparsers.add_parser(
+        "report",
+        help="tables, Markdown and regret/rank plots from benchmark results",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_report_arguments(r)
+    r.set_defaults(func=report_command)

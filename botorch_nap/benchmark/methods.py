@@ -1,0 +1,209 @@
+r"""The benchmark's method registry: a method is named by a spec string ``name[:arg]``.
+
+Built in:
+
+==========================  =============================================================
+``nap:<checkpoint>``        NAP's acquisition head (:class:`~botorch_nap.baselines.NAP`),
+                            ``budget = n_init + steps``
+``np-ei:<checkpoint>``      exact EI over the network's bar posterior
+                            (:class:`~botorch_nap.baselines.NPEI`)
+``gp-ei``                   BoTorch ``SingleTaskGP`` + ``LogExpectedImprovement``
+``random``                  uniform in the box / over unevaluated pool points
+``gp-ei-transfer[:k]``      ``k`` (default 5) greedy meta-train portfolio steps, then GP-EI
+                            (:mod:`botorch_nap.benchmark.transfer` says why this baseline)
+``portfolio``               the meta-train portfolio for every step (no adaptation)
+==========================  =============================================================
+
+``<checkpoint>`` is a checkpoint folder (``config.json`` + ``weights.pt``) or the name of a
+shipped checkpoint (:mod:`botorch_nap.pretrained`; kind ``nap`` for NAP, ``np`` for NP-EI).
+
+Every method is a :class:`~botorch_nap.baselines.Proposer`, so it decides through the same
+public BoTorch route as a user would (``optimize_acqf`` / ``optimize_acqf_discrete``).
+Add a method with :func:`register_method`::
+
+    def make_ucb(arg, ctx):
+        return MyUCB(beta=float(arg or 2.0), settings=ctx.settings)
+
+    register_method("ucb", make_ucb, "GP-UCB with beta=<arg>")
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+from botorch_nap.baselines import GPEI, NAP, NPEI, OptimizerSettings, Proposer, RandomSearch
+from botorch_nap.nn.transformer import NAPTransformer
+from botorch_nap.tasks.base import Task, TaskFamily
+
+
+@dataclass
+class MethodContext:
+    """What a method factory may use to build its proposer for one run.
+
+    Attributes:
+        family: the task family (its train split is what transfer methods may learn from).
+        task: the task being optimised.
+        seed: the run's seed for the method's own randomness (differs between methods, and
+            is deterministic in (method, task, seed)).
+        n_init: size of the shared initial design.
+        steps: number of BO steps after it.
+        settings: continuous optimiser settings shared by all methods.
+    """
+
+    family: TaskFamily
+    task: Task
+    seed: int
+    n_init: int
+    steps: int
+    settings: OptimizerSettings
+
+
+Factory = Callable[[str | None, MethodContext], Proposer]
+
+
+@dataclass
+class MethodEntry:
+    """A registered method: its factory, whether it needs an argument, and a help line."""
+
+    name: str
+    factory: Factory
+    help: str = ""
+    needs_arg: bool = False
+
+
+METHODS: dict[str, MethodEntry] = {}
+
+
+def register_method(name: str, factory: Factory, help: str = "", needs_arg: bool = False) -> None:
+    """Register (or replace) the method ``name``; specs are ``name`` or ``name:arg``."""
+    if ":" in name:
+        raise ValueError(f"method names cannot contain ':', got {name!r}")
+    METHODS[name] = MethodEntry(name, factory, help, needs_arg)
+
+
+def parse_method(spec: str) -> tuple[str, str | None]:
+    """``"nap:path/to/ckpt" -> ("nap", "path/to/ckpt")``; validates against the registry."""
+    name, _, arg = spec.partition(":")
+    if name not in METHODS:
+        raise KeyError(f"unknown method {name!r} in {spec!r}; known: {', '.join(sorted(METHODS))}")
+    if METHODS[name].needs_arg and not arg:
+        raise ValueError(f"method {name!r} needs an argument: {name}:<checkpoint>")
+    return name, (arg or None)
+
+
+def make_proposer(spec: str, ctx: MethodContext) -> Proposer:
+    """Build the proposer of method ``spec`` for one run."""
+    name, arg = parse_method(spec)
+    return METHODS[name].factory(arg, ctx)
+
+
+# ----------------------------------------------------------------------------- checkpoints
+def resolve_checkpoint(arg: str, kind: str) -> Path:
+    """A checkpoint folder from a path or a shipped name (``kind``: ``nap`` or ``np``)."""
+    path = Path(arg).expanduser()
+    if (path / "config.json").is_file():
+        return path.resolve()
+    from botorch_nap.pretrained import checkpoint_path
+
+    try:
+        return checkpoint_path(arg, kind)
+    except (FileNotFoundError, ValueError) as err:
+        raise FileNotFoundError(
+            f"checkpoint {arg!r}: not a folder with config.json, nor a shipped {kind} "
+            f"checkpoint ({err})"
+        ) from None
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=16)
+def _load_network(path: str, dim: int, mtime: float) -> NAPTransformer:
+    # Cached per process (``mtime`` in the key: a retrained checkpoint is reloaded).
+    return NAPTransformer.load(path, expected_dim=dim).eval()
+
+
+def load_network(arg: str, kind: str, dim: int) -> NAPTransformer:
+    """The (cached, eval-mode) network of a checkpoint, checked against the task's dim."""
+    path = resolve_checkpoint(arg, kind)
+    return _load_network(str(path), dim, (path / "weights.pt").stat().st_mtime)
+
+
+def describe_method(spec: str) -> dict:
+    """What the results file records about a method (checkpoint path and hash included)."""
+    name, arg = parse_method(spec)
+    out: dict = {"name": name, "arg": arg, "help": METHODS[name].help}
+    kind = {"nap": "nap", "np-ei": "np"}.get(name)
+    if kind is not None and arg:
+        path = resolve_checkpoint(arg, kind)
+        out["checkpoint"] = str(path)
+        weights = path / "weights.pt"
+        if weights.is_file():
+            out["weights_sha256"] = _file_sha256(weights)
+    return out
+
+
+# ----------------------------------------------------------------------------- built-ins
+def _nap(arg: str | None, ctx: MethodContext) -> Proposer:
+    net = load_network(arg, "nap", ctx.family.space.dim)
+    return NAP(net, budget=ctx.n_init + ctx.steps, settings=ctx.settings)
+
+
+def _np_ei(arg: str | None, ctx: MethodContext) -> Proposer:
+    return NPEI(load_network(arg, "np", ctx.family.space.dim), settings=ctx.settings)
+
+
+def _gp_ei(arg: str | None, ctx: MethodContext) -> Proposer:
+    return GPEI(settings=ctx.settings)
+
+
+def _random(arg: str | None, ctx: MethodContext) -> Proposer:
+    return RandomSearch(generator=torch.Generator().manual_seed(ctx.seed))
+
+
+_PRIORS: dict[int, object] = {}
+
+
+def transfer_prior(family: TaskFamily):
+    """The family's :class:`~botorch_nap.benchmark.transfer.TransferPrior`, built once per
+    process (keyed by the family object, which the runner caches per process)."""
+    from botorch_nap.benchmark.transfer import TransferPrior
+
+    key = id(family)
+    if key not in _PRIORS:
+        _PRIORS[key] = (family, TransferPrior.from_family(family))
+    return _PRIORS[key][1]
+
+
+def _gp_ei_transfer(arg: str | None, ctx: MethodContext) -> Proposer:
+    from botorch_nap.benchmark.transfer import TransferGPEI
+
+    k = 5 if arg is None else int(arg)
+    return TransferGPEI(transfer_prior(ctx.family), ctx.n_init, k, settings=ctx.settings)
+
+
+def _portfolio(arg: str | None, ctx: MethodContext) -> Proposer:
+    from botorch_nap.benchmark.transfer import TransferPortfolio
+
+    return TransferPortfolio(transfer_prior(ctx.family), settings=ctx.settings)
+
+
+register_method("nap", _nap, "NAP acquisition head of <checkpoint>", needs_arg=True)
+register_method("np-ei", _np_ei, "exact EI over the bar posterior of <checkpoint>", True)
+register_method("gp-ei", _gp_ei, "BoTorch SingleTaskGP + LogEI")
+register_method("random", _random, "uniform random search")
+register_method(
+    "gp-ei-transfer", _gp_ei_transfer, "k (default 5) meta-train portfolio steps, then GP-EI"
+)
+register_method("portfolio", _portfolio, "greedy meta-train portfolio for every step")

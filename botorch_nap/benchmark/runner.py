@@ -1,0 +1,296 @@
+r"""Seeds x tasks x methods: the benchmark runner behind ``botorch-nap benchmark``.
+
+Every (method, task, seed) run goes through :func:`~botorch_nap.benchmark.loop.run_loop`:
+``n_init`` initial points, then ``steps`` calls of the method's ``propose``. Protocol:
+
+* **Shared initial points.** The initial design's seed depends on (family, task, seed) only
+  (:func:`design_seed`), so every method starts a given (task, seed) from the same points,
+  as HPO-B does; paired comparisons are then over identical starts.
+* **Deterministic seeding.** The method's own randomness (random search, GP-EI's raw samples
+  and restarts) is seeded from (method, task, seed) (:func:`method_seed`) inside a forked
+  RNG, so a run gives the same result in any process and in any order.
+* **Resumable.** Results go to one JSON file (:mod:`~botorch_nap.benchmark.results`),
+  rewritten atomically after every finished run; a rerun with the same ``--out`` skips
+  finished runs and retries failed ones. Methods, seeds and tasks may be added on resume;
+  the protocol (family, split, budget, optimiser settings) may not change.
+* **Processes.** ``workers > 1`` spreads runs over ``concurrent.futures`` processes
+  (``spawn``; each with ``threads`` torch threads, default 1, so that workers do not fight
+  over cores). Runs are ordered seed-major, so an interrupted benchmark holds complete
+  (task, seed) cells for every method.
+
+Example:
+    >>> cfg = BenchmarkConfig("hpobench_xgb", ["np-ei:ckpt", "gp-ei", "random"], seeds=[0, 1])
+    >>> results = run_benchmark(cfg, "results.json")
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import multiprocessing
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from botorch_nap.baselines import OptimizerSettings
+from botorch_nap.benchmark.loop import run_loop
+from botorch_nap.benchmark.methods import MethodContext, describe_method, make_proposer
+from botorch_nap.benchmark.results import (
+    check_compatible,
+    environment,
+    load_results,
+    new_results,
+    now,
+    run_key,
+    save_results,
+)
+from botorch_nap.tasks.base import TaskFamily
+
+#: HPO-B's protocol, used by the NAP paper: 5 initial points, 100 steps, 5 seeds.
+PAPER_PROTOCOL = {"n_init": 5, "steps": 100, "seeds": 5}
+
+
+@dataclass
+class BenchmarkConfig:
+    """What to run. ``task_ids=None`` means the whole ``split``; ``threads``: torch threads
+    per worker process (``None``: 1), or in this process when ``workers == 1`` (``None``:
+    unchanged). One thread per process is usually fastest for these small models, and much
+    faster than several on a busy machine.
+    ``plugins``: modules imported (in every worker too) before running, e.g. ones that call
+    :func:`~botorch_nap.benchmark.methods.register_method`."""
+
+    family: str
+    methods: list[str]
+    family_kwargs: dict = field(default_factory=dict)
+    data_dir: str | None = None
+    split: str = "test"
+    task_ids: list | None = None
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    n_init: int = 5
+    steps: int = 50
+    optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
+    workers: int = 1
+    threads: int | None = None
+    plugins: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["optimizer"] = asdict(self.optimizer)
+        return d
+
+
+def _stable_seed(*parts) -> int:
+    """A seed from a hash of ``parts`` (Python's ``hash`` is salted per process)."""
+    digest = hashlib.sha256("|".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
+def design_seed(family: str, task_id, seed: int) -> int:
+    """Seed of the initial design of (task, seed): independent of the method."""
+    return _stable_seed("design", family, task_id, seed)
+
+
+def method_seed(method: str, family: str, task_id, seed: int) -> int:
+    """Seed of a method's own randomness in one run."""
+    return _stable_seed("method", method, family, task_id, seed)
+
+
+_FAMILIES: dict[str, TaskFamily] = {}
+
+
+def get_cached_family(name: str, family_kwargs: dict, data_dir: str | None) -> TaskFamily:
+    """The family, built once per process (tasks cache their optimum inside it)."""
+    from botorch_nap.tasks import get_family
+
+    key = json.dumps([name, family_kwargs, data_dir], sort_keys=True, default=str)
+    if key not in _FAMILIES:
+        _FAMILIES[key] = get_family(name, data_dir=data_dir, **family_kwargs)
+    return _FAMILIES[key]
+
+
+def resolve_task_ids(family: TaskFamily, split: str, wanted: list | None) -> list:
+    """The split's ids, or the ``wanted`` ones (matched as strings, so CLI input works)."""
+    ids = family.split_ids(split)
+    if wanted is None:
+        return ids
+    by_str = {str(i): i for i in ids}
+    missing = [w for w in wanted if str(w) not in by_str]
+    if missing:
+        raise KeyError(f"{family.name}: tasks {missing} are not in the {split!r} split {ids}")
+    return [by_str[str(w)] for w in wanted]
+
+
+def run_one(config: dict, method: str, task_id, seed: int) -> tuple[dict, dict]:
+    """One (method, task, seed) run -> (run record, task info); see the results schema."""
+    family = get_cached_family(config["family"], config["family_kwargs"], config["data_dir"])
+    task = family.task(task_id)
+    n_init, steps = config["n_init"], config["steps"]
+    d_seed = design_seed(config["family"], task_id, seed)
+    m_seed = method_seed(method, config["family"], task_id, seed)
+    settings = OptimizerSettings(**config["optimizer"])
+    candidates = task.X if family.is_pool else None
+    t0 = time.perf_counter()
+    with torch.random.fork_rng():
+        torch.manual_seed(m_seed)
+        ctx = MethodContext(family, task, m_seed, n_init, steps, settings)
+        proposer = make_proposer(method, ctx)
+        res = run_loop(
+            proposer, task.evaluate, family.space.bounds, n_init, steps, candidates, d_seed
+        )
+    best = res.best[n_init - 1 :]
+    record = {
+        "method": method,
+        "task": task_id,
+        "seed": seed,
+        "design_seed": d_seed,
+        "method_seed": m_seed,
+        "y": res.Y.tolist(),
+        "X": res.X.tolist(),
+        "best": best.tolist(),
+        "regret": task.normalized_regret(best).tolist(),
+        "decision_s": list(res.decision_s),
+        "wall_s": time.perf_counter() - t0,
+        "finished": now(),
+    }
+    info = {
+        "id": task_id,
+        "name": task.name,
+        "optimum": float(task.optimum),
+        "worst": float(task.worst),
+        "pool_size": int(task.X.shape[0]) if family.is_pool else None,
+    }
+    return record, info
+
+
+def import_plugins(modules: list[str]) -> None:
+    """Import modules that register extra methods (spawned workers start from scratch)."""
+    for name in modules:
+        importlib.import_module(name)
+
+
+def _init_worker(threads: int, plugins: list[str]) -> None:
+    torch.set_num_threads(threads)
+    import_plugins(plugins)
+
+
+def _merge(old: list, new: list) -> list:
+    """``old`` then the items of ``new`` it lacks (order kept; ids compared as strings)."""
+    seen = {str(v) for v in old}
+    return list(old) + [v for v in new if str(v) not in seen]
+
+
+def run_benchmark(
+    config: BenchmarkConfig,
+    out: str | Path,
+    progress: bool = True,
+) -> dict:
+    """Run every missing (method, task, seed) of ``config``, saving to ``out`` after each.
+
+    Returns the results document (also on disk). Runs that raise are recorded under
+    ``failures`` and retried on the next call; ``KeyboardInterrupt`` stops the benchmark
+    with every finished run saved.
+    """
+    if config.n_init < 1 or config.steps < 1:
+        raise ValueError("n_init and steps must be >= 1")
+    out = Path(out)
+    import_plugins(config.plugins)
+    family = get_cached_family(config.family, config.family_kwargs, config.data_dir)
+    # Through JSON once, so that the comparison on resume sees what the file holds
+    # (tuples become lists, and so on).
+    cfg = json.loads(json.dumps(config.to_json()))
+    cfg["task_ids"] = resolve_task_ids(family, config.split, config.task_ids)
+    for spec in config.methods:
+        describe_method(spec)  # fail fast on an unknown method or a missing checkpoint
+    if out.exists():
+        results = load_results(out)
+        stored = results["config"]
+        check_compatible(stored, cfg)
+        cfg["methods"] = _merge(stored["methods"], cfg["methods"])
+        cfg["seeds"] = [int(s) for s in _merge(stored["seeds"], cfg["seeds"])]
+        cfg["task_ids"] = _merge(stored["task_ids"], cfg["task_ids"])
+        results["config"] = cfg
+    else:
+        results = new_results(cfg)
+    for spec in cfg["methods"]:
+        results["methods"].setdefault(spec, describe_method(spec))
+    results["sessions"].append(
+        {
+            "started": now(),
+            **environment(),
+            "methods": list(config.methods),
+            "runs_before": len(results["runs"]),
+        }
+    )
+    # Seed-major order: an interrupted benchmark holds whole (task, seed) cells.
+    todo = [
+        (m, t, s)
+        for s in cfg["seeds"]
+        for t in cfg["task_ids"]
+        for m in cfg["methods"]
+        if run_key(m, t, s) not in results["runs"]
+    ]
+    save_results(results, out)
+    bar = tqdm(total=len(todo), desc=f"benchmark {config.family}", unit="run", disable=not progress)
+
+    def finished(job: tuple, outcome: tuple[dict, dict] | BaseException) -> None:
+        key = run_key(*job)
+        if isinstance(outcome, BaseException):
+            msg = "".join(traceback.format_exception_only(type(outcome), outcome)).strip()
+            results["failures"][key] = {"error": msg, "time": now()}
+            bar.write(f"run {key} failed: {msg}")
+        else:
+            record, info = outcome
+            results["runs"][key] = record
+            results["tasks"].setdefault(str(job[1]), info)
+            results["failures"].pop(key, None)
+        save_results(results, out)
+        bar.set_postfix_str(key, refresh=False)
+        bar.update(1)
+
+    threads_before = torch.get_num_threads()
+    if config.workers <= 1 and config.threads:
+        torch.set_num_threads(config.threads)
+    results["sessions"][-1]["torch_threads"] = (
+        torch.get_num_threads() if config.workers <= 1 else config.threads or 1
+    )
+    try:
+        if config.workers <= 1:
+            for job in todo:
+                try:
+                    outcome = run_one(cfg, *job)
+                except Exception as err:  # noqa: BLE001 - recorded, retried on resume
+                    outcome = err
+                finished(job, outcome)
+        else:
+            _run_parallel(cfg, todo, config.workers, config.threads or 1, finished)
+    finally:
+        bar.close()
+        torch.set_num_threads(threads_before)
+    return results
+
+
+def _run_parallel(cfg: dict, todo: list, workers: int, threads: int, finished) -> None:
+    ctx = multiprocessing.get_context("spawn")  # fork + torch threads can deadlock
+    pool = ProcessPoolExecutor(
+        workers, mp_context=ctx, initializer=_init_worker, initargs=(threads, cfg["plugins"])
+    )
+    futures: dict[Future, tuple] = {}
+    try:
+        for job in todo:
+            futures[pool.submit(run_one, cfg, *job)] = job
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                err = fut.exception()
+                finished(futures[fut], err if err is not None else fut.result())
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()

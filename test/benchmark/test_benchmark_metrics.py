@@ -1,0 +1,131 @@
+"""Metrics against hand-computed cases (pure numpy; fast)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from botorch_nap.benchmark.metrics import (
+    auc,
+    average_ranks,
+    bootstrap_ci,
+    complete_cells,
+    normalized_regret,
+    paired_wilcoxon,
+    summarize,
+)
+from botorch_nap.benchmark.results import new_results, run_key
+from botorch_nap.tasks.base import SearchSpace, Task
+
+
+def test_normalized_regret_hand_cases():
+    # optimum 2, worst -2: span 4.
+    got = normalized_regret([2.0, 1.0, 0.0, -2.0, 3.0, -5.0], optimum=2.0, worst=-2.0)
+    np.testing.assert_allclose(got, [0.0, 0.25, 0.5, 1.0, 0.0, 1.0])  # clipped to [0, 1]
+    # A degenerate task (optimum == worst) gives zero regret, not a division by zero.
+    assert normalized_regret([1.0], 1.0, 1.0).tolist() == [0.0]
+
+
+def test_normalized_regret_matches_task():
+    space = SearchSpace(torch.tensor([[0.0], [1.0]]), ["x"])
+    task = Task("t", space, optimum=0.9, worst=0.1)
+    best = [0.1, 0.5, 0.8, 0.9]
+    got = task.normalized_regret(torch.tensor(best, dtype=torch.float64)).numpy()
+    np.testing.assert_allclose(got, normalized_regret(best, 0.9, 0.1))
+
+
+def test_auc_is_mean_over_bo_steps():
+    # Step 0 (after the initial design) is shared by every method and not counted.
+    assert auc(np.array([1.0, 0.5, 0.25, 0.0])) == pytest.approx(0.25)
+
+
+def test_rank_ties_share_the_average_rank():
+    # 3 methods x 2 runs (lower is better).
+    values = np.array(
+        [
+            [0.0, 0.3],  # run 0: ties with method 1 at 0 -> rank 1.5; run 1: rank 2
+            [0.0, 0.1],  # run 0: 1.5; run 1: 1
+            [0.2, 0.5],  # run 0: 3; run 1: 3
+        ]
+    )
+    np.testing.assert_allclose(average_ranks(values), [1.75, 1.25, 3.0])
+    # All tied: everyone gets the middle rank.
+    np.testing.assert_allclose(average_ranks(np.zeros((4, 3))), [2.5] * 4)
+
+
+def test_bootstrap_ci_brackets_the_statistic():
+    x = np.random.default_rng(0).normal(size=(200, 3))
+    lo, hi = bootstrap_ci(x, "mean", n_boot=300)
+    assert (lo < x.mean(0)).all() and (x.mean(0) < hi).all()
+    lo, hi = bootstrap_ci(np.ones((10, 2)), "median", n_boot=50)
+    np.testing.assert_allclose(lo, 1.0) and np.testing.assert_allclose(hi, 1.0)
+
+
+def test_paired_wilcoxon():
+    same = paired_wilcoxon(np.zeros(5), np.zeros(5))
+    assert same["p"] == 1.0 and same["better"] == "tie" and same["n_nonzero"] == 0
+    a = np.linspace(0.0, 0.1, 20)
+    res = paired_wilcoxon(a, a + 0.05)
+    assert res["better"] == "a" and res["p"] < 1e-3 and res["n"] == 20
+
+
+def _fake_results(curves: dict, steps: int, decision_s: float = 0.01) -> dict:
+    """A results document with given regret curves ``{(method, task, seed): [...]}``."""
+    methods = list(dict.fromkeys(m for m, _, _ in curves))
+    tasks = list(dict.fromkeys(t for _, t, _ in curves))
+    seeds = sorted({s for _, _, s in curves})
+    res = new_results(
+        {
+            "family": "fake",
+            "split": "test",
+            "methods": methods,
+            "task_ids": tasks,
+            "seeds": seeds,
+            "n_init": 2,
+            "steps": steps,
+        }
+    )
+    for (m, t, s), r in curves.items():
+        res["runs"][run_key(m, t, s)] = {
+            "method": m,
+            "task": t,
+            "seed": s,
+            "regret": r,
+            "decision_s": [decision_s] * steps,
+        }
+    for t in tasks:
+        res["tasks"][str(t)] = {"name": f"fake/{t}"}
+    return res
+
+
+def test_summarize_hand_case():
+    curves = {
+        ("nap:x", 1, 0): [1.0, 0.0, 0.0],
+        ("nap:x", 1, 1): [1.0, 0.5, 0.0],
+        ("random", 1, 0): [1.0, 0.5, 0.5],
+        ("random", 1, 1): [1.0, 0.5, 0.0],
+        ("nap:x", 2, 0): [0.4, 0.0, 0.0],
+        ("random", 2, 0): [0.4, 0.0, 0.0],
+        # Unpaired run: its cell lacks nap, so it is excluded from every comparison.
+        ("random", 2, 1): [0.4, 0.4, 0.4],
+    }
+    s = summarize(_fake_results(curves, steps=2), n_boot=50)
+    assert s["reference"] == "nap:x" and s["n_runs_excluded"] == 1
+    assert s["checkpoints"] == [2]  # 10/25/50/100 exceed the budget; the final step is added
+    assert [tuple(c) for c in s["cells"]] == [(1, 0), (1, 1), (2, 0)]
+    nap, rnd = s["table"]["nap:x"], s["table"]["random"]
+    assert nap["auc"]["mean"] == pytest.approx((0.0 + 0.25 + 0.0) / 3)
+    assert rnd["auc"]["mean"] == pytest.approx((0.5 + 0.25 + 0.0) / 3)
+    assert nap["@2"]["mean"] == pytest.approx(0.0)
+    assert rnd["@2"]["mean"] == pytest.approx(0.5 / 3)
+    # Final-step ranks: cell (1,0) nap 1 / random 2; cells (1,1), (2,0) tied at 1.5.
+    assert nap["final_rank"] == pytest.approx((1 + 1.5 + 1.5) / 3)
+    assert rnd["final_rank"] == pytest.approx((2 + 1.5 + 1.5) / 3)
+    assert nap["zero_frac_final"] == 1.0 and rnd["zero_frac_final"] == pytest.approx(2 / 3)
+    assert nap["ms_per_decision"] == pytest.approx(10.0)
+    assert s["curves"]["random"]["rank"][0] == pytest.approx(1.5)  # step 0 shared: all tied
+    assert set(s["tests"]) == {"random"} and s["tests"]["random"]["auc"]["better"] == "b"
+    assert s["per_task"]["2"]["trivial"] and not s["per_task"]["1"]["trivial"]
+    assert s["per_task"]["1"]["methods"]["random"]["auc"] == pytest.approx(0.375)
+    assert complete_cells(_fake_results(curves, 2), ["random"])[-1] == (2, 1)

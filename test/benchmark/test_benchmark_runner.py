@@ -1,0 +1,183 @@
+"""The runner: tiny benchmarks end to end, shared initial points, resume, processes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from botorch_nap.baselines import OptimizerSettings, RandomSearch
+from botorch_nap.benchmark.commands import report_paths
+from botorch_nap.benchmark.methods import METHODS, register_method
+from botorch_nap.benchmark.metrics import summarize
+from botorch_nap.benchmark.report import END_MARK, START_MARK
+from botorch_nap.benchmark.results import SCHEMA, load_results, run_key
+from botorch_nap.benchmark.runner import (
+    BenchmarkConfig,
+    design_seed,
+    method_seed,
+    run_benchmark,
+    run_one,
+)
+
+FAST = OptimizerSettings(num_restarts=2, raw_samples=16, maxiter=10)
+BRANIN_TASKS = [80, 81]  # the first two of branin's test split
+
+
+def _checkpoint(tiny_net, path, dim: int) -> str:
+    tiny_net(dim=dim).save(path)
+    return str(path)
+
+
+def _initial_points(results: dict, n_init: int) -> dict:
+    """``{(task, seed): {method: first n_init points}}``."""
+    out: dict = {}
+    for r in results["runs"].values():
+        out.setdefault((r["task"], r["seed"]), {})[r["method"]] = r["X"][:n_init]
+    return out
+
+
+def test_tiny_benchmark_on_hpobench_writes_json_and_plots(shared_data, tiny_net, tmp_path):
+    ckpt = _checkpoint(tiny_net, tmp_path / "ckpt", dim=6)
+    methods = [f"nap:{ckpt}", f"np-ei:{ckpt}", "gp-ei", "random", "gp-ei-transfer:2"]
+    cfg = BenchmarkConfig(
+        "hpobench_xgb",
+        methods,
+        data_dir=str(shared_data),
+        task_ids=[34, 35],
+        seeds=[0, 1],
+        n_init=5,
+        steps=5,
+        optimizer=FAST,
+    )
+    out = tmp_path / "res" / "results.json"
+    results = run_benchmark(cfg, out, progress=False)
+    on_disk = load_results(out)
+    assert on_disk["schema"] == SCHEMA and on_disk["runs"].keys() == results["runs"].keys()
+    assert len(on_disk["runs"]) == 5 * 2 * 2 and not on_disk["failures"]
+    session = on_disk["sessions"][0]
+    assert session["packages"]["torch"] and "git_commit" in session
+    assert on_disk["methods"][f"nap:{ckpt}"]["weights_sha256"]
+    assert on_disk["config"]["task_ids"] == [34, 35] and on_disk["config"]["seeds"] == [0, 1]
+    assert on_disk["tasks"]["34"]["pool_size"] > 100
+    for r in on_disk["runs"].values():
+        reg = np.array(r["regret"])
+        assert len(reg) == 6 and len(r["decision_s"]) == 5 and len(r["y"]) == 10
+        assert ((reg >= 0) & (reg <= 1)).all() and (np.diff(reg) <= 0).all()
+        X = np.array(r["X"])
+        assert len({tuple(x) for x in X}) == len(X)  # the pool route never repeats a point
+
+    # The same (task, seed) starts every method from the same points; other seeds differ.
+    starts = _initial_points(on_disk, 5)
+    for by_method in starts.values():
+        assert len(by_method) == 5
+        first = next(iter(by_method.values()))
+        assert all(x == first for x in by_method.values())
+    assert starts[(34, 0)]["random"] != starts[(34, 1)]["random"]
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n## Results\n\n{START_MARK}\nold\n{END_MARK}\n\n## After\n")
+    md = tmp_path / "RESULTS.md"
+    assert report_paths([out], plots=True, markdown=str(md), readme=str(readme)) == 0
+    for suffix in ("regret", "rank"):
+        png = out.parent / f"results_{suffix}.png"
+        assert png.stat().st_size > 1000
+    text = readme.read_text()
+    assert "old" not in text and "## After" in text and "| method |" in text
+    assert "res/results_regret.png" in text and "AUC" in md.read_text()
+    report_paths([out], plots=False, readme=str(readme))  # idempotent: one block stays
+    assert readme.read_text().count(START_MARK) == 1
+
+
+def test_continuous_family_and_transfer_methods(tiny_net, tmp_path):
+    ckpt = _checkpoint(tiny_net, tmp_path / "ckpt", dim=2)
+    methods = [f"nap:{ckpt}", "random", "portfolio", "gp-ei-transfer:1"]
+    cfg = BenchmarkConfig(
+        "branin", methods, task_ids=BRANIN_TASKS[:1], seeds=[0], n_init=3, steps=2, optimizer=FAST
+    )
+    results = run_benchmark(cfg, tmp_path / "r.json", progress=False)
+    assert len(results["runs"]) == 4 and not results["failures"]
+    for r in results["runs"].values():
+        X = np.array(r["X"])
+        assert X.shape == (5, 2) and (X >= 0).all() and (X <= 1).all()
+    s = summarize(results, n_boot=20)
+    assert s["reference"] == f"nap:{ckpt}" and set(s["tests"]) == set(methods[1:])
+
+
+@pytest.fixture
+def counting_method():
+    """A registered method ``counting`` (random search) that counts its runs and can be
+    made to raise at the n-th run."""
+    state = {"calls": 0, "raise_at": None, "error": KeyboardInterrupt}
+
+    def factory(arg, ctx):
+        state["calls"] += 1
+        if state["raise_at"] is not None and state["calls"] == state["raise_at"]:
+            raise state["error"]("interrupted on purpose")
+        return RandomSearch(generator=torch.Generator().manual_seed(ctx.seed))
+
+    register_method("counting", factory, "random search that counts its runs")
+    yield state
+    del METHODS["counting"]
+
+
+def test_interrupted_benchmark_resumes_without_redoing_runs(counting_method, tmp_path):
+    out = tmp_path / "r.json"
+    cfg = BenchmarkConfig(
+        "branin", ["counting"], task_ids=BRANIN_TASKS, seeds=[0, 1], n_init=2, steps=2
+    )
+    counting_method["raise_at"] = 3
+    with pytest.raises(KeyboardInterrupt):
+        run_benchmark(cfg, out, progress=False)
+    saved = load_results(out)
+    assert len(saved["runs"]) == 2  # written after each run, before the interruption
+    before = {k: v["finished"] for k, v in saved["runs"].items()}
+
+    counting_method.update(calls=0, raise_at=None)
+    results = run_benchmark(cfg, out, progress=False)
+    assert counting_method["calls"] == 2 and len(results["runs"]) == 4
+    assert all(results["runs"][k]["finished"] == t for k, t in before.items())
+    assert len(results["sessions"]) == 2 and results["sessions"][1]["runs_before"] == 2
+
+    counting_method["calls"] = 0
+    run_benchmark(cfg, out, progress=False)  # nothing left to do
+    assert counting_method["calls"] == 0
+
+    # More seeds on resume: only the new cells run. A failing run is recorded and retried.
+    counting_method.update(calls=0, raise_at=1, error=RuntimeError)
+    cfg.seeds = [0, 1, 2]
+    results = run_benchmark(cfg, out, progress=False)
+    assert counting_method["calls"] == 2 and len(results["runs"]) == 5
+    assert list(results["failures"]) == [run_key("counting", 80, 2)]
+    counting_method.update(calls=0, raise_at=None)
+    results = run_benchmark(cfg, out, progress=False)
+    assert counting_method["calls"] == 1 and len(results["runs"]) == 6 and not results["failures"]
+
+    cfg.steps = 3  # another protocol must not be mixed into the same file
+    with pytest.raises(ValueError, match="another protocol"):
+        run_benchmark(cfg, out, progress=False)
+
+
+def test_seeds_are_shared_across_methods_and_runs_are_deterministic(counting_method):
+    assert design_seed("branin", 80, 0) == design_seed("branin", 80, 0)
+    assert design_seed("branin", 80, 0) != design_seed("branin", 80, 1)
+    assert method_seed("random", "branin", 80, 0) != method_seed("gp-ei", "branin", 80, 0)
+    cfg = BenchmarkConfig("branin", [], task_ids=BRANIN_TASKS, n_init=3, steps=2).to_json()
+    a, _ = run_one(cfg, "random", 80, 0)
+    b, _ = run_one(cfg, "random", 80, 0)
+    c, _ = run_one(cfg, "counting", 80, 0)
+    assert a["X"] == b["X"] and a["y"] == b["y"]
+    assert c["X"][:3] == a["X"][:3] and c["X"][3:] != a["X"][3:]
+
+
+def test_worker_processes_give_the_same_results(tmp_path):
+    kw = dict(task_ids=BRANIN_TASKS[:1], seeds=[0, 1], n_init=2, steps=2)
+    serial = run_benchmark(
+        BenchmarkConfig("branin", ["random"], **kw), tmp_path / "a.json", progress=False
+    )
+    parallel = run_benchmark(
+        BenchmarkConfig("branin", ["random"], workers=2, **kw), tmp_path / "b.json", progress=False
+    )
+    assert serial["runs"].keys() == parallel["runs"].keys()
+    for k, r in serial["runs"].items():
+        assert r["X"] == parallel["runs"][k]["X"] and r["regret"] == parallel["runs"][k]["regret"]
