@@ -1,0 +1,303 @@
+"""CLI subcommands ``pretrain``, ``train`` and ``plot-training`` (wired in by ``cli.py``).
+
+Usage from the main CLI::
+
+    sub = parser.add_subparsers(dest="command")
+    commands.register(sub)
+    args = parser.parse_args()
+    sys.exit(args.func(args))
+
+Examples::
+
+    botorch-nap pretrain --family gp_prior --family-kw dim=3 --out runs/np_gp3 --steps 3000
+    botorch-nap train --family gp_prior --family-kw dim=3 --init-from runs/np_gp3 \\
+        --out runs/nap_gp3 --iterations 200
+    botorch-nap train --out runs/nap_gp3 --resume          # continues exactly
+    torchrun --nproc_per_node 2 -m botorch_nap.cli train ...   # data parallel (gloo / nccl)
+    botorch-nap plot-training runs/nap_gp3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import MISSING, fields
+from pathlib import Path
+
+import torch
+
+from botorch_nap.nn.transformer import CONFIG_FILE, NAPConfig, NAPTransformer
+from botorch_nap.training.checkpoint import LAST_DIR
+
+NET_FIELDS = ("d_model", "n_layers", "n_heads", "d_ff", "n_buckets", "horizon")
+
+
+def _parse_kv(items: list[str] | None) -> dict:
+    """``["dim=3", "kernel=rbf"]`` -> ``{"dim": 3, "kernel": "rbf"}`` (values parsed as JSON
+    when possible)."""
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise SystemExit(f"--family-kw expects KEY=VALUE, got {item!r}")
+        k, v = item.split("=", 1)
+        try:
+            out[k] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k] = v
+    return out
+
+
+def _add_family_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--family",
+        help="registered family name (see `botorch-nap tasks`) or the path of a folder in "
+        "the own-data format",
+    )
+    p.add_argument(
+        "--family-kw",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="family options, e.g. dim=3 kernel=matern52",
+    )
+    p.add_argument("--data-dir", help="data root for file-backed families")
+    p.add_argument(
+        "--augment", action="store_true", help="GP-posterior task augmentation (few tasks)"
+    )
+
+
+def _add_net_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("network (ignored with --init-from / --resume)")
+    for name in NET_FIELDS:
+        default = NAPConfig.__dataclass_fields__[name].default
+        flag = "--net-horizon" if name == "horizon" else f"--{name.replace('_', '-')}"
+        help_ = "budget for the t/T feature's default" if name == "horizon" else None
+        g.add_argument(flag, dest=f"net_{name}", type=int, default=default, help=help_)
+
+
+def _family_from_args(args, meta: dict | None = None):
+    """Build the family from CLI args, or from a run's saved spec (``--resume``)."""
+    from botorch_nap.tasks import get_family
+
+    spec = {
+        "name": args.family,
+        "kw": _parse_kv(args.family_kw),
+        "data_dir": args.data_dir,
+        "augment": bool(args.augment),
+    }
+    if args.family is None:
+        if meta is None or "family_spec" not in meta:
+            raise SystemExit("--family is required (or --resume a run that recorded it)")
+        spec = meta["family_spec"]
+    fam = get_family(spec["name"], data_dir=spec["data_dir"], augment=spec["augment"], **spec["kw"])
+    return fam, spec
+
+
+def _run_meta(out: Path) -> dict | None:
+    for d in (out / LAST_DIR, out):
+        if (d / CONFIG_FILE).is_file():
+            return json.loads((d / CONFIG_FILE).read_text()).get("meta", {})
+    return None
+
+
+def _build_net(args, dim: int, device: torch.device) -> NAPTransformer:
+    if args.init_from:
+        net = NAPTransformer.load(args.init_from, expected_dim=dim)
+    else:
+        kw = {k: getattr(args, f"net_{k}") for k in NET_FIELDS}
+        net = NAPTransformer(NAPConfig(dim_x=dim, **kw))
+    return net.to(device).train()
+
+
+# ---------------------------------------------------------------------------- pretrain
+def _pretrain(args) -> int:
+    from botorch_nap.training.pretrain import pretrain
+
+    out = Path(args.out)
+    meta = _run_meta(out) if args.resume else None
+    fam, spec = _family_from_args(args, meta)
+    torch.manual_seed(args.seed)
+    device = torch.device(args.device)
+    if args.resume:
+        net = NAPTransformer.load(out / LAST_DIR).to(device)
+    else:
+        net = _build_net(args, fam.space.dim, device)
+    print(f"pretraining {net.num_parameters():,} parameters on {spec['name']} -> {out}")
+    m = pretrain(
+        net,
+        fam,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        n_points=tuple(args.n_points),
+        lr=args.lr,
+        seed=args.seed,
+        val_every=args.val_every,
+        patience=args.patience,
+        out_dir=out,
+        resume=args.resume,
+        time_limit_s=args.time_limit,
+        progress=not args.no_progress,
+        meta={"family_spec": spec},
+    )
+    print(
+        f"done: {m['steps']} steps, best validation NLL {m['best_val_nll']:.4f} at step "
+        f"{m['best_step']} ({m['steps_per_s']:.1f} steps/s); best network in {out}"
+    )
+    return 0
+
+
+# ---------------------------------------------------------------------------- train
+def _add_ppo_args(p: argparse.ArgumentParser) -> None:
+    from botorch_nap.training.ppo import PPOConfig
+
+    g = p.add_argument_group("PPO hyper-parameters (PPOConfig)")
+    for f in fields(PPOConfig):
+        if f.name in ("iterations", "seed"):
+            continue
+        flag = f"--{f.name.replace('_', '-')}"
+        default = f.default if f.default is not MISSING else None
+        if isinstance(default, bool):
+            g.add_argument(
+                flag,
+                type=lambda s: s.lower() in ("1", "true", "yes"),
+                default=None,
+                metavar="BOOL",
+                help=f"default {default}",
+            )
+        else:
+            typ = {int: int, float: float, str: str}.get(type(default), float)
+            if f.name in ("target_kl",):
+                typ = float
+            if f.name in ("chunk_size",):
+                typ = int
+            g.add_argument(flag, type=typ, default=None, help=f"default {default}")
+
+
+def _train(args) -> int:
+    from botorch_nap.training.ppo import PPOConfig, ddp_setup, train
+
+    rank, world, device = ddp_setup(args.device)
+    out = Path(args.out)
+    meta = _run_meta(out) if args.resume else None
+    fam, spec = _family_from_args(args, meta)
+    if args.resume:
+        if meta is None or "ppo" not in meta:
+            raise SystemExit(f"--resume: {out} holds no PPO run")
+        cfg_d = dict(meta["ppo"])
+    else:
+        cfg_d = {}
+    for f in fields(PPOConfig):
+        v = getattr(args, f.name, None)
+        if v is not None:
+            cfg_d[f.name] = v
+    cfg = PPOConfig.from_dict(cfg_d)
+    torch.manual_seed(cfg.seed)
+    if args.resume:
+        net = NAPTransformer.load(out / LAST_DIR).to(device)
+    else:
+        if not args.init_from:
+            print(
+                "warning: training from scratch; PPO normally starts from an NP checkpoint "
+                "(botorch-nap pretrain ..., then --init-from)",
+                file=sys.stderr,
+            )
+        net = _build_net(args, fam.space.dim, device)
+    if rank == 0:
+        print(
+            f"PPO on {spec['name']}: {net.num_parameters():,} parameters, world size {world}, "
+            f"device {device} -> {out}"
+        )
+    m = train(
+        net,
+        fam,
+        cfg,
+        out_dir=out,
+        resume=args.resume,
+        progress=not args.no_progress,
+        time_limit_s=args.time_limit,
+        meta={"family_spec": spec, "init_from": args.init_from},
+    )
+    if rank == 0:
+        print(
+            f"done: {m['iterations']} iterations ({m['iters_per_s']:.3f}/s, "
+            f"{m['env_steps_per_s']:.0f} env steps/s); best validation regret "
+            f"{m['best_val_regret']:.4f} at iteration {m['best_iteration']} "
+            f"(0 = the warm start); best network in {out}"
+        )
+    if world > 1:
+        torch.distributed.destroy_process_group()
+    return 0
+
+
+# ---------------------------------------------------------------------------- plot
+def _plot(args) -> int:
+    from botorch_nap.training.plots import plot_training
+
+    path = plot_training(args.run_dir, args.out)
+    print(f"wrote {path}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- register
+def register(subparsers) -> None:
+    """Add ``pretrain``, ``train`` and ``plot-training`` to an argparse subparsers object.
+
+    Each subparser sets ``func``: call ``args.func(args)`` (returns an exit code).
+    """
+    p = subparsers.add_parser(
+        "pretrain",
+        help="NP pretraining (aux loss alone): the NP-EI model and the PPO warm start",
+        description="Train the bar head on random context/target splits; keep the best "
+        "network on validation NLL.",
+    )
+    _add_family_args(p)
+    _add_net_args(p)
+    p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--init-from", help="continue from a network checkpoint")
+    p.add_argument("--resume", action="store_true", help="continue --out exactly")
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--n-points", type=int, nargs=2, default=(16, 96), metavar=("LO", "HI"))
+    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--val-every", type=int, default=100)
+    p.add_argument("--patience", type=int, default=10)
+    p.add_argument("--time-limit", type=float, help="seconds")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_pretrain)
+
+    t = subparsers.add_parser(
+        "train",
+        help="meta-train NAP with PPO + the auxiliary NP loss",
+        description="PPO on BO episodes of a task family; torchrun for data parallel.",
+    )
+    _add_family_args(t)
+    _add_net_args(t)
+    t.add_argument("--out", required=True, help="run directory")
+    t.add_argument("--init-from", help="NP checkpoint to start from (botorch-nap pretrain)")
+    t.add_argument("--resume", action="store_true", help="continue --out exactly")
+    t.add_argument("--iterations", "--steps", dest="iterations", type=int, default=None)
+    t.add_argument("--seed", type=int, default=None)
+    t.add_argument("--time-limit", type=float, help="seconds")
+    t.add_argument("--device", default="cpu", help="cpu or cuda (nccl under torchrun)")
+    t.add_argument("--no-progress", action="store_true")
+    _add_ppo_args(t)
+    t.set_defaults(func=_train)
+
+    pl = subparsers.add_parser("plot-training", help="draw a run's training curves to PNG")
+    pl.add_argument("run_dir")
+    pl.add_argument("--out", help="PNG path (default RUN_DIR/curves.png)")
+    pl.set_defaults(func=_plot)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry point (``python -m botorch_nap.training.commands ...``)."""
+    parser = argparse.ArgumentParser(prog="botorch-nap")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

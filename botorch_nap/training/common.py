@@ -1,0 +1,213 @@
+"""Pieces shared by NP pretraining and PPO: task sampling, the NP loss, schedules, logs, RNG.
+
+Everything here follows the normalisation rules of :mod:`botorch_nap.normalization`:
+x goes to the unit cube by the family's bounds, y is standardised by the *context's* own mean
+and std (never by the task's true range), and we maximise.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import random
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from botorch_nap.nn.transformer import NAPTransformer
+from botorch_nap.normalization import standardize_history, to_unit_cube
+
+# The split names the task families use.
+TRAIN, VAL, TEST = "train", "val", "test"
+
+
+# ---------------------------------------------------------------------------- task sampling
+def family_bounds(family) -> Tensor:
+    """``2 x d`` search-space bounds of a task family (float64)."""
+    return torch.as_tensor(family.space.bounds, dtype=torch.float64)
+
+
+def sample_tasks(
+    family,
+    b: int,
+    n_points: int,
+    generator: torch.Generator,
+    split: str = TRAIN,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Draw ``b`` tasks with ``n_points`` evaluated points each.
+
+    Returns ``X``: ``b x N x d`` in the unit cube and ``y``: ``b x N`` to be *maximised*.
+    ``family.sample_batch`` may return ``(X, y)`` or ``(X, y, maximize)``; a ``maximize`` of
+    False flips the sign here, at the boundary.
+    """
+    out = family.sample_batch(b, n_points, generator, split=split)
+    X, y = out[0], out[1]
+    if len(out) > 2 and isinstance(out[2], bool) and not out[2]:
+        y = -y
+    X = to_unit_cube(torch.as_tensor(X, dtype=torch.float64), family_bounds(family))
+    y = torch.as_tensor(y, dtype=torch.float64)
+    return X.to(dtype=dtype, device=device), y.to(dtype=dtype, device=device)
+
+
+def split_has_tasks(family, split: str) -> bool:
+    """Whether ``family`` has any task in ``split`` (synthetic families always do)."""
+    try:
+        ids = family.split_ids(split)
+    except (KeyError, ValueError, AttributeError, NotImplementedError):
+        return False
+    return ids is None or len(ids) > 0
+
+
+# ---------------------------------------------------------------------------- the NP loss
+def random_context_sizes(
+    b: int, n_points: int, generator: torch.Generator, min_context: int = 1
+) -> Tensor:
+    """Per-task context sizes, uniform on ``{min_context, ..., n_points - 1}`` (shape ``b``).
+
+    Small contexts are as likely as large ones: the first BO steps (5 initial points) are
+    where NP-EI has to be good and where a plain "half the points" split never trains.
+    """
+    hi = n_points - 1
+    lo = min(max(min_context, 1), hi)
+    return torch.randint(lo, hi + 1, (b,), generator=generator)
+
+
+def np_loss(
+    net: NAPTransformer,
+    X: Tensor,
+    y: Tensor,
+    n_context: Tensor,
+    chunk_size: int | None = None,
+) -> Tensor:
+    """Mean bar NLL of the targets given a per-task random context.
+
+    ``X``: ``b x N x d`` (unit cube), ``y``: ``b x N`` (raw, maximise), ``n_context``: ``b``.
+    The points are taken in the given (already random, iid) order: point ``j`` of task ``i``
+    is context when ``j < n_context[i]``, else a target. Context and targets are standardised
+    with the context's mean and std only. Returns a scalar (mean over all targets).
+    """
+    b, n, _ = X.shape
+    idx = torch.arange(n, device=X.device)
+    ctx_mask = idx.unsqueeze(0) < n_context.to(X.device).unsqueeze(1)  # b x N
+    n_max = int(n_context.max())
+    y_ctx, mean, std = standardize_history(y[:, :n_max], ctx_mask[:, :n_max])
+    enc = net.encode_history(X[:, :n_max], y_ctx, mask=ctx_mask[:, :n_max])
+    # Score every point; only non-context ones count. Queries never see each other, so
+    # scoring the context points too changes nothing for the targets.
+    logits = net.score(enc, X, chunk_size=chunk_size).bar_logits  # b x N x B
+    y_t = (y - mean.unsqueeze(-1)) / std.unsqueeze(-1)
+    nll = net.bar.nll(logits, y_t)  # b x N
+    w = (~ctx_mask).to(nll.dtype)
+    return (nll * w).sum() / w.sum().clamp_min(1.0)
+
+
+# ---------------------------------------------------------------------------- schedules
+def warmup_linear_lambda(warmup: int, total: int, final_frac: float = 0.0):
+    """LR multiplier: linear warm-up over ``warmup`` steps, then linear decay to
+    ``final_frac`` at ``total``. Plain function of the step, so the scheduler state is just
+    a counter (exact resume)."""
+
+    def f(step: int) -> float:
+        if warmup > 0 and step < warmup:
+            return (step + 1) / warmup
+        if total <= warmup:
+            return 1.0
+        frac = min(1.0, (step - warmup) / max(1, total - warmup))
+        return 1.0 - (1.0 - final_frac) * frac
+
+    return f
+
+
+# ---------------------------------------------------------------------------- RNG state
+def rng_state(generators: dict[str, torch.Generator] | None = None) -> dict[str, Tensor]:
+    """All RNG states as tensors (loadable with ``torch.load(weights_only=True)``)."""
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.device_count():
+        state["cuda"] = torch.stack(torch.cuda.get_rng_state_all())
+    # numpy/python RNGs are not used by the trainers, but seeded code around them may be.
+    np_state = np.random.get_state()
+    state["numpy_keys"] = torch.as_tensor(np_state[1].astype(np.int64))
+    state["numpy_pos"] = torch.tensor([np_state[2], np_state[3]], dtype=torch.int64)
+    state["numpy_gauss"] = torch.tensor([np_state[4]], dtype=torch.float64)
+    py = random.getstate()
+    state["python"] = torch.tensor(py[1], dtype=torch.int64)
+    for name, g in (generators or {}).items():
+        state[f"gen_{name}"] = g.get_state()
+    return state
+
+
+def set_rng_state(state: dict[str, Tensor], generators: dict[str, torch.Generator] | None = None):
+    """Inverse of :func:`rng_state`."""
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available() and state["cuda"].numel():
+        torch.cuda.set_rng_state_all(list(state["cuda"]))
+    np.random.set_state(
+        (
+            "MT19937",
+            state["numpy_keys"].numpy().astype(np.uint32),
+            int(state["numpy_pos"][0]),
+            int(state["numpy_pos"][1]),
+            float(state["numpy_gauss"][0]),
+        )
+    )
+    py = tuple(int(v) for v in state["python"].tolist())
+    random.setstate((3, py, None))
+    for name, g in (generators or {}).items():
+        g.set_state(state[f"gen_{name}"])
+
+
+# ---------------------------------------------------------------------------- logs
+class CSVLog:
+    """Append-only CSV with a fixed header; a resumed run keeps appending to the same file.
+
+    Rows written after the checkpoint being resumed from are dropped on resume
+    (:meth:`truncate_after`), so the log of a resumed run equals an uninterrupted one.
+    """
+
+    def __init__(self, path: str | os.PathLike, columns: Sequence[str]) -> None:
+        self.path = Path(path)
+        self.columns = list(columns)
+        if not self.path.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("w", newline="") as f:
+                csv.writer(f).writerow(self.columns)
+
+    def write(self, row: dict) -> None:
+        with self.path.open("a", newline="") as f:
+            csv.writer(f).writerow([_fmt(row.get(c)) for c in self.columns])
+
+    def truncate_after(self, step: int) -> None:
+        """Drop rows whose first column (step / iteration) is beyond ``step``."""
+        key = self.columns[0]
+        rows = read_csv(self.path)
+        with self.path.open("w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(self.columns)
+            for r in rows:
+                if float(r[key]) <= step:
+                    w.writerow([r.get(c, "") for c in self.columns])
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return "nan" if math.isnan(v) else f"{v:.6g}"
+    if isinstance(v, Tensor):
+        return _fmt(v.item())
+    return str(v)
+
+
+def read_csv(path: str | os.PathLike) -> list[dict[str, str]]:
+    with Path(path).open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def to_float(values: Iterable[str]) -> list[float]:
+    return [float(v) if v not in ("", None) else math.nan for v in values]

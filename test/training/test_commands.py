@@ -1,0 +1,134 @@
+"""CLI subcommands: pretrain -> train --init-from -> train --resume -> plot-training."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+import torch
+from training_helpers import log_rows
+
+from botorch_nap.nn.transformer import NAPTransformer
+from botorch_nap.training import commands
+
+FAMILY = ["--family", "gp_prior", "--family-kw", "dim=2", "n_features=64", "n_val=2", "n_test=1"]
+NET = ["--d-model", "16", "--n-layers", "1", "--n-heads", "2", "--d-ff", "32", "--n-buckets", "16"]
+
+
+def run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    commands.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def test_pretrain_train_resume_plot(tmp_path, capsys):
+    np_dir, rl_dir = tmp_path / "np", tmp_path / "rl"
+    assert (
+        run(
+            [
+                "pretrain",
+                *FAMILY,
+                *NET,
+                "--out",
+                str(np_dir),
+                "--steps",
+                "20",
+                "--batch-size",
+                "4",
+                "--n-points",
+                "6",
+                "12",
+                "--val-every",
+                "10",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    net = NAPTransformer.load(np_dir, expected_dim=2)
+    assert net.config.d_model == 16
+    spec = json.loads((np_dir / "config.json").read_text())["meta"]["family_spec"]
+    assert spec["name"] == "gp_prior" and spec["kw"]["dim"] == 2
+
+    ppo = [
+        "--episodes-per-iter",
+        "2",
+        "--horizon",
+        "3",
+        "--n-init",
+        "2",
+        "--n-candidates",
+        "12",
+        "--minibatch-size",
+        "3",
+        "--update-epochs",
+        "1",
+        "--val-every",
+        "1",
+        "--val-episodes",
+        "2",
+        "--checkpoint-every",
+        "1",
+        "--reward",
+        "vs_npei",
+    ]
+    assert (
+        run(
+            [
+                "train",
+                *FAMILY,
+                "--init-from",
+                str(np_dir),
+                "--out",
+                str(rl_dir),
+                "--iterations",
+                "2",
+                *ppo,
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    meta = json.loads((rl_dir / "last" / "config.json").read_text())["meta"]
+    assert meta["ppo"]["reward"] == "vs_npei" and meta["ppo"]["horizon"] == 3
+    assert meta["step"] == 2
+    # --resume needs neither the family nor the hyper-parameters again; extend to 3.
+    assert (
+        run(["train", "--out", str(rl_dir), "--resume", "--iterations", "3", "--no-progress"]) == 0
+    )
+    rows = log_rows(rl_dir / "log.csv")
+    assert [r["iteration"] for r in rows] == ["0", "1", "2", "3"]
+
+    assert run(["plot-training", str(rl_dir)]) == 0
+    assert (rl_dir / "curves.png").stat().st_size > 1000
+    assert run(["plot-training", str(np_dir), "--out", str(tmp_path / "np.png")]) == 0
+    assert (tmp_path / "np.png").is_file()
+    capsys.readouterr()
+
+
+def test_init_from_wrong_dimension_is_a_clear_error(tmp_path):
+    torch.manual_seed(0)
+    from training_helpers import tiny_config
+
+    NAPTransformer(tiny_config(dim=3)).save(tmp_path / "np3")
+    with pytest.raises(ValueError, match="dim"):
+        run(
+            [
+                "train",
+                *FAMILY,
+                "--init-from",
+                str(tmp_path / "np3"),
+                "--out",
+                str(tmp_path / "rl"),
+                "--iterations",
+                "1",
+                "--no-progress",
+            ]
+        )
+
+
+def test_plot_missing_log(tmp_path):
+    with pytest.raises(FileNotFoundError, match="log.csv"):
+        run(["plot-training", str(tmp_path)])

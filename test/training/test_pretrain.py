@@ -1,0 +1,162 @@
+"""NP pretraining: the loss falls, normalisation uses the context only, best weights are
+kept, resume is exact."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+from training_helpers import InterruptingFamily, log_rows, same_state, tiny_config
+
+from botorch_nap.nn.transformer import NAPTransformer
+from botorch_nap.normalization import standardize_history
+from botorch_nap.training.common import np_loss, random_context_sizes, sample_tasks
+from botorch_nap.training.pretrain import _draw, pretrain, validation_nll
+
+
+def test_aux_loss_falls_on_gp_prior(gp_family):
+    torch.manual_seed(0)
+    net = NAPTransformer(tiny_config())
+    val = [
+        _draw(
+            gp_family,
+            32,
+            (48, 48),
+            torch.Generator().manual_seed(9),
+            "val",
+            1,
+            torch.float32,
+            "cpu",
+        )
+    ]
+    before = validation_nll(net, val)
+    assert before == pytest.approx(math.log(12.0), abs=0.15)  # ~uniform bars over [-6, 6]
+    m = pretrain(
+        net,
+        gp_family,
+        steps=300,
+        batch_size=16,
+        n_points=(8, 48),
+        lr=2e-3,
+        val_every=100,
+        patience=None,
+        progress=False,
+    )
+    after = validation_nll(net, val)
+    assert after < before - 0.4, (before, after)
+    assert m["best_val_nll"] < before - 0.4
+    assert m["steps"] == 300 and m["steps_per_s"] > 0
+
+
+def test_np_loss_normalises_by_context_only(tiny_net):
+    g = torch.Generator().manual_seed(0)
+    X = torch.rand(2, 6, 2, generator=g)
+    y = torch.randn(2, 6, generator=g) * 10 + 3
+    n_ctx = torch.tensor([2, 4])
+    loss = np_loss(tiny_net, X, y, n_ctx)
+    total, count = 0.0, 0
+    for i in range(2):
+        k = int(n_ctx[i])
+        yc, mean, std = standardize_history(y[i : i + 1, :k])
+        enc = tiny_net.encode_history(X[i : i + 1, :k], yc)
+        logits = tiny_net.score(enc, X[i : i + 1, k:]).bar_logits
+        nll = tiny_net.bar.nll(logits, (y[i : i + 1, k:] - mean) / std)
+        total, count = total + nll.sum(), count + nll.numel()
+    assert loss.item() == pytest.approx((total / count).item(), rel=1e-5)
+    # Changing a target's value changes only its own term, never the context statistics.
+    y2 = y.clone()
+    y2[0, 5] += 1000.0
+    l2 = np_loss(tiny_net, X, y2, n_ctx)
+    assert torch.isfinite(l2) and l2 != loss
+
+
+def test_context_sizes_cover_small_contexts():
+    n = random_context_sizes(4000, 10, torch.Generator().manual_seed(0))
+    assert int(n.min()) == 1 and int(n.max()) == 9
+    assert (n == 1).float().mean().item() == pytest.approx(1 / 9, abs=0.02)
+
+
+def test_sample_tasks_unit_cube_and_direction():
+    class Fam:
+        class space:  # noqa: N801
+            bounds = torch.tensor([[0.0, 10.0], [2.0, 20.0]])
+
+        def sample_batch(self, b, n, generator, split="train"):
+            X = torch.tensor([[[1.0, 15.0]]]).expand(b, n, 2)
+            return X, torch.ones(b, n), False
+
+    X, y = sample_tasks(Fam(), 2, 3, torch.Generator())
+    assert X.shape == (2, 3, 2) and torch.allclose(X[0, 0], torch.tensor([0.5, 0.5]))
+    assert (y == -1).all()  # minimisation flipped at the boundary
+
+
+def test_best_weights_kept_and_saved(gp_family, tmp_path):
+    torch.manual_seed(0)
+    net = NAPTransformer(tiny_config())
+    m = pretrain(
+        net,
+        gp_family,
+        steps=60,
+        batch_size=8,
+        n_points=(6, 16),
+        lr=1e-2,
+        val_every=10,
+        val_tasks=16,
+        patience=2,
+        out_dir=tmp_path,
+        progress=False,
+    )
+    saved, meta = NAPTransformer.load_with_meta(tmp_path, expected_dim=2)
+    assert same_state(saved, net)  # the returned net holds the best weights
+    assert meta["step"] == m["best_step"] and meta["kind"] == "pretrain"
+    assert meta["val_nll"] == pytest.approx(m["best_val_nll"])
+    assert m["best_val_nll"] == min(v for _, v in m["val_curve"])
+    if m["stopped_early"]:
+        assert m["steps"] - m["best_step"] == 20  # two validations without improvement
+    cfg = json.loads((tmp_path / "last" / "config.json").read_text())
+    assert cfg["meta"]["step"] == m["steps"]
+    torch.load(tmp_path / "last" / "train_state.pt", weights_only=True)
+    rows = log_rows(tmp_path / "log.csv")
+    assert int(rows[-1]["step"]) == m["steps"]
+
+
+def test_resume_is_bit_for_bit(gp_family, tmp_path):
+    kw = dict(
+        steps=40,
+        batch_size=8,
+        n_points=(6, 16),
+        lr=1e-3,
+        val_every=10,
+        val_tasks=16,
+        patience=None,
+        log_every=5,
+        progress=False,
+    )
+    torch.manual_seed(0)
+    net_a = NAPTransformer(tiny_config())
+    ma = pretrain(net_a, gp_family, out_dir=tmp_path / "a", **kw)
+    torch.manual_seed(0)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(
+            NAPTransformer(tiny_config()),
+            InterruptingFamily(gp_family, 25),
+            out_dir=tmp_path / "b",
+            **kw,
+        )
+    torch.manual_seed(1)
+    net_c = NAPTransformer(tiny_config())
+    mc = pretrain(net_c, gp_family, out_dir=tmp_path / "b", resume=True, **kw)
+    assert same_state(net_a, net_c)
+    assert ma["val_curve"] == mc["val_curve"]
+    assert log_rows(tmp_path / "a" / "log.csv") == log_rows(tmp_path / "b" / "log.csv")
+
+
+def test_bad_arguments(gp_family, tiny_net):
+    with pytest.raises(ValueError):
+        pretrain(tiny_net, gp_family, steps=0)
+    with pytest.raises(ValueError):
+        pretrain(tiny_net, gp_family, steps=5, n_points=(1, 4))
+    with pytest.raises(FileNotFoundError):
+        pretrain(tiny_net, gp_family, steps=5, out_dir="/nonexistent/x", resume=True)
