@@ -57,6 +57,22 @@ def pretrained_2d(request) -> NAPTransformer:
 
 
 @pytest.fixture(scope="session")
+def require_data():
+    """``require_data("hpobench_xgb/hpobench_xgb.npz")`` -> the data root, or skip with why.
+
+    A fixture rather than an importable helper: several test folders have a conftest.py,
+    and ``from conftest import ...`` would pick whichever was imported first.
+    """
+
+    def need(relpath: str) -> Path:
+        if not (SHARED_DATA / relpath).exists():
+            pytest.skip(f"needs {relpath} under {SHARED_DATA} (the repo-relative ../shared/data)")
+        return SHARED_DATA
+
+    return need
+
+
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")

@@ -9,10 +9,8 @@ from botorch_nap.tasks import get_family, load_hpobench_xgb
 
 
 @pytest.fixture(scope="module")
-def fam():
-    from conftest import data_dir_or_skip
-
-    return load_hpobench_xgb(data_dir_or_skip("hpobench_xgb/hpobench_xgb.npz"))
+def fam(require_data):
+    return load_hpobench_xgb(require_data("hpobench_xgb/hpobench_xgb.npz"))
 
 
 def test_paper_split(fam):

@@ -16,18 +16,14 @@ RANGES = {"lcbench": (0.0, 100.0)}
 
 
 @pytest.fixture(scope="module")
-def families():
-    from conftest import data_dir_or_skip
-
-    root = data_dir_or_skip("yahpo/scenarios.json")
+def families(require_data):
+    root = require_data("yahpo/scenarios.json")
     return {s: YahpoFamily(s, data_dir=root, cache_points=64) for s in SCENARIOS}
 
 
 @pytest.fixture(scope="module")
-def reference():
-    from conftest import data_dir_or_skip
-
-    root = data_dir_or_skip("yahpo/reference_evaluations.json")
+def reference(require_data):
+    root = require_data("yahpo/reference_evaluations.json")
     return json.loads((root / "yahpo" / "reference_evaluations.json").read_text())
 
 
