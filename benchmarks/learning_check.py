@@ -11,6 +11,7 @@ can be killed and restarted: ``nohup ... &`` then the same command again):
    candidate set = the task's pool (pool families) or ``--n-candidates`` uniform points per
    seed (continuous families).
    Methods: ``nap`` (best PPO checkpoint on validation), ``npei`` (the warm start's bar EI),
+   ``npei_rl`` (bar EI of the PPO checkpoint: the NP after PPO's aux loss, without its policy),
    ``nap_warm`` (the warm start's acquisition head; equals NP-EI up to ties), ``untrained``
    (a freshly initialised network's acquisition head), ``random``, and optionally ``gpei``
    (BoTorch GP-EI via :mod:`botorch_nap.baselines`, ``--gpei-seeds`` seeds per task).
@@ -244,6 +245,9 @@ def stage_eval(args, fam, out: Path, np_dir: Path, rl_dir: Path) -> dict:
     methods = {
         "nap": lambda: nap_score_fn(best),
         "npei": lambda: npei_score_fn(warm),
+        # The PPO net's own bar head as NP-EI: separates what RL's policy adds from what the
+        # aux loss added to the NP during PPO.
+        "npei_rl": lambda: npei_score_fn(best),
         "nap_warm": lambda: nap_score_fn(warm),
         "untrained": lambda: nap_score_fn(untrained),
         "random": lambda: random_score_fn(torch.Generator().manual_seed(args.seed + 5)),
