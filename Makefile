@@ -31,7 +31,7 @@ test: $(VENV)/.installed-dev
 	$(PY) -m pytest -q test
 
 lint: $(VENV)/.installed-dev
-	$(VENV)/bin/ruff check botorch_nap ax_integration test benchmarks tutorials
+	$(VENV)/bin/ruff check botorch_nap ax_integration test benchmarks tutorials setup.py
 	$(VENV)/bin/ruff format --check botorch_nap ax_integration test benchmarks tutorials
 
 format: $(VENV)/.installed-dev

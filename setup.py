@@ -13,7 +13,9 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(include=["botorch_nap", "botorch_nap.*", "ax_integration", "ax_integration.*"]),
+    packages=find_packages(
+        include=["botorch_nap", "botorch_nap.*", "ax_integration", "ax_integration.*"]
+    ),
     package_data={
         "botorch_nap.pretrained": ["*/*/*.json", "*/*/*.pt", "*/*.md"],
         "botorch_nap.tasks": ["*.json", "*.md"],

@@ -61,6 +61,10 @@ def main() -> None:
     g = torch.Generator().manual_seed(0)
     pool = torch.rand(args.pool, 6, generator=g, dtype=torch.float64)
     print(
+        f"Network: d_model {cfg.d_model}, {cfg.n_layers} layers, ff {cfg.d_ff}, "
+        f"{cfg.n_buckets} buckets ({net.num_parameters() / 1e3:.0f}k parameters)"
+    )
+    print(
         f"Per-decision latency (median of {args.repeats}), d=6, pool {args.pool}, continuous: "
         f"{args.restarts} restarts / {args.raw_samples} raw samples; threads "
         f"{torch.get_num_threads()}"
