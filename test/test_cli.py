@@ -13,12 +13,12 @@ def test_models_lists_or_says_none(capsys):
 def test_demo_runs_tiny(capsys):
     from botorch_nap.demo import main as demo_main
 
-    res = demo_main(["--steps", "1", "--seeds", "1", "--pool-size", "50"])
+    res = demo_main(["--steps", "1", "--seeds", "1", "--pool-size", "50", "--pretrain-steps", "20"])
     assert len(res) == 8
     for regret, seconds in res.values():
         assert regret >= 0 and seconds >= 0
     out = capsys.readouterr().out
-    assert "mean simple regret" in out and "Networks:" in out
+    assert "mean simple regret" in out and "Networks:" in out and "pretrained here" in out
 
 
 def test_console_script_help():
