@@ -254,11 +254,16 @@ def plot_regret(summary: dict, path: str | os.PathLike) -> Path:
     axes[0].set_ylabel(f"normalised regret (floor {REGRET_FLOOR:g})")
     axes[0].legend(fontsize=8)
     fig.suptitle(_header(summary), fontsize=9)
+    return _save(fig, path)
+
+
+def _save(fig, path: str | os.PathLike) -> Path:
+    """Lay out, write (creating the folder) and close a figure."""
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _pyplot().close(fig)
     return path
 
 
@@ -275,12 +280,7 @@ def plot_ranks(summary: dict, path: str | os.PathLike) -> Path:
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title(_header(summary), fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def write_plots(summary: dict, out_dir: str | os.PathLike, stem: str) -> list[Path]:
