@@ -63,9 +63,10 @@ def load_network(
     path = resolve_checkpoint(checkpoint, kind)
     stamp = tuple((path / f).stat().st_mtime_ns for f in (CONFIG_FILE, WEIGHTS_FILE))
     net = _load_cached(str(path), stamp)
-    if net.config.dim_x != expected_dim:
+    if not net.config.accepts_dim(expected_dim):
         raise ValueError(
-            f"checkpoint {str(path)!r} was trained for dim_x={net.config.dim_x}, but Ax hands "
+            f"checkpoint {str(path)!r} was trained for dim_x={net.config.describe_dims()}, "
+            f"but Ax hands "
             f"the model {expected_dim} input dims (one per non-fixed parameter: range, integer "
             "and choice parameters each count once). Use a checkpoint of matching dimension."
         )

@@ -13,9 +13,11 @@ def _models(_: argparse.Namespace) -> int:
     if not entries:
         print("No pretrained models ship with this version yet.")
         return 0
-    print(f"{'name':<20} {'kind':<5} {'dim':>4}  path")
+    print(f"{'name':<16} {'kind':<5} {'dims':>5}  {'family':<22} path")
     for e in entries:
-        print(f"{e['name']:<20} {e['kind']:<5} {e['dim_x']:>4}  {e['path']}")
+        fam = e["meta"].get("family", "")
+        print(f"{e['name']:<16} {e['kind']:<5} {e['dims']:>5}  {fam:<22} {e['path']}")
+    print("Model cards: botorch_nap/pretrained/<name>/MODEL_CARD.md")
     return 0
 
 
@@ -33,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run NAP, NP-EI, GP-EI and random side by side", add_help=False
     )
     demo.set_defaults(func=None)
+    ship = sub.add_parser(
+        "ship",
+        help="copy trained runs into botorch_nap/pretrained/ with a model card",
+        add_help=False,
+    )
+    ship.set_defaults(func=None)
     sub.add_parser("models", help="list shipped pretrained models").set_defaults(func=_models)
     t = sub.add_parser("tasks", help="list task families, dims, splits, data found")
     t.add_argument("--data-dir", default=None, help="folder with the data (default: env/auto)")
@@ -52,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
 
         demo_main(argv[1:])
         return 0
+    if argv and argv[0] == "ship":
+        from botorch_nap.pretrained.build import main as ship_main
+
+        return ship_main(argv[1:])
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -18,7 +18,7 @@ import weakref
 import torch
 from torch import Tensor
 
-from botorch_nap.nn.transformer import HistoryEncoding, NAPTransformer
+from botorch_nap.nn.transformer import HistoryEncoding, NAPConfig, NAPTransformer
 from botorch_nap.normalization import check_bounds, standardize_history, to_unit_cube
 
 #: Points may lie this far outside the bounds (relative to the range) before we complain.
@@ -54,7 +54,7 @@ def inference_copy(network: NAPTransformer, dtype: torch.dtype) -> NAPTransforme
 
 
 def validate_training_data(
-    train_X: Tensor, train_Y: Tensor, bounds: Tensor | None, dim: int
+    train_X: Tensor, train_Y: Tensor, bounds: Tensor | None, dim: int | NAPConfig
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Check and canonicalise ``n x d`` inputs, ``n`` or ``n x 1`` outputs, ``2 x d`` bounds.
 
@@ -68,8 +68,10 @@ def validate_training_data(
     if train_X.dim() != 2:
         raise ValueError(f"train_X must have shape n x d, got {tuple(train_X.shape)}")
     n, d = train_X.shape
-    if d != dim:
-        raise ValueError(f"train_X has {d} dims but the network expects dim_x={dim}")
+    accepted = dim.accepts_dim(d) if isinstance(dim, NAPConfig) else d == dim
+    if not accepted:
+        want = dim.describe_dims() if isinstance(dim, NAPConfig) else dim
+        raise ValueError(f"train_X has {d} dims but the network expects dim_x={want}")
     if train_Y.dim() == 2 and train_Y.shape[-1] == 1:
         train_Y = train_Y.squeeze(-1)
     if train_Y.dim() != 1 or train_Y.shape[0] != n:
@@ -84,7 +86,7 @@ def validate_training_data(
         raise ValueError("train_Y contains NaN or inf")
     if bounds is None:
         bounds = torch.stack([torch.zeros(d), torch.ones(d)]).to(train_X)
-    bounds = check_bounds(torch.as_tensor(bounds).to(train_X), dim)
+    bounds = check_bounds(torch.as_tensor(bounds).to(train_X), d)
     tol = BOUNDS_TOL * (bounds[1] - bounds[0])
     outside = (train_X < bounds[0] - tol) | (train_X > bounds[1] + tol)
     if outside.any():

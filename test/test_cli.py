@@ -1,5 +1,8 @@
+import json
 import subprocess
 import sys
+
+import pytest
 
 from botorch_nap.cli import main
 
@@ -10,15 +13,33 @@ def test_models_lists_or_says_none(capsys):
     assert "No pretrained models" in out or "name" in out
 
 
-def test_demo_runs_tiny(capsys):
+def test_demo_runs_tiny(capsys, tmp_path, pretrained_2d):
     from botorch_nap.demo import main as demo_main
 
-    res = demo_main(["--steps", "1", "--seeds", "1", "--pool-size", "50", "--pretrain-steps", "20"])
-    assert len(res) == 8
-    for regret, seconds in res.values():
-        assert regret >= 0 and seconds >= 0
+    ckpt = pretrained_2d.save(tmp_path / "net")
+    argv = ["--network", str(ckpt), "--tasks", "2", "--seeds", "1", "--steps", "2"]
+    summary = demo_main([*argv, "--out", str(tmp_path / "demo")])
+    assert sorted(m.split(":")[0] for m in summary["methods"]) == [
+        "gp-ei",
+        "nap",
+        "np-ei",
+        "random",
+    ]
+    assert len(summary["cells"]) == 2
+    for row in summary["table"].values():
+        assert 0.0 <= row["auc"]["mean"] <= 1.0
     out = capsys.readouterr().out
-    assert "mean simple regret" in out and "Networks:" in out and "pretrained here" in out
+    assert "held-out branin tasks" in out and "Networks: checkpoints" in out and "AUC" in out
+    pngs = sorted(p.name for p in (tmp_path / "demo").glob("*.png"))
+    assert pngs == ["demo_branin_rank.png", "demo_branin_regret.png"]
+    # Resuming finds every run done and adds none.
+    results = tmp_path / "demo" / "demo_branin.json"
+    before = results.read_text()
+    demo_main([*argv, "--out", str(tmp_path / "demo")])
+    assert len(json.loads(results.read_text())["runs"]) == 8
+    assert json.loads(before)["runs"] == json.loads(results.read_text())["runs"]
+    with pytest.raises(FileNotFoundError, match="no shipped nap checkpoint named 'nope'"):
+        demo_main(["--model", "nope", "--out", str(tmp_path / "demo2")])
 
 
 def test_console_script_help():
@@ -33,3 +54,12 @@ def test_tasks_lists_families(capsys):
     out = capsys.readouterr().out
     for name in ["gp_prior", "hpobench_xgb", "lcbench"]:
         assert name in out
+
+
+def test_demo_default_runs_on_the_shipped_model(capsys, tmp_path):
+    """`make demo`'s path: the shipped gp_prior model, no data files (tiny budget)."""
+    from botorch_nap.demo import main as demo_main
+
+    summary = demo_main(["--tasks", "1", "--seeds", "1", "--steps", "1", "--out", str(tmp_path)])
+    assert summary["methods"] == ["nap:gp_prior", "np-ei:gp_prior", "gp-ei", "random"]
+    assert "shipped model 'gp_prior'" in capsys.readouterr().out

@@ -7,8 +7,8 @@ Each method is an ordinary BoTorch acquisition function handed to ``optimize_acq
   model, with exact expected improvement over its bars;
 * GP-EI: ``SingleTaskGP`` + ``fit_gpytorch_mll`` + ``LogExpectedImprovement``.
 
-Networks: a shipped 2-d model if the package has one, else *untrained* networks (the
-script says which). An untrained NAP is no better than random; the point here is the API.
+Networks: the shipped model that accepts 2-d inputs (``gp_prior``, trained on GP-prior
+functions of 2 to 6 dims), else *untrained* networks (the script says which).
 
 Run:  python tutorials/01_botorch_loop.py [--steps 15] [--seeds 3]
 """
@@ -32,14 +32,12 @@ from botorch_nap import NAPAcquisition, NAPConfig, NAPTransformer, NPExpectedImp
 
 def load_networks() -> tuple[NAPTransformer, NAPTransformer, str]:
     """(nap_net, np_net, description): shipped 2-d checkpoints, or untrained networks."""
-    from botorch_nap.pretrained import available
+    from botorch_nap.pretrained import accepting, checkpoint_path
 
-    for entry in available():
-        if entry["dim_x"] == 2 and entry["kind"] == "nap":
-            nap = NAPTransformer.load(entry["path"])
-            np_path = entry["path"].replace("/nap", "/np")
-            np_net = NAPTransformer.load(np_path) if np_path != entry["path"] else nap
-            return nap, np_net, f"shipped checkpoint {entry['name']!r}"
+    for entry in accepting(2, "nap"):  # e.g. the dimension-agnostic "gp_prior" (2..6 dims)
+        nap = NAPTransformer.load(entry["path"])
+        np_net = NAPTransformer.load(checkpoint_path(entry["name"], "np"))
+        return nap, np_net, f"shipped model {entry['name']!r} (dims {entry['dims']})"
     torch.manual_seed(0)
     net = NAPTransformer(NAPConfig(dim_x=2))
     return net, net, "UNTRAINED networks (no shipped 2-d checkpoint yet)"

@@ -71,9 +71,7 @@ class NAPAcquisition(AcquisitionFunction):
         super().__init__(model=model)
         if not isinstance(network, NAPTransformer):
             raise TypeError(f"network must be a NAPTransformer, got {type(network).__name__}")
-        train_X, train_Y, bounds = validate_training_data(
-            train_X, train_Y, bounds, network.config.dim_x
-        )
+        train_X, train_Y, bounds = validate_training_data(train_X, train_Y, bounds, network.config)
         self.maximize = maximize
         self.chunk_size = chunk_size
         self.network = inference_copy(network, dtype or train_X.dtype)
@@ -115,19 +113,21 @@ class NAPAcquisition(AcquisitionFunction):
         if not hasattr(self, "context"):  # called by a base-class constructor
             return
         if self.X_pending is not None:
-            if self.X_pending.shape[-1] != self.network.config.dim_x:
+            if self.X_pending.shape[-1] != self.train_X.shape[-1]:
                 raise ValueError(
                     f"X_pending has {self.X_pending.shape[-1]} dims, expected "
-                    f"{self.network.config.dim_x}"
+                    f"{self.train_X.shape[-1]} (train_X's)"
                 )
             if not torch.isfinite(self.X_pending).all():
                 raise ValueError("X_pending contains NaN or inf")
-        self._encoding = self.context.encode(self.X_pending)
+        # Without pending points the context's own encoding serves (no second encode).
+        pending = self.X_pending is not None and self.X_pending.numel() > 0
+        self._encoding = self.context.encode(self.X_pending) if pending else self.context.encoding
 
     @t_batch_mode_transform(expected_q=1)
     def forward(self, X: Tensor) -> Tensor:
         """Acquisition values of ``batch_shape x 1 x d`` candidates -> ``batch_shape``."""
-        d = self.network.config.dim_x
+        d = self.train_X.shape[-1]
         if X.shape[-1] != d:
             raise ValueError(f"X has {X.shape[-1]} dims, expected {d}")
         if not torch.isfinite(X).all():

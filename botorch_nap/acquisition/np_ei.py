@@ -70,6 +70,22 @@ class NPExpectedImprovement(AcquisitionFunction):
         model = NeuralProcessModel(network, train_X, train_Y, bounds=bounds, dtype=dtype)
         return cls(model, maximize=maximize, log=log)
 
+    @classmethod
+    def from_pretrained(
+        cls,
+        name: str,
+        train_X: Tensor,
+        train_Y: Tensor,
+        bounds: Tensor | None = None,
+        **kwargs,
+    ) -> NPExpectedImprovement:
+        """NP-EI with a shipped NP model (``botorch-nap models`` lists them), e.g.
+        ``NPExpectedImprovement.from_pretrained("hpobench_xgb", train_X, train_Y, bounds)``."""
+        from botorch_nap.pretrained import checkpoint_path
+
+        net = NAPTransformer.load(checkpoint_path(name, "np"), expected_dim=train_X.shape[-1])
+        return cls.from_network(net, train_X, train_Y, bounds, **kwargs)
+
     @t_batch_mode_transform(expected_q=1)
     def forward(self, X: Tensor) -> Tensor:
         """``batch_shape x 1 x d`` -> ``batch_shape``."""

@@ -176,6 +176,12 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
         help="replace the text between <!-- results:start --> and <!-- results:end -->",
     )
     p.add_argument("--reference", default=None, help="method for paired tests (default: NAP)")
+    p.add_argument(
+        "--also-vs",
+        default=None,
+        help="a second reference for paired tests, e.g. np-ei (a bare method name matches "
+        "the file's one method of that name)",
+    )
     p.add_argument("--methods", action="append", help="only these methods (comma-separated)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples")
     p.add_argument("--no-per-task", action="store_true", help="omit the per-task table")
@@ -197,6 +203,7 @@ def report_paths(
     n_boot: int = 1000,
     per_task: bool = True,
     summary_json: str | None = None,
+    also_vs: str | None = None,
 ) -> int:
     """Print the report of each results file; write plots and Markdown as asked."""
     from botorch_nap.benchmark.metrics import summarize
@@ -212,7 +219,7 @@ def report_paths(
     md_dir = Path(markdown or readme or ".").resolve().parent
     for path in map(Path, paths):
         results = load_results(path)
-        summary = summarize(results, methods or None, reference, n_boot=n_boot)
+        summary = summarize(results, methods or None, reference, n_boot=n_boot, also_vs=also_vs)
         print(format_table(summary, per_task=per_task) + "\n")
         images = []
         if plots:
@@ -248,6 +255,7 @@ def report_command(args: argparse.Namespace) -> int:
             n_boot=args.n_boot,
             per_task=not args.no_per_task,
             summary_json=args.summary_json,
+            also_vs=args.also_vs,
         )
     except (ValueError, FileNotFoundError, KeyError) as err:
         print(f"botorch-nap report: {_message(err)}", file=sys.stderr)

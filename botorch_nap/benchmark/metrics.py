@@ -130,6 +130,7 @@ def summarize(
     checkpoints: tuple[int, ...] = CHECKPOINTS,
     n_boot: int = 1000,
     seed: int = 0,
+    also_vs: str | None = None,
 ) -> dict:
     """Every number the report shows, as a JSON-able dict.
 
@@ -141,7 +142,9 @@ def summarize(
     ms per decision), ``tests[m]`` (Wilcoxon vs the reference on ``"auc"`` and each
     checkpoint ``"@k"``), ``per_task[task]`` (per method, mean over seeds of AUC and regret
     at each checkpoint; ``trivial`` if every run of every method is at zero regret by step
-    ``min(10, T)``).
+    ``min(10, T)``). ``also_vs``: a second reference; its paired tests go to
+    ``tests_also = {"reference": also_vs, "tests": {m: ...}}`` (e.g. NAP against its NP-EI
+    warm start while the main reference is GP-EI).
     """
     cfg = results["config"]
     methods = list(methods or cfg["methods"])
@@ -207,6 +210,22 @@ def summarize(
                 t[f"@{c}"] = paired_wilcoxon(R[i, :, c], R[ref_i, :, c])
             tests[m] = t
 
+    tests_also = None
+    if also_vs is not None:
+        named = [m for m in methods if m.partition(":")[0] == also_vs]
+        if also_vs not in methods and len(named) == 1:
+            also_vs = named[0]  # "np-ei" names the file's one np-ei:<checkpoint>
+        if also_vs not in methods:
+            raise ValueError(f"--also-vs {also_vs!r} is not among the methods {methods}")
+        j = methods.index(also_vs)
+        tests_also = {"reference": also_vs, "tests": {}}
+        for i, m in enumerate(methods):
+            if i != j:
+                t = {"auc": paired_wilcoxon(aucs[i], aucs[j])}
+                for c in cps:
+                    t[f"@{c}"] = paired_wilcoxon(R[i, :, c], R[j, :, c])
+                tests_also["tests"][m] = t
+
     per_task = {}
     task_ids = list(dict.fromkeys(t for t, _ in cells))
     early = min(10, T)
@@ -242,5 +261,6 @@ def summarize(
         "curves": curves,
         "table": table,
         "tests": tests,
+        "tests_also": tests_also,
         "per_task": per_task,
     }

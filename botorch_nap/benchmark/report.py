@@ -85,11 +85,14 @@ def _main_rows(summary: dict) -> tuple[list[str], list[list[str]]]:
     return cols, rows
 
 
-def _test_rows(summary: dict) -> tuple[list[str], list[list[str]]]:
+def _test_rows(summary: dict, also: bool = False) -> tuple[list[str], list[list[str]]]:
     keys = ["auc", *[f"@{c}" for c in summary["checkpoints"]]]
-    cols = ["method vs " + label(summary["reference"]), *[f"p {k}" for k in keys], "n differ"]
+    ref, tests = summary["reference"], summary["tests"]
+    if also:
+        ref, tests = summary["tests_also"]["reference"], summary["tests_also"]["tests"]
+    cols = ["method vs " + label(ref), *[f"p {k}" for k in keys], "n differ"]
     rows = []
-    for m, t in summary["tests"].items():
+    for m, t in tests.items():
         cells = []
         for k in keys:
             arrow = {"a": "<", "b": ">", "tie": "="}[t[k]["better"]]
@@ -142,6 +145,8 @@ def format_table(summary: dict, per_task: bool = True) -> str:
     parts = [_header(summary), "", _text_table(*_main_rows(summary))]
     if summary["tests"]:
         parts += ["", _text_table(*_test_rows(summary))]
+    if summary.get("tests_also"):
+        parts += ["", _text_table(*_test_rows(summary, also=True))]
     if per_task:
         parts += [
             "",
@@ -191,6 +196,8 @@ def format_markdown(
     parts += ["", _md_table(*_main_rows(summary)), "", _LEGEND]
     if summary["tests"]:
         parts += ["", _md_table(*_test_rows(summary))]
+    if summary.get("tests_also"):
+        parts += ["", _md_table(*_test_rows(summary, also=True))]
     if images:
         parts += ["", *[f"![{Path(p).stem}]({p})" for p in images]]
     parts += [

@@ -67,7 +67,7 @@ class NeuralProcessModel(Model):
             tX = self.transform_inputs(train_X, input_transform)
         if input_transform is not None:
             self.input_transform = input_transform
-        tX, Y, bounds = validate_training_data(tX, train_Y, bounds, network.config.dim_x)
+        tX, Y, bounds = validate_training_data(tX, train_Y, bounds, network.config)
         self.network = inference_copy(network, dtype or tX.dtype)
         self.register_buffer("bounds", bounds)
         self.train_inputs = (train_X,)
@@ -145,10 +145,10 @@ class NeuralProcessModel(Model):
             raise ValueError("X contains NaN or inf")
         self.eval()  # input transforms (e.g. a learnt Normalize) must not relearn on X
         tX = self.transform_inputs(X)
-        if tX.shape[-1] != self.network.config.dim_x:
+        if tX.shape[-1] != self._tX.shape[-1]:
             raise ValueError(
                 f"X has {tX.shape[-1]} dims (after input transforms), expected "
-                f"{self.network.config.dim_x}"
+                f"{self._tX.shape[-1]} (train_X's)"
             )
         ctx = self._context(negate_train_ys)
         if pending_X is not None:

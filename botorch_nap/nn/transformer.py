@@ -44,6 +44,12 @@ class NAPConfig:
 
     ``horizon`` is the default episode length used for the ``t/T`` feature when the caller
     does not know its budget.
+
+    ``min_dim`` makes a *variable-dimension* network: inputs with any number of dims from
+    ``min_dim`` to ``dim_x`` are accepted and zero-padded to ``dim_x`` at the network's entry.
+    Such a network must be trained on tasks padded the same way (e.g. ``GPPriorFamily(dim=6,
+    min_dim=2)``), so that a padded coordinate means "this dimension does not exist".
+    ``None`` (default): exactly ``dim_x`` dims.
     """
 
     dim_x: int
@@ -56,10 +62,13 @@ class NAPConfig:
     y_max: float = 6.0
     dropout: float = 0.0
     horizon: int = 50
+    min_dim: int | None = None
 
     def __post_init__(self) -> None:
         if self.dim_x < 1:
             raise ValueError(f"dim_x must be >= 1, got {self.dim_x}")
+        if self.min_dim is not None and not 1 <= self.min_dim <= self.dim_x:
+            raise ValueError(f"min_dim must be in [1, dim_x={self.dim_x}], got {self.min_dim}")
         if self.d_model % self.n_heads != 0:
             raise ValueError(
                 f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})"
@@ -74,6 +83,18 @@ class NAPConfig:
         if unknown:
             raise ValueError(f"unknown NAPConfig fields in checkpoint: {sorted(unknown)}")
         return cls(**d)
+
+    def accepts_dim(self, d: int) -> bool:
+        """Whether inputs with ``d`` dims are accepted (``d == dim_x``, or within
+        ``[min_dim, dim_x]`` for a variable-dimension network)."""
+        lo = self.dim_x if self.min_dim is None else self.min_dim
+        return lo <= d <= self.dim_x
+
+    def describe_dims(self) -> str:
+        """``"6"`` or ``"2..6"``: the input dims this network accepts, for error messages."""
+        if self.min_dim is None or self.min_dim == self.dim_x:
+            return str(self.dim_x)
+        return f"{self.min_dim}..{self.dim_x}"
 
 
 class HistoryEncoding(NamedTuple):
@@ -141,12 +162,16 @@ class Block(nn.Module):
         attn = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
         return self._residual(h, attn), k, v
 
-    def query(self, z: Tensor, k_hist: Tensor, v_hist: Tensor, mask: Tensor) -> Tensor:
-        """``z``: ``b x m x d`` query tokens attend to the cached history and to themselves."""
+    def query(self, z: Tensor, k_hist: Tensor, v_hist: Tensor, mask: Tensor | None) -> Tensor:
+        """``z``: ``b x m x d`` query tokens attend to the cached history and to themselves.
+
+        ``mask``: ``b x n`` (True = real point), or ``None`` when no history token is padding.
+        """
         q, k_self, v_self = self._split(z)
         scale = 1.0 / math.sqrt(self.d_head)
         s_hist = torch.matmul(q, k_hist.transpose(-1, -2)) * scale  # b x h x m x n
-        s_hist = s_hist.masked_fill(~mask[:, None, None, :], -math.inf)
+        if mask is not None:
+            s_hist = s_hist.masked_fill(~mask[:, None, None, :], -math.inf)
         s_self = (q * k_self).sum(-1, keepdim=True) * scale  # b x h x m x 1
         w = torch.softmax(torch.cat([s_hist, s_self], dim=-1), dim=-1)
         attn = torch.matmul(w[..., :-1], v_hist) + w[..., -1:] * v_self
@@ -189,11 +214,16 @@ class NAPTransformer(nn.Module):
     def dtype(self) -> torch.dtype:
         return self.bar_head[0].weight.dtype
 
-    def _check_x(self, x: Tensor, what: str) -> None:
-        if x.dim() != 3 or x.shape[-1] != self.config.dim_x:
+    def _check_x(self, x: Tensor, what: str) -> Tensor:
+        """Check a ``b x n x d`` input; zero-pad it to ``dim_x`` for variable-dim networks."""
+        if x.dim() != 3 or not self.config.accepts_dim(x.shape[-1]):
             raise ValueError(
-                f"{what} must have shape b x n x {self.config.dim_x}, got {tuple(x.shape)}"
+                f"{what} must have shape b x n x {self.config.describe_dims()}, "
+                f"got {tuple(x.shape)}"
             )
+        if x.shape[-1] < self.config.dim_x:
+            x = torch.nn.functional.pad(x, (0, self.config.dim_x - x.shape[-1]))
+        return x
 
     def encode_history(
         self,
@@ -211,7 +241,7 @@ class NAPTransformer(nn.Module):
         default ``n_real / config.horizon`` capped at 1. ``n = 0`` (cold start) is allowed:
         queries then attend only to themselves.
         """
-        self._check_x(hist_x, "hist_x")
+        hist_x = self._check_x(hist_x, "hist_x")
         b, n, _ = hist_x.shape
         if hist_y.shape != (b, n):
             raise ValueError(f"hist_y must have shape {(b, n)}, got {tuple(hist_y.shape)}")
@@ -248,7 +278,7 @@ class NAPTransformer(nn.Module):
 
         Peak memory is ``O(b * chunk_size * (n + d_model))`` beyond the outputs.
         """
-        self._check_x(query_x, "query_x")
+        query_x = self._check_x(query_x, "query_x")
         if query_x.shape[0] != enc.mask.shape[0]:
             raise ValueError(f"query batch {query_x.shape[0]} != history batch {enc.mask.shape[0]}")
         query_x = query_x.to(self.dtype)
@@ -266,8 +296,9 @@ class NAPTransformer(nn.Module):
 
     def _score_chunk(self, enc: HistoryEncoding, qx: Tensor) -> tuple[Tensor, Tensor]:
         z = self.emb_x(qx)
+        mask = None if bool(enc.mask.all()) else enc.mask  # skip masking a padding-free history
         for block, k, v in zip(self.blocks, enc.keys, enc.values):
-            z = block.query(z, k, v, enc.mask)
+            z = block.query(z, k, v, mask)
         z = self.ln_f(z)
         logits = self.bar_head(z)
         return logits, self.acquisition(z, logits, enc.incumbent, enc.t_frac)
@@ -372,10 +403,10 @@ class NAPTransformer(nn.Module):
                 f"{CHECKPOINT_FORMAT!r})"
             )
         config = NAPConfig.from_dict(cfg["network"])
-        if expected_dim is not None and config.dim_x != expected_dim:
+        if expected_dim is not None and not config.accepts_dim(expected_dim):
             raise ValueError(
-                f"checkpoint {path} is for input dim {config.dim_x}, but the data have "
-                f"dim {expected_dim}"
+                f"checkpoint {path} is for input dim {config.describe_dims()}, but the data "
+                f"have dim {expected_dim}"
             )
         try:
             state = torch.load(w_file, map_location="cpu", weights_only=True)

@@ -14,7 +14,8 @@ KINDS = ("nap", "np")
 
 
 def available() -> list[dict]:
-    """One entry per shipped checkpoint: name, kind, path, input dim and meta."""
+    """One entry per shipped checkpoint: name, kind, path, input dims (``dim_x``, ``min_dim``
+    and ``dims`` as text, e.g. ``"2..6"`` for a variable-dimension model) and meta."""
     out = []
     for cfg in sorted(ROOT.glob("*/*/config.json")):
         kind, name = cfg.parent.name, cfg.parent.parent.name
@@ -27,6 +28,12 @@ def available() -> list[dict]:
                 "kind": kind,
                 "path": str(cfg.parent),
                 "dim_x": data["network"]["dim_x"],
+                "min_dim": data["network"].get("min_dim"),
+                "dims": (
+                    f"{data['network']['min_dim']}..{data['network']['dim_x']}"
+                    if data["network"].get("min_dim") not in (None, data["network"]["dim_x"])
+                    else str(data["network"]["dim_x"])
+                ),
                 "meta": data.get("meta", {}),
             }
         )
@@ -45,3 +52,13 @@ def checkpoint_path(name: str, kind: str = "nap") -> Path:
             f"shipped: {', '.join(have)}"
         )
     return path
+
+
+def accepting(dim: int, kind: str = "nap") -> list[dict]:
+    """Shipped checkpoints of ``kind`` whose network accepts ``dim``-dimensional inputs."""
+    out = []
+    for e in available():
+        lo = e["dim_x"] if e["min_dim"] is None else e["min_dim"]
+        if e["kind"] == kind and lo <= dim <= e["dim_x"]:
+            out.append(e)
+    return out

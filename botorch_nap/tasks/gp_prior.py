@@ -106,6 +106,11 @@ class GPPriorFamily(TaskFamily):
         noise_std: std of Gaussian noise added to sampled training values (0: noiseless).
         n_train, n_val, n_test: numbers of fixed tasks named by each split.
         seed: base seed of the fixed tasks.
+        min_dim: if set, a *mixed-dimension* family for training variable-dimension networks
+            (``NAPConfig(min_dim=...)``): each function depends only on its first ``k`` of the
+            ``dim`` coordinates, ``k`` uniform in ``[min_dim, dim]`` per function, and the other
+            coordinates of its sampled points are 0 (the padding the network applies to
+            ``k``-dim inputs).
     """
 
     is_pool = False
@@ -122,13 +127,18 @@ class GPPriorFamily(TaskFamily):
         n_val: int = 16,
         n_test: int = 32,
         seed: int = 0,
+        min_dim: int | None = None,
     ) -> None:
+        if min_dim is not None and not 1 <= int(min_dim) <= int(dim):
+            raise ValueError(f"min_dim must be in [1, dim={dim}], got {min_dim}")
         if kernel not in KERNELS:
             raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
         self.dim, self.kernel, self.n_features = int(dim), kernel, int(n_features)
         self.lengthscale_range = tuple(float(v) for v in lengthscale_range)
         self.ard, self.noise_std, self.seed = ard, float(noise_std), int(seed)
-        self.name = f"gp_prior_{kernel}_{self.dim}d"
+        self.min_dim = None if min_dim is None else int(min_dim)
+        dims = f"{self.min_dim}-{self.dim}" if self.min_dim is not None else f"{self.dim}"
+        self.name = f"gp_prior_{kernel}_{dims}d"
         bounds = torch.stack([torch.zeros(self.dim), torch.ones(self.dim)]).double()
         self.space = SearchSpace(bounds, [f"x{i}" for i in range(self.dim)])
         self._ids = {
@@ -147,7 +157,19 @@ class GPPriorFamily(TaskFamily):
         o, p, w = sample_rff_params(
             1, self.dim, self.n_features, self.kernel, self.lengthscale_range, self.ard, gen
         )
+        self._mask_inactive(o, gen)
         return o[0], p[0], w[0]
+
+    def _mask_inactive(self, omega: Tensor, generator: torch.Generator | None) -> Tensor | None:
+        """Mixed-dimension family: zero the frequencies of each function's inactive dims
+        (in place); returns the ``b x dim`` mask of active dims (``None`` otherwise)."""
+        if self.min_dim is None:
+            return None
+        b = omega.shape[0]
+        k = torch.randint(self.min_dim, self.dim + 1, (b,), generator=generator)
+        active = torch.arange(self.dim).unsqueeze(0) < k.unsqueeze(1)
+        omega.mul_(active.unsqueeze(1).to(omega))
+        return active
 
     def task(self, task_id: int) -> GPPriorTask:
         task_id = int(task_id)
@@ -176,6 +198,7 @@ class GPPriorFamily(TaskFamily):
                 self.ard,
                 generator,
             )
+            active = self._mask_inactive(o, generator)
         else:
             if split not in self._stacked:
                 params = [self._params(i) for i in self._ids[split]]
@@ -183,7 +206,10 @@ class GPPriorFamily(TaskFamily):
             omegas, phases, weights = self._stacked[split]
             pick = torch.randint(len(omegas), (b,), generator=generator)
             o, p, w = omegas[pick], phases[pick], weights[pick]
+            active = (o != 0).any(1) if self.min_dim is not None else None
         X = torch.rand(b, n_points, self.dim, generator=generator, dtype=torch.float64)
+        if active is not None:
+            X = X * active.unsqueeze(1).to(X)
         y = rff_eval(X, o, p, w)
         if self.noise_std > 0:
             y = y + self.noise_std * torch.randn(y.shape, generator=generator, dtype=y.dtype)

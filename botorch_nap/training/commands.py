@@ -100,12 +100,14 @@ def _run_meta(out: Path) -> dict | None:
     return None
 
 
-def _build_net(args, dim: int, device: torch.device) -> NAPTransformer:
+def _build_net(args, family, device: torch.device) -> NAPTransformer:
+    dim = family.space.dim
     if args.init_from:
         net = NAPTransformer.load(args.init_from, expected_dim=dim)
     else:
         kw = {k: getattr(args, f"net_{k}") for k in NET_FIELDS}
-        net = NAPTransformer(NAPConfig(dim_x=dim, **kw))
+        # A mixed-dimension family (GPPriorFamily(min_dim=...)) trains a variable-dim network.
+        net = NAPTransformer(NAPConfig(dim_x=dim, min_dim=getattr(family, "min_dim", None), **kw))
     return net.to(device).train()
 
 
@@ -121,7 +123,7 @@ def _pretrain(args) -> int:
     if args.resume:
         net = NAPTransformer.load(out / LAST_DIR).to(device)
     else:
-        net = _build_net(args, fam.space.dim, device)
+        net = _build_net(args, fam, device)
     print(f"pretraining {net.num_parameters():,} parameters on {spec['name']} -> {out}")
     m = pretrain(
         net,
@@ -201,7 +203,7 @@ def _train(args) -> int:
                 "(botorch-nap pretrain ..., then --init-from)",
                 file=sys.stderr,
             )
-        net = _build_net(args, fam.space.dim, device)
+        net = _build_net(args, fam, device)
     if rank == 0:
         print(
             f"PPO on {spec['name']}: {net.num_parameters():,} parameters, world size {world}, "

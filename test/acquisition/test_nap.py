@@ -308,3 +308,21 @@ def test_x_pending_constructor_argument_equals_set_x_pending(tiny_net):
     b.set_X_pending(pending)
     torch.testing.assert_close(a(Xq), b(Xq))
     assert not torch.allclose(a(Xq), NAPAcquisition(tiny_net(), X, Y, BOUNDS)(Xq))
+
+
+def test_variable_dim_network_serves_lower_dim_problems():
+    from botorch_nap import NAPTransformer, NeuralProcessModel
+    from botorch_nap.nn.transformer import NAPConfig
+
+    torch.manual_seed(0)
+    net = NAPTransformer(NAPConfig(dim_x=4, d_model=32, n_layers=1, d_ff=64, min_dim=2))
+    X, Y = _data()
+    acqf = NAPAcquisition(net, X, Y, BOUNDS)
+    x, _ = optimize_acqf(acqf, BOUNDS, q=2, num_restarts=2, raw_samples=32, sequential=True)
+    assert x.shape == (2, 2) and _in_bounds(x)
+    post = NeuralProcessModel(net, X, Y, BOUNDS).posterior(x.unsqueeze(1))
+    assert post.mean.shape == (2, 1, 1) and torch.isfinite(post.variance).all()
+    with pytest.raises(ValueError, match="X has 3 dims, expected 2"):
+        acqf(torch.rand(4, 1, 3, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"dim_x=2\.\.4"):
+        NAPAcquisition(net, torch.rand(5, 1, dtype=torch.float64), torch.rand(5, 1))

@@ -15,6 +15,7 @@ from botorch_nap.benchmark.metrics import (
     paired_wilcoxon,
     summarize,
 )
+from botorch_nap.benchmark.report import format_table
 from botorch_nap.benchmark.results import new_results, run_key
 from botorch_nap.tasks.base import SearchSpace, Task
 
@@ -129,3 +130,20 @@ def test_summarize_hand_case():
     assert s["per_task"]["2"]["trivial"] and not s["per_task"]["1"]["trivial"]
     assert s["per_task"]["1"]["methods"]["random"]["auc"] == pytest.approx(0.375)
     assert complete_cells(_fake_results(curves, 2), ["random"])[-1] == (2, 1)
+
+
+def test_summarize_also_vs_adds_second_paired_tests():
+    curves = {}
+    for s in range(6):
+        curves[("gp-ei", 1, s)] = [1.0, 0.6, 0.5]
+        curves[("np-ei:ck", 1, s)] = [1.0, 0.4, 0.3]
+        curves[("nap:ck", 1, s)] = [1.0, 0.3 - 0.01 * s, 0.2]
+    s = summarize(_fake_results(curves, steps=2), reference="gp-ei", also_vs="np-ei", n_boot=20)
+    also = s["tests_also"]
+    assert also["reference"] == "np-ei:ck" and set(also["tests"]) == {"gp-ei", "nap:ck"}
+    assert also["tests"]["nap:ck"]["auc"]["better"] == "a"  # NAP lower than NP-EI
+    assert also["tests"]["gp-ei"]["auc"]["better"] == "b"
+    text = format_table(s)
+    assert "method vs np-ei:ck" in text and "method vs gp-ei" in text
+    with pytest.raises(ValueError, match="also-vs 'portfolio'"):
+        summarize(_fake_results(curves, steps=2), also_vs="portfolio", n_boot=20)

@@ -184,3 +184,29 @@ def test_checkpoint_refuses_arbitrary_pickles(tmp_path):
     torch.save({"x": Evil()}, tmp_path / "ck" / "weights.pt")
     with pytest.raises(ValueError, match="damaged"):
         NAPTransformer.load(tmp_path / "ck")
+
+
+def test_variable_dim_network_pads_inputs_with_zeros(tmp_path):
+    torch.manual_seed(0)
+    net = NAPTransformer(NAPConfig(dim_x=5, d_model=32, n_layers=2, d_ff=64, min_dim=2)).eval()
+    hx, hy, qx = torch.rand(1, 7, 3), torch.randn(1, 7), torch.rand(1, 4, 3)
+    pad = torch.zeros(1, 7, 2), torch.zeros(1, 4, 2)
+    short = net.score(net.encode_history(hx, hy), qx)
+    full = net.score(
+        net.encode_history(torch.cat([hx, pad[0]], -1), hy), torch.cat([qx, pad[1]], -1)
+    )
+    torch.testing.assert_close(short.acq, full.acq)
+    torch.testing.assert_close(short.bar_logits, full.bar_logits)
+    for bad in (1, 6):
+        with pytest.raises(ValueError, match=r"b x n x 2\.\.5"):
+            net.encode_history(torch.rand(1, 3, bad), torch.randn(1, 3))
+    net.save(tmp_path / "ckpt")
+    assert NAPTransformer.load(tmp_path / "ckpt", expected_dim=2).config.min_dim == 2
+    with pytest.raises(ValueError, match="input dim 2..5"):
+        NAPTransformer.load(tmp_path / "ckpt", expected_dim=6)
+    # A fixed-dim network still refuses other dims.
+    fixed = NAPTransformer(NAPConfig(dim_x=5, d_model=32, n_layers=1, d_ff=64))
+    with pytest.raises(ValueError, match="b x n x 5"):
+        fixed.encode_history(torch.rand(1, 3, 3), torch.randn(1, 3))
+    with pytest.raises(ValueError, match="min_dim"):
+        NAPConfig(dim_x=3, min_dim=4)

@@ -73,3 +73,24 @@ def test_registry_builds_gp_prior():
     assert fam.space.dim == 5 and not fam.is_pool
     with pytest.raises(ValueError, match="kernel"):
         get_family("gp_prior", kernel="nope")
+
+
+@pytest.mark.parametrize("split", ["train", "val"])
+def test_mixed_dimension_family_pads_inactive_dims(split):
+    fam = GPPriorFamily(dim=5, min_dim=2, n_features=64)
+    assert fam.name == "gp_prior_rbf_2-5d" and fam.min_dim == 2
+    X, y = fam.sample_batch(64, 20, torch.Generator().manual_seed(0), split=split)
+    k = (X != 0).any(1).sum(-1)  # active dims per function
+    assert k.min() >= 2 and k.max() <= 5 and len(set(k.tolist())) > 1
+    # Active dims are the leading ones, padded dims are exactly 0 at every point.
+    for i in range(64):
+        assert (X[i, :, k[i] :] == 0).all() and (X[i, :, : k[i]] > 0).all()
+    # A function ignores its inactive coordinates.
+    task = fam.task(fam.split_ids("test")[0])
+    active = int((task.omega != 0).any(0).sum())
+    Z = torch.rand(10, 5, dtype=torch.float64)
+    Z2 = Z.clone()
+    Z2[:, active:] = torch.rand(10, 5 - active, dtype=torch.float64)
+    torch.testing.assert_close(task.evaluate(Z), task.evaluate(Z2))
+    with pytest.raises(ValueError, match="min_dim"):
+        GPPriorFamily(dim=3, min_dim=4)

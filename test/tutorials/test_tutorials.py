@@ -20,3 +20,46 @@ def test_tutorial_01_botorch_loop_runs_tiny(capsys):
         assert len(regrets) == 1 and all(r >= 0 and math.isfinite(r) for r in regrets)
     printed = capsys.readouterr().out
     assert "Networks:" in printed and "ms/decision" in printed
+
+
+def test_tutorial_03_train_your_own_runs_tiny(tmp_path, capsys):
+    mod = _load("03_train_your_own")
+    argv = ["--workdir", str(tmp_path), "--n-tasks", "12", "--pretrain-steps", "30"]
+    out = mod.main(
+        [*argv, "--ppo-iterations", "1", "--episodes", "2", "--steps", "2", "--seeds", "1"]
+    )
+    assert set(out) == {"NAP", "NP-EI"}
+    assert all(0.0 <= r <= 1.0 for r in out.values())
+    for kind in ("np", "nap"):
+        assert (tmp_path / kind / "config.json").is_file()
+    # The written folder is a valid own-data family: 12 tasks, 3 dims, minimised objective.
+    from botorch_nap.tasks import get_family
+
+    fam = get_family(str(tmp_path / "data"))
+    assert fam.space.dim == 3 and sum(len(fam.split_ids(s)) for s in ("train", "val", "test")) == 12
+    printed = capsys.readouterr().out
+    assert "held-out tasks" in printed and "PPO iterations" in printed
+
+
+def _check_tutorial_04(summary, tmp_path, family):
+    assert [m.split(":")[0] for m in summary["methods"]] == ["nap", "np-ei", "gp-ei", "random"]
+    for row in summary["table"].values():
+        assert 0.0 <= row["auc"]["mean"] <= 1.0
+    pngs = {p.name for p in tmp_path.glob("*.png")}
+    assert pngs == {f"{family}_regret.png", f"{family}_rank.png", f"{family}_tasks.png"}
+
+
+def test_tutorial_04_compare_with_gp_runs_tiny_without_data(tmp_path, capsys):
+    mod = _load("04_compare_with_gp")
+    tiny = ["--tasks", "1", "--seeds", "1", "--steps", "2", "--out", str(tmp_path)]
+    summary = mod.main([*tiny, "--model", "gp_prior"])
+    _check_tutorial_04(summary, tmp_path, "hartmann3")
+    assert "family hartmann3" in capsys.readouterr().out
+
+
+def test_tutorial_04_compare_with_gp_on_hpobench(tmp_path, require_data):
+    mod = _load("04_compare_with_gp")
+    data = require_data("hpobench_xgb/hpobench_xgb.npz")
+    tiny = ["--tasks", "2", "--seeds", "1", "--steps", "2", "--out", str(tmp_path)]
+    summary = mod.main([*tiny, "--data-dir", str(data)])
+    _check_tutorial_04(summary, tmp_path, "hpobench_xgb")

@@ -1,0 +1,171 @@
+"""``botorch-nap ship``: copy trained runs into ``botorch_nap/pretrained/<name>/`` with a card.
+
+A shipped model is a folder ``<name>/`` with ``np/`` (the pretrained neural process, for
+NP-EI) and ``nap/`` (the PPO-trained acquisition), each a plain checkpoint
+(``config.json`` + ``weights.pt``), and a ``MODEL_CARD.md`` written from the runs' own
+records: family, dims, network size, the commands that made it, training time on this
+machine, the validation figures and the weights' sha256 (to check a rebuild).
+
+Example::
+
+    botorch-nap ship hpobench_xgb --np runs/xgb_np --nap runs/xgb_nap \\
+        --command "botorch-nap pretrain ..." --command "botorch-nap train ..."
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+from botorch_nap.nn.transformer import CONFIG_FILE, WEIGHTS_FILE, NAPTransformer
+from botorch_nap.pretrained import ROOT
+from botorch_nap.training.checkpoint import LOG_FILE
+
+CARD_FILE = "MODEL_CARD.md"
+MAX_BYTES = 5 * 1024 * 1024
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _last_row(run: Path) -> dict:
+    """The last row of a run's ``log.csv`` (its elapsed time and final counters)."""
+    log = run / LOG_FILE
+    if not log.is_file():
+        return {}
+    rows = list(csv.DictReader(log.open()))
+    return rows[-1] if rows else {}
+
+
+def _first_val(run: Path, column: str) -> float | None:
+    log = run / LOG_FILE
+    for row in csv.DictReader(log.open()) if log.is_file() else []:
+        if row.get(column):
+            return float(row[column])
+    return None
+
+
+def _summary(kind: str, run: Path, meta: dict) -> dict:
+    last = _last_row(run)
+    minutes = float(last["elapsed_s"]) / 60 if last.get("elapsed_s") else None
+    if kind == "np":
+        hp = meta.get("hparams", {})
+        training = f"{hp.get('steps', '?')} NP steps (best at step {meta.get('step')})"
+        validation = f"NLL {meta['val_nll']:.4f} (bar head, validation split)"
+    else:
+        ppo = meta.get("ppo", {})
+        warm = _first_val(run, "val_regret")
+        training = (
+            f"{ppo.get('iterations', '?')} PPO iterations x {ppo.get('episodes_per_iter', '?')} "
+            f"episodes of {ppo.get('horizon', '?')} steps (best at iteration {meta.get('step')})"
+        )
+        validation = f"mean normalised regret {meta['val_regret']:.4f} over steps 1..T" + (
+            f" (warm start, iteration 0: {warm:.4f})" if warm is not None else ""
+        )
+    return {"training": training, "minutes": minutes, "validation": validation}
+
+
+def ship(
+    name: str,
+    runs: dict[str, str | Path],
+    commands: list[str],
+    description: str = "",
+    root: Path = ROOT,
+) -> Path:
+    """Copy each ``kind -> run dir`` of ``runs`` to ``root/name/kind`` and write the card.
+
+    Raises ``ValueError`` when a checkpoint is over 5 MB or the runs disagree on the
+    network's input dims.
+    """
+    out = Path(root) / name
+    rows, dims, net_desc, family = [], set(), "", ""
+    for kind in ("np", "nap"):
+        if kind not in runs:
+            continue
+        run = Path(runs[kind])
+        net, meta = NAPTransformer.load_with_meta(run)
+        size = (run / WEIGHTS_FILE).stat().st_size
+        if size > MAX_BYTES:
+            raise ValueError(f"{run / WEIGHTS_FILE} is {size / 2**20:.1f} MB, over 5 MB")
+        dims.add(net.config.describe_dims())
+        c = net.config
+        net_desc = (
+            f"d_model {c.d_model}, {c.n_layers} layers, {c.n_heads} heads, d_ff {c.d_ff}, "
+            f"{c.n_buckets} bars over [{c.y_min:g}, {c.y_max:g}]; "
+            f"{net.num_parameters():,} parameters"
+        )
+        family = family or meta.get("family", "")
+        dest = out / kind
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(run / WEIGHTS_FILE, dest / WEIGHTS_FILE)
+        shutil.copy2(run / CONFIG_FILE, dest / CONFIG_FILE)
+        s = _summary(kind, run, meta)
+        rows.append(
+            (
+                kind,
+                s["training"],
+                f"{s['minutes']:.1f}" if s["minutes"] is not None else "?",
+                s["validation"],
+                f"{size / 1024:.0f} KiB",
+                _sha256(dest / WEIGHTS_FILE),
+            )
+        )
+    if len(dims) != 1:
+        raise ValueError(f"the runs of {name!r} disagree on input dims: {sorted(dims)}")
+    table = "\n".join("| " + " | ".join(r[:5]) + f" | `{r[5][:16]}` |" for r in rows)
+    card = f"""# `{name}`: pretrained NAP and NP
+
+{description}
+
+* **Training family:** `{family}` (training split; model selection on its validation split).
+* **Input dims:** {dims.pop()}.
+* **Network:** {net_desc}.
+* **Use:** `NAPAcquisition.from_pretrained("{name}", train_X, train_Y, bounds)`,
+  `NPExpectedImprovement.from_pretrained("{name}", ...)`, or `nap:{name}` / `np-ei:{name}` in
+  `botorch-nap benchmark --methods`.
+
+| kind | training | minutes on a 2-core CPU (1 thread) | validation | size | sha256 |
+| --- | --- | --- | --- | --- | --- |
+{table}
+
+`np/` is the neural process alone (its bar head gives NP-EI); `nap/` is PPO with the
+auxiliary NP loss, started from `np/`. Test-split results are in the README's Results
+section, produced by `botorch-nap benchmark` and `botorch-nap report`.
+
+## Reproduce
+
+From the repository root, with the data under `../shared/data` where the family needs it:
+
+```bash
+{chr(10).join(commands)}
+```
+
+CPU training with one thread and the same seed reproduces the weights (compare the sha256
+prefixes above); other thread counts or a GPU change the floating-point sums and so the
+weights, not the recipe.
+"""
+    (out / CARD_FILE).write_text(card)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="botorch-nap ship", description=__doc__.splitlines()[0])
+    p.add_argument("name", help="the shipped model's name, e.g. hpobench_xgb")
+    p.add_argument("--np", dest="np_run", help="NP pretraining run dir")
+    p.add_argument("--nap", dest="nap_run", help="PPO run dir")
+    p.add_argument("--command", action="append", default=[], help="a command that made it")
+    p.add_argument("--description", default="")
+    p.add_argument("--root", default=str(ROOT), help="where models ship (default: the package)")
+    args = p.parse_args(argv)
+    runs = {k: v for k, v in (("np", args.np_run), ("nap", args.nap_run)) if v}
+    if not runs:
+        raise SystemExit("give --np and/or --nap")
+    out = ship(args.name, runs, args.command, args.description, Path(args.root))
+    print(f"shipped {args.name} -> {out}")
+    print(json.dumps(sorted(str(f.relative_to(out)) for f in out.rglob("*") if f.is_file())))
+    return 0

@@ -1,0 +1,122 @@
+"""Shipping trained runs (`botorch-nap ship`), listing and loading shipped models."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+import torch
+
+from botorch_nap.cli import main as cli_main
+from botorch_nap.nn.transformer import NAPConfig, NAPTransformer
+from botorch_nap.pretrained import available, checkpoint_path
+from botorch_nap.pretrained.build import CARD_FILE, ship
+from botorch_nap.tasks import get_family
+from botorch_nap.training.ppo import PPOConfig, train
+from botorch_nap.training.pretrain import pretrain
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(tmp_path_factory):
+    """A 4-step NP run and a 1-iteration PPO run from it, on variable-dim GP-prior tasks."""
+    root = tmp_path_factory.mktemp("runs")
+    fam = get_family("gp_prior", dim=3, min_dim=2, n_features=64)
+    torch.manual_seed(0)
+    cfg = NAPConfig(dim_x=3, min_dim=2, d_model=16, n_layers=1, n_heads=2, d_ff=32, n_buckets=16)
+    net = NAPTransformer(cfg)
+    pretrain(net, fam, steps=4, val_every=2, out_dir=root / "np", progress=False, seed=0)
+    nap = NAPTransformer.load(root / "np")
+    ppo = PPOConfig(
+        iterations=1,
+        episodes_per_iter=2,
+        horizon=3,
+        n_candidates=16,
+        val_every=1,
+        val_episodes=2,
+        minibatch_size=4,
+    )
+    train(nap, fam, ppo, out_dir=root / "nap", progress=False)
+    return root
+
+
+def test_ship_copies_checkpoints_and_writes_a_card(tiny_runs, tmp_path):
+    runs = {"np": tiny_runs / "np", "nap": tiny_runs / "nap"}
+    out = ship(
+        "tiny",
+        runs,
+        ["botorch-nap pretrain --x", "botorch-nap train --y"],
+        "A test.",
+        root=tmp_path,
+    )
+    for kind in ("np", "nap"):
+        net = NAPTransformer.load(out / kind, expected_dim=2)  # variable dim: 2..3
+        assert net.config.min_dim == 2
+        src = (runs[kind] / "weights.pt").read_bytes()
+        assert (out / kind / "weights.pt").read_bytes() == src
+    card = (out / CARD_FILE).read_text()
+    assert "botorch-nap pretrain --x" in card and "botorch-nap train --y" in card
+    assert "Input dims:** 2..3" in card and "gp_prior_rbf_2-3d" in card
+    sha = hashlib.sha256((out / "nap" / "weights.pt").read_bytes()).hexdigest()[:16]
+    assert sha in card and "NLL" in card and "PPO iterations" in card
+
+
+def test_ship_refuses_runs_of_different_dims(tiny_runs, tmp_path):
+    other = NAPTransformer(NAPConfig(dim_x=4, d_model=16, n_layers=1, n_heads=2, d_ff=32))
+    other.save(tmp_path / "other", meta={"kind": "pretrain", "val_nll": 1.0})
+    with pytest.raises(ValueError, match="disagree on input dims"):
+        ship("bad", {"np": tmp_path / "other", "nap": tiny_runs / "nap"}, [], root=tmp_path)
+
+
+def test_missing_shipped_model_names_what_ships():
+    with pytest.raises(FileNotFoundError, match="no shipped nap checkpoint named 'nope'"):
+        checkpoint_path("nope", "nap")
+    with pytest.raises(ValueError, match="kind must be one of"):
+        checkpoint_path("gp_prior", "gp")
+
+
+SHIPPED = sorted({e["name"] for e in available()})
+
+
+def test_models_command_lists_what_ships(capsys):
+    assert cli_main(["models"]) == 0
+    out = capsys.readouterr().out
+    for name in SHIPPED:
+        assert name in out
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_shipped_model_is_complete_small_and_loads(name):
+    """Both kinds, a card, at most 5 MB each, and weights the card's sha256 names."""
+    card = (checkpoint_path(name, "nap").parent / CARD_FILE).read_text()
+    for kind in ("np", "nap"):
+        path = checkpoint_path(name, kind)
+        weights = path / "weights.pt"
+        assert weights.stat().st_size <= 5 * 1024 * 1024
+        assert hashlib.sha256(weights.read_bytes()).hexdigest()[:16] in card
+        cfg = json.loads((path / "config.json").read_text())["network"]
+        net = NAPTransformer.load(path)
+        assert net.config.dim_x == cfg["dim_x"]
+    assert "## Reproduce" in card and "botorch-nap pretrain" in card and "botorch-nap train" in card
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_from_pretrained_builds_working_acquisitions(name):
+    from botorch.optim import optimize_acqf
+
+    from botorch_nap import NAPAcquisition, NeuralProcessModel, NPExpectedImprovement
+
+    net = NAPTransformer.load(checkpoint_path(name, "nap"))
+    d = net.config.min_dim or net.config.dim_x
+    g = torch.Generator().manual_seed(0)
+    X = torch.rand(8, d, generator=g, dtype=torch.float64)
+    Y = (X - 0.3).pow(2).sum(-1, keepdim=True).neg()
+    bounds = torch.stack([torch.zeros(d), torch.ones(d)]).double()
+    for acqf in (
+        NAPAcquisition.from_pretrained(name, X, Y, bounds),
+        NPExpectedImprovement.from_pretrained(name, X, Y, bounds),
+    ):
+        x, _ = optimize_acqf(acqf, bounds, q=1, num_restarts=2, raw_samples=32)
+        assert x.shape == (1, d) and ((x >= 0) & (x <= 1)).all()
+    post = NeuralProcessModel.from_pretrained(name, X, Y, bounds=bounds).posterior(X[:2])
+    assert torch.isfinite(post.mean).all()
