@@ -19,7 +19,8 @@ Example:
 Unordered choice parameters stay one dimension each (numeric codes ``0 .. k-1``, Ax's
 ``Mixed_transforms``) instead of Ax's default one-hot encoding, because that is how the
 networks are trained; the checkpoint's ``dim_x`` must equal the number of non-fixed
-parameters.
+parameters (or, for a variable-dimension checkpoint such as the shipped ``gp_prior``, lie in
+its ``min_dim .. dim_x`` range). A shipped model's name works in place of a path.
 
 Deduplication is on. When the NAP node cannot produce a new point in 5 attempts Ax falls
 back to Sobol for that trial; :class:`NAPGenerationNode` turns that silent fallback into a

@@ -346,3 +346,21 @@ def test_registrations_are_in_place():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fit_botorch_model(object.__new__(NeuralProcessModel), mll_class=None)  # no-op
+
+
+def test_shipped_variable_dim_model_by_name_in_ax():
+    """The shipped dimension-agnostic gp_prior model, named, drives a 3-parameter experiment."""
+    client = Client(random_seed=0)
+    client.configure_experiment(
+        parameters=[
+            RangeParameterConfig(name=n, parameter_type="float", bounds=(0.0, 1.0))
+            for n in ("a", "b", "c")
+        ]
+    )
+    client.configure_optimization(objective="-f")
+    client.set_generation_strategy(
+        nap_generation_strategy("gp_prior", n_init=3, optimizer_options=FAST_OPT)
+    )
+    _run(client, lambda p: (p["a"] - 0.2) ** 2 + (p["b"] - 0.7) ** 2 + p["c"] ** 2, 5)
+    assert _nodes(client) == ["Sobol"] * 3 + ["NAP"] * 2
+    assert fallback_trials(client._experiment) == {}

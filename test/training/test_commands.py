@@ -132,3 +132,15 @@ def test_init_from_wrong_dimension_is_a_clear_error(tmp_path):
 def test_plot_missing_log(tmp_path):
     with pytest.raises(FileNotFoundError, match="log.csv"):
         run(["plot-training", str(tmp_path)])
+
+
+def test_same_command_same_weights_and_mixed_dim_family_builds_variable_dim_net(tmp_path):
+    """What the model cards promise: rerunning a command gives byte-identical weights."""
+    mixed = ["--family", "gp_prior", "--family-kw", "dim=4", "min_dim=2", "n_features=64"]
+    argv = [*mixed, *NET, "--steps", "12", "--batch-size", "4", "--n-points", "6", "12"]
+    for name in ("a", "b"):
+        run(["pretrain", *argv, "--val-every", "6", "--out", str(tmp_path / name), "--no-progress"])
+    a, b = ((tmp_path / n / "weights.pt").read_bytes() for n in ("a", "b"))
+    assert a == b
+    net = NAPTransformer.load(tmp_path / "a", expected_dim=3)
+    assert net.config.dim_x == 4 and net.config.min_dim == 2
