@@ -69,7 +69,8 @@ class Proposer:
         self, train_X: Tensor, train_Y: Tensor, bounds: Tensor, candidates: Tensor | None = None
     ) -> Tensor:
         """Next point to evaluate, ``1 x d`` (``train_Y``: ``n x 1``; ``candidates``: ``N x d``)."""
-        if candidates is not None and _unevaluated(candidates, train_X).shape[0] == 0:
+        free = None if candidates is None else _unevaluated(candidates, train_X)
+        if free is not None and free.shape[0] == 0:
             raise ValueError("every candidate has already been evaluated")
         acqf = self.acquisition(train_X, train_Y, bounds, pool=candidates is not None)
         if candidates is None:
@@ -82,9 +83,8 @@ class Proposer:
                 options={"maxiter": self.settings.maxiter},
             )
             return x.detach()
-        x, _ = optimize_acqf_discrete(
-            acqf, q=1, choices=candidates.to(train_X), X_avoid=train_X, unique=True
-        )
+        # Observed points are already removed (what X_avoid would do a second time).
+        x, _ = optimize_acqf_discrete(acqf, q=1, choices=free.to(train_X), unique=True)
         return x.detach()
 
 

@@ -147,3 +147,33 @@ def test_summarize_also_vs_adds_second_paired_tests():
     assert "method vs np-ei:ck" in text and "method vs gp-ei" in text
     with pytest.raises(ValueError, match="also-vs 'portfolio'"):
         summarize(_fake_results(curves, steps=2), also_vs="portfolio", n_boot=20)
+
+
+def test_headline_targets_script_reads_a_results_file(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    from botorch_nap.benchmark.results import save_results
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "headline_targets.py"
+    spec = importlib.util.spec_from_file_location("headline_targets", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    curves = {}
+    for s in range(8):
+        for t in (1, 2):
+            curves[("gp-ei", t, s)] = [1.0] + [0.4] * 30
+            curves[("np-ei:ck", t, s)] = [1.0] + [0.1] * 30
+            curves[("nap:ck", t, s)] = [1.0] + [0.05 + 0.001 * s] * 30
+    res = _fake_results(curves, steps=30)
+    save_results(res, tmp_path / "r.json")
+    rows = mod.check(str(tmp_path / "r.json"))
+    assert [r[2] for r in rows] == ["met"] * 4
+    assert rows[0][1].endswith("= 0.25") and "AUC(1..30)" in rows[2][0]
+    # GP-EI better than both networks: every target missed, and the winner named.
+    for key in list(curves):
+        if key[0] == "gp-ei":
+            curves[key] = [1.0] + [0.01] * 30
+    save_results(_fake_results(curves, steps=30), tmp_path / "r2.json")
+    rows = mod.check(str(tmp_path / "r2.json"))
+    assert rows[0][2] == rows[1][2] == "MISSED" and rows[3][2] == "MISSED (best: gp-ei)"
