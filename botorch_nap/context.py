@@ -54,7 +54,7 @@ def inference_copy(network: NAPTransformer, dtype: torch.dtype) -> NAPTransforme
 
 
 def validate_training_data(
-    train_X: Tensor, train_Y: Tensor, bounds: Tensor | None, dim: int | NAPConfig
+    train_X: Tensor, train_Y: Tensor, bounds: Tensor | None, config: NAPConfig
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Check and canonicalise ``n x d`` inputs, ``n`` or ``n x 1`` outputs, ``2 x d`` bounds.
 
@@ -68,10 +68,10 @@ def validate_training_data(
     if train_X.dim() != 2:
         raise ValueError(f"train_X must have shape n x d, got {tuple(train_X.shape)}")
     n, d = train_X.shape
-    accepted = dim.accepts_dim(d) if isinstance(dim, NAPConfig) else d == dim
-    if not accepted:
-        want = dim.describe_dims() if isinstance(dim, NAPConfig) else dim
-        raise ValueError(f"train_X has {d} dims but the network expects dim_x={want}")
+    if not config.accepts_dim(d):
+        raise ValueError(
+            f"train_X has {d} dims but the network expects dim_x={config.describe_dims()}"
+        )
     if train_Y.dim() == 2 and train_Y.shape[-1] == 1:
         train_Y = train_Y.squeeze(-1)
     if train_Y.dim() != 1 or train_Y.shape[0] != n:

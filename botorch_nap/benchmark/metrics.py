@@ -169,7 +169,7 @@ def summarize(
     ref_i = methods.index(reference)
     runs = results["runs"]
 
-    curves, table, tests = {}, {}, {}
+    curves, table = {}, {}
     for i, m in enumerate(methods):
         mlo, mhi = bootstrap_ci(R[i], "mean", n_boot, seed=seed)
         dlo, dhi = bootstrap_ci(R[i], "median", n_boot, seed=seed)
@@ -204,11 +204,17 @@ def summarize(
                 "rank": float(ranks[i, :, c].mean()),
             }
         table[m] = row
-        if i != ref_i:
-            t = {"auc": paired_wilcoxon(aucs[i], aucs[ref_i])}
-            for c in cps:
-                t[f"@{c}"] = paired_wilcoxon(R[i, :, c], R[ref_i, :, c])
-            tests[m] = t
+
+    def paired_tests(j: int) -> dict:
+        """Wilcoxon of every other method against method ``j``: AUC and each checkpoint."""
+        out = {}
+        for i, m in enumerate(methods):
+            if i != j:
+                out[m] = {"auc": paired_wilcoxon(aucs[i], aucs[j])}
+                out[m].update({f"@{c}": paired_wilcoxon(R[i, :, c], R[j, :, c]) for c in cps})
+        return out
+
+    tests = paired_tests(ref_i)
 
     tests_also = None
     if also_vs is not None:
@@ -217,14 +223,7 @@ def summarize(
             also_vs = named[0]  # "np-ei" names the file's one np-ei:<checkpoint>
         if also_vs not in methods:
             raise ValueError(f"--also-vs {also_vs!r} is not among the methods {methods}")
-        j = methods.index(also_vs)
-        tests_also = {"reference": also_vs, "tests": {}}
-        for i, m in enumerate(methods):
-            if i != j:
-                t = {"auc": paired_wilcoxon(aucs[i], aucs[j])}
-                for c in cps:
-                    t[f"@{c}"] = paired_wilcoxon(R[i, :, c], R[j, :, c])
-                tests_also["tests"][m] = t
+        tests_also = {"reference": also_vs, "tests": paired_tests(methods.index(also_vs))}
 
     per_task = {}
     task_ids = list(dict.fromkeys(t for t, _ in cells))

@@ -285,8 +285,9 @@ class NAPTransformer(nn.Module):
         m = query_x.shape[1]
         step = m if not chunk_size or chunk_size >= m else chunk_size
         logits_out, acq_out = [], []
+        mask = None if bool(enc.mask.all()) else enc.mask  # skip masking a padding-free history
         for start in range(0, max(m, 1), step):
-            logits, acq = self._score_chunk(enc, query_x[:, start : start + step])
+            logits, acq = self._score_chunk(enc, query_x[:, start : start + step], mask)
             acq_out.append(acq)
             if return_logits:
                 logits_out.append(logits)
@@ -294,9 +295,10 @@ class NAPTransformer(nn.Module):
         logits = torch.cat(logits_out, dim=1) if return_logits else None
         return QueryScores(logits, acq)
 
-    def _score_chunk(self, enc: HistoryEncoding, qx: Tensor) -> tuple[Tensor, Tensor]:
+    def _score_chunk(
+        self, enc: HistoryEncoding, qx: Tensor, mask: Tensor | None
+    ) -> tuple[Tensor, Tensor]:
         z = self.emb_x(qx)
-        mask = None if bool(enc.mask.all()) else enc.mask  # skip masking a padding-free history
         for block, k, v in zip(self.blocks, enc.keys, enc.values):
             z = block.query(z, k, v, mask)
         z = self.ln_f(z)

@@ -9,31 +9,31 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from botorch_nap.nn.transformer import NAPConfig
+
 ROOT = Path(__file__).resolve().parent
 KINDS = ("nap", "np")
 
 
 def available() -> list[dict]:
-    """One entry per shipped checkpoint: name, kind, path, input dims (``dim_x``, ``min_dim``
-    and ``dims`` as text, e.g. ``"2..6"`` for a variable-dimension model) and meta."""
+    """One entry per shipped checkpoint: name, kind, path, the network ``config``, its input
+    dims (``dim_x``, ``min_dim`` and ``dims`` as text, e.g. ``"2..6"``) and meta."""
     out = []
     for cfg in sorted(ROOT.glob("*/*/config.json")):
         kind, name = cfg.parent.name, cfg.parent.parent.name
         if kind not in KINDS:
             continue
         data = json.loads(cfg.read_text())
+        config = NAPConfig.from_dict(data["network"])
         out.append(
             {
                 "name": name,
                 "kind": kind,
                 "path": str(cfg.parent),
-                "dim_x": data["network"]["dim_x"],
-                "min_dim": data["network"].get("min_dim"),
-                "dims": (
-                    f"{data['network']['min_dim']}..{data['network']['dim_x']}"
-                    if data["network"].get("min_dim") not in (None, data["network"]["dim_x"])
-                    else str(data["network"]["dim_x"])
-                ),
+                "config": config,
+                "dim_x": config.dim_x,
+                "min_dim": config.min_dim,
+                "dims": config.describe_dims(),
                 "meta": data.get("meta", {}),
             }
         )
@@ -56,9 +56,4 @@ def checkpoint_path(name: str, kind: str = "nap") -> Path:
 
 def accepting(dim: int, kind: str = "nap") -> list[dict]:
     """Shipped checkpoints of ``kind`` whose network accepts ``dim``-dimensional inputs."""
-    out = []
-    for e in available():
-        lo = e["dim_x"] if e["min_dim"] is None else e["min_dim"]
-        if e["kind"] == kind and lo <= dim <= e["dim_x"]:
-            out.append(e)
-    return out
+    return [e for e in available() if e["kind"] == kind and e["config"].accepts_dim(dim)]
