@@ -2,7 +2,8 @@
 
 from setuptools import find_packages, setup
 
-TEST = ["pytest>=7", "hypothesis>=6", "ruff>=0.4"]
+# setuptools: the wheel test builds the package without build isolation.
+TEST = ["pytest>=7", "hypothesis>=6", "ruff>=0.4", "setuptools>=61"]
 AX = ["ax-platform>=1.3,<1.4"]
 DATA = ["onnxruntime>=1.17"]
 

@@ -59,6 +59,7 @@ from torch import Tensor
 from ax_integration.checkpoints import load_network
 from botorch_nap.acquisition.nap import NAPAcquisition
 from botorch_nap.acquisition.np_ei import NPExpectedImprovement
+from botorch_nap.acquisition.repeats import DEFAULT_REPEAT_RADIUS
 from botorch_nap.models.neural_process import NeuralProcessModel
 
 logger = logging.getLogger(__name__)
@@ -210,6 +211,7 @@ def construct_inputs_nap(
     kind: str = "nap",
     budget: int | None = None,
     chunk_size: int = 4096,
+    repeat_radius: float = DEFAULT_REPEAT_RADIUS,
 ) -> dict[str, Any]:
     """Keyword arguments of :class:`NAPAcquisition` from Ax's inputs.
 
@@ -221,6 +223,7 @@ def construct_inputs_nap(
         X_pending: ``m x d`` points of running trials / earlier arms of this batch.
         checkpoint: NAP checkpoint directory or shipped name (``botorch_acqf_options``).
         budget: total evaluations of the run for the ``t/T`` feature.
+        repeat_radius: see :class:`NAPAcquisition` (keeps Ax's deduplication from firing).
     """
     maximize = _maximize(posterior_transform, objective, constraints)
     data = _single_dataset(training_data)
@@ -244,6 +247,7 @@ def construct_inputs_nap(
         "model": model,
         "chunk_size": chunk_size,
         "X_pending": X_pending,
+        "repeat_radius": repeat_radius,
     }
 
 
@@ -255,6 +259,7 @@ def construct_inputs_np_ei(
     objective: Any = None,
     constraints: Any = None,
     log: bool = True,
+    repeat_radius: float = DEFAULT_REPEAT_RADIUS,
 ) -> dict[str, Any]:
     """Keyword arguments of :class:`NPExpectedImprovement` (Ax's model must be the NP)."""
     maximize = _maximize(posterior_transform, objective, constraints)
@@ -263,7 +268,13 @@ def construct_inputs_np_ei(
             "NPExpectedImprovement needs Ax's model to be a NeuralProcessModel, got "
             f"{type(model).__name__}"
         )
-    return {"model": model, "maximize": maximize, "log": log, "X_pending": X_pending}
+    return {
+        "model": model,
+        "maximize": maximize,
+        "log": log,
+        "X_pending": X_pending,
+        "repeat_radius": repeat_radius,
+    }
 
 
 # ---------------------------------------------------------------------- X_pending shim

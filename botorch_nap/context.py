@@ -19,7 +19,12 @@ import torch
 from torch import Tensor
 
 from botorch_nap.nn.transformer import HistoryEncoding, NAPConfig, NAPTransformer
-from botorch_nap.normalization import check_bounds, standardize_history, to_unit_cube
+from botorch_nap.normalization import (
+    budget_fraction,
+    check_bounds,
+    standardize_history,
+    to_unit_cube,
+)
 
 #: Points may lie this far outside the bounds (relative to the range) before we complain.
 BOUNDS_TOL = 1e-6
@@ -133,8 +138,9 @@ class HistoryContext:
         self.encoding = self.encode()
 
     def t_frac(self, n_context: int) -> float:
-        horizon = self.budget if self.budget is not None else self.network.config.horizon
-        return min(n_context / horizon, 1.0)
+        """:func:`~botorch_nap.normalization.budget_fraction` of ``n_context`` evaluations."""
+        budget = self.budget if self.budget is not None else self.network.config.horizon
+        return float(budget_fraction(n_context, budget))
 
     @torch.no_grad()
     def encode(self, X_pending: Tensor | None = None) -> HistoryEncoding:

@@ -6,6 +6,12 @@
   never with the task's or pool's true range. With fewer than two distinct history values
   the scale falls back to 1 (the centre is still the history mean, or 0 with no history).
 * Inside the library we maximise; ``maximize=False`` flips the sign at the boundary.
+* Time: the network's ``t/T`` feature is the fraction of the run's evaluation budget already
+  spent, ``n / budget`` capped at 1 (:func:`budget_fraction`), where ``n`` counts every
+  evaluation in the history (initial design included) and ``budget`` every evaluation of the
+  run (initial design included). The training environment passes ``budget = n_init +
+  horizon``, ``NAPAcquisition`` its ``budget`` argument, the benchmark and Ax ``n_init +
+  steps``; with no budget given, the network's ``config.horizon`` stands in.
 """
 
 from __future__ import annotations
@@ -15,6 +21,21 @@ from torch import Tensor
 
 #: Relative tolerance below which a history's y values count as all equal.
 MIN_STD = 1e-8
+
+
+def budget_fraction(n_observed: Tensor | int, budget: Tensor | int | float) -> Tensor:
+    """The ``t/T`` feature: ``min(n_observed / budget, 1)`` (see the module docstring).
+
+    ``n_observed`` and ``budget`` broadcast; both count evaluations including the initial
+    design. Used by training (the environment) and use (``NAPAcquisition``, Ax, benchmark), so
+    that the same history gets the same feature in both.
+    """
+    n = torch.as_tensor(n_observed)
+    budget = torch.as_tensor(budget, device=n.device)
+    if (budget <= 0).any():
+        raise ValueError(f"budget must be a positive number of evaluations, got {budget}")
+    dtype = n.dtype if n.is_floating_point() else torch.float64
+    return (n.to(dtype) / budget.to(dtype)).clamp(max=1.0)
 
 
 def check_bounds(bounds: Tensor, dim: int | None = None) -> Tensor:

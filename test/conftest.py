@@ -34,7 +34,7 @@ def pretrained_2d(request) -> NAPTransformer:
     from botorch_nap.training.pretrain import pretrain
 
     # Cached in pytest's cache dir across runs (a fresh clone trains it once).
-    cache = request.config.cache.mkdir("pretrained_2d_v2")
+    cache = request.config.cache.mkdir("pretrained_2d_v3")
     if (cache / "config.json").is_file():
         return NAPTransformer.load(cache).eval()
     torch.manual_seed(0)
@@ -43,7 +43,9 @@ def pretrained_2d(request) -> NAPTransformer:
     )
     pretrain(
         net,
-        get_family("gp_prior", dim=2),
+        # The library's continuous prior: smooth to wiggly functions, and points placed next
+        # to earlier ones so that the net learns what an observed point means.
+        get_family("gp_prior", dim=2, lengthscale_range=(0.1, 1.0), near_frac=0.2),
         steps=1000,
         lr=1e-3,
         batch_size=32,

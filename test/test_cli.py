@@ -7,10 +7,16 @@ import pytest
 from botorch_nap.cli import main
 
 
-def test_models_lists_or_says_none(capsys):
+def test_models_lists_the_shipped_models(capsys):
+    from botorch_nap.pretrained import available
+
     assert main(["models"]) == 0
     out = capsys.readouterr().out
-    assert "No pretrained models" in out or "name" in out
+    names = sorted({e["name"] for e in available()})
+    assert {"gp_prior", "hpobench_xgb", "lcbench"} <= set(names)
+    lines = out.splitlines()
+    for name in names:  # one row per shipped model, with its input dims
+        assert any(line.split() and line.split()[0] == name for line in lines), out
 
 
 def test_demo_runs_tiny(capsys, tmp_path, pretrained_2d):

@@ -11,6 +11,9 @@ Encoding of the search space (the same for training and for use):
 * categorical dims: ordinal codes ``0 .. k-1`` with bounds ``[0, k-1]``, enumerated by
   ``optimize_acqf_mixed`` (``fixed_features_list``) or handled as ``cat_dims`` by
   ``optimize_acqf_mixed_alternating``. The network sees the code divided by ``k - 1``.
+
+Evaluated and pending points are never worth re-proposing: the score is lowered smoothly
+within ``repeat_radius`` of them (:mod:`botorch_nap.acquisition.repeats`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from botorch.models.model import Model
 from botorch.utils.transforms import t_batch_mode_transform
 from torch import Tensor
 
+from botorch_nap.acquisition.repeats import DEFAULT_REPEAT_RADIUS, log_novelty
 from botorch_nap.context import HistoryContext, inference_copy, validate_training_data
 from botorch_nap.nn.transformer import NAPTransformer
 from botorch_nap.normalization import to_unit_cube
@@ -48,6 +52,9 @@ class NAPAcquisition(AcquisitionFunction):
             cost of scoring a discrete pool; keep float64 for gradient-based optimisation.
         X_pending: ``m x d`` points submitted but not yet evaluated; they join the context as
             believers (Ax passes them here; BoTorch's ``sequential`` loop via ``set_X_pending``).
+        repeat_radius: unit-cube radius within which the score of a candidate falls smoothly
+            to ``-inf`` at an evaluated or pending point (``log(1 - exp(-d^2 / r^2))`` is
+            added; see :mod:`botorch_nap.acquisition.repeats`). 0 turns it off.
 
     Example:
         >>> acqf = NAPAcquisition(net, train_X, train_Y, bounds)
@@ -67,8 +74,12 @@ class NAPAcquisition(AcquisitionFunction):
         chunk_size: int = 4096,
         dtype: torch.dtype | None = None,
         X_pending: Tensor | None = None,
+        repeat_radius: float = DEFAULT_REPEAT_RADIUS,
     ) -> None:
         super().__init__(model=model)
+        if repeat_radius < 0:
+            raise ValueError(f"repeat_radius must be >= 0, got {repeat_radius}")
+        self.repeat_radius = float(repeat_radius)
         if not isinstance(network, NAPTransformer):
             raise TypeError(f"network must be a NAPTransformer, got {type(network).__name__}")
         train_X, train_Y, bounds = validate_training_data(train_X, train_Y, bounds, network.config)
@@ -123,6 +134,10 @@ class NAPAcquisition(AcquisitionFunction):
         # Without pending points the context's own encoding serves (no second encode).
         pending = self.X_pending is not None and self.X_pending.numel() > 0
         self._encoding = self.context.encode(self.X_pending) if pending else self.context.encoding
+        self._known = self.context.U
+        if pending:
+            U_pend = to_unit_cube(self.X_pending.reshape(-1, self.train_X.shape[-1]), self.bounds)
+            self._known = torch.cat([self._known, U_pend.to(self._known)])
 
     @t_batch_mode_transform(expected_q=1)
     def forward(self, X: Tensor) -> Tensor:
@@ -135,4 +150,5 @@ class NAPAcquisition(AcquisitionFunction):
         batch_shape = X.shape[:-2]
         U = to_unit_cube(X.reshape(1, -1, d), self.bounds).to(self.network.dtype)
         out = self.network.score(self._encoding, U, self.chunk_size, return_logits=False)
-        return out.acq.reshape(batch_shape).to(X.dtype)
+        acq = out.acq[0] + log_novelty(U[0], self._known, self.repeat_radius, self.chunk_size)
+        return acq.reshape(batch_shape).to(X.dtype)

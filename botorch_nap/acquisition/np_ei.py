@@ -4,6 +4,8 @@ For a piecewise-uniform posterior EI has a closed form (see
 :meth:`BarDistribution.expected_improvement`); the bucket straddling ``best_f`` counts only
 its part above ``best_f``. Computed in log space by default so that gradient-based
 optimisers keep a signal where EI is tiny (as BoTorch's ``LogExpectedImprovement`` does).
+EI is multiplied by a smooth factor that vanishes at evaluated and pending points
+(:mod:`botorch_nap.acquisition.repeats`), so that a continuous optimiser never re-proposes one.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from botorch.acquisition.acquisition import AcquisitionFunction
 from botorch.utils.transforms import t_batch_mode_transform
 from torch import Tensor
 
+from botorch_nap.acquisition.repeats import DEFAULT_REPEAT_RADIUS, log_novelty
 from botorch_nap.models.neural_process import NeuralProcessModel
 from botorch_nap.nn.bar_distribution import BarDistribution
 from botorch_nap.nn.transformer import NAPTransformer
+from botorch_nap.normalization import to_unit_cube
 
 
 class NPExpectedImprovement(AcquisitionFunction):
@@ -28,6 +32,8 @@ class NPExpectedImprovement(AcquisitionFunction):
             ``-y``, as ``DiscretizedExpectedImprovement`` does).
         log: return ``log EI`` (default) rather than EI.
         X_pending: ``m x d`` pending points, joining the model's context as believers.
+        repeat_radius: unit-cube radius of the factor ``1 - exp(-d^2 / r^2)`` that takes EI
+            to 0 at evaluated and pending points (0 turns it off).
 
     Example:
         >>> acqf = NPExpectedImprovement.from_network(net, train_X, train_Y, bounds)
@@ -41,8 +47,12 @@ class NPExpectedImprovement(AcquisitionFunction):
         maximize: bool = True,
         log: bool = True,
         X_pending: Tensor | None = None,
+        repeat_radius: float = DEFAULT_REPEAT_RADIUS,
     ) -> None:
         super().__init__(model=model)
+        if repeat_radius < 0:
+            raise ValueError(f"repeat_radius must be >= 0, got {repeat_radius}")
+        self.repeat_radius = float(repeat_radius)
         if not isinstance(model, NeuralProcessModel):
             raise TypeError(f"model must be a NeuralProcessModel, got {type(model).__name__}")
         y = model.train_targets
@@ -65,10 +75,11 @@ class NPExpectedImprovement(AcquisitionFunction):
         maximize: bool = True,
         log: bool = True,
         dtype: torch.dtype | None = None,
+        repeat_radius: float = DEFAULT_REPEAT_RADIUS,
     ) -> NPExpectedImprovement:
         """NP-EI in one call: the network's bar head as a model, plus exact EI."""
         model = NeuralProcessModel(network, train_X, train_Y, bounds=bounds, dtype=dtype)
-        return cls(model, maximize=maximize, log=log)
+        return cls(model, maximize=maximize, log=log, repeat_radius=repeat_radius)
 
     @classmethod
     def from_pretrained(
@@ -93,6 +104,17 @@ class NPExpectedImprovement(AcquisitionFunction):
         bar = BarDistribution(post.borders.detach())
         logits = post.probabilities.squeeze(-2).clamp_min(1e-300).log()
         f = self.best_f.to(X) if self.maximize else -self.best_f.to(X)
-        if self.log:
-            return bar.log_expected_improvement(logits, f)
-        return bar.expected_improvement(logits, f)
+        log_ei = bar.log_expected_improvement(logits, f) + self._log_novelty(X)
+        return log_ei if self.log else log_ei.exp()
+
+    def _log_novelty(self, X: Tensor) -> Tensor:
+        """The repeat factor's log for ``batch_shape x 1 x d`` X -> ``batch_shape``."""
+        model = self.model
+        known = model._tX
+        if self.X_pending is not None and self.X_pending.numel() > 0:
+            known = torch.cat([known, model.transform_inputs(self.X_pending).to(known)])
+        tX = model.transform_inputs(X)
+        d = tX.shape[-1]
+        U = to_unit_cube(tX.reshape(-1, d), model.bounds)
+        known_U = to_unit_cube(known, model.bounds)
+        return log_novelty(U, known_U, self.repeat_radius).reshape(X.shape[:-2])

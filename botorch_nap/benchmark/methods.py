@@ -30,6 +30,7 @@ Add a method with :func:`register_method`::
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -140,14 +141,33 @@ def load_network(arg: str, kind: str, dim: int) -> NAPTransformer:
     return _load_network(str(path), dim, (path / "weights.pt").stat().st_mtime)
 
 
+def portable_checkpoint(path: Path) -> str:
+    """How a results file names a checkpoint without any path of this machine: a shipped
+    model as ``shipped:<name>/<kind>``, others relative to the working directory (the usual
+    case: ``runs/...``) or else to the repository; anything elsewhere by its folder name
+    (the recorded sha256 identifies the weights)."""
+    from botorch_nap.pretrained import ROOT
+
+    path = Path(path).resolve()
+    if path.is_relative_to(ROOT):
+        return "shipped:" + path.relative_to(ROOT).as_posix()
+    for base in (Path.cwd().resolve(), ROOT.parents[1]):
+        if path.is_relative_to(base):
+            return path.relative_to(base).as_posix()
+    return path.name
+
+
 def describe_method(spec: str) -> dict:
-    """What the results file records about a method (checkpoint path and hash included)."""
+    """What the results file records about a method: its checkpoint, named portably
+    (:func:`portable_checkpoint`), and the weights' sha256."""
     name, arg = parse_method(spec)
     out: dict = {"name": name, "arg": arg, "help": METHODS[name].help}
     kind = {"nap": "nap", "np-ei": "np"}.get(name)
     if kind is not None and arg:
         path = resolve_checkpoint(arg, kind)
-        out["checkpoint"] = str(path)
+        out["checkpoint"] = portable_checkpoint(path)
+        if os.path.isabs(arg):  # the user's spelling, minus this machine's folders
+            out["arg"] = out["checkpoint"]
         weights = path / "weights.pt"
         if weights.is_file():
             out["weights_sha256"] = _file_sha256(weights)

@@ -29,6 +29,30 @@ from botorch_nap.benchmark.results import run_key
 CHECKPOINTS = (10, 25, 50, 100)
 #: Regret treated as zero (exact ties at the optimum give exactly 0).
 ZERO_TOL = 1e-12
+#: A proposal this close (unit-cube Euclidean distance) to an evaluated point is a repeat.
+REPEAT_TOL = 1e-6
+
+
+def count_repeats(X, bounds, n_init: int, tol: float = REPEAT_TOL) -> int:
+    """Proposals (rows ``n_init..``) of a run's ``X`` (``n x d``, search-space units) that lie
+    within ``tol`` (unit-cube distance, by ``bounds`` ``2 x d``) of an earlier row: wasted
+    evaluations of an already known point. 0 in pool mode by construction."""
+    X, bounds = np.asarray(X, dtype=float), np.asarray(bounds, dtype=float)
+    U = (X - bounds[0]) / (bounds[1] - bounds[0])
+    count = 0
+    for i in range(max(n_init, 1), len(U)):
+        if np.sqrt(((U[:i] - U[i]) ** 2).sum(-1)).min() <= tol:
+            count += 1
+    return count
+
+
+def _repeats(run: dict, results: dict, n_init: int) -> int | None:
+    """A run's repeat count: recorded, or measured from its X and the file's bounds."""
+    if run.get("repeats") is not None:
+        return int(run["repeats"])
+    if results.get("bounds") is None:
+        return None
+    return count_repeats(run["X"], results["bounds"], n_init)
 
 
 def normalized_regret(best, optimum: float, worst: float) -> np.ndarray:
@@ -187,7 +211,11 @@ def summarize(
         times = np.array([runs[run_key(m, t, s)]["decision_s"] for t, s in cells], dtype=float)
         curves[m]["decision_ms"] = (1000 * times.mean(0)).tolist()  # per step 1..T
         times = times.ravel()
+        reps = [_repeats(runs[run_key(m, t, s)], results, int(cfg["n_init"])) for t, s in cells]
         row = {
+            # None when a run predates the counter (results files before it existed).
+            "repeats": None if any(r is None for r in reps) else int(sum(reps)),
+            "proposals": len(cells) * T,
             "auc": {**_stat(aucs[i]), "lo": float(alo), "hi": float(ahi)},
             "auc_rank": float(auc_ranks[i]),
             "final_rank": float(ranks[i, :, T].mean()),

@@ -65,6 +65,7 @@ def _main_rows(summary: dict) -> tuple[list[str], list[list[str]]]:
     cps = summary["checkpoints"]
     cols = ["method", *[f"r@{c}" for c in cps], "AUC [95% CI]", "p(AUC)"]
     cols += [f"rank@{summary['steps']}", "rank(AUC)", f"zero@{summary['steps']}", "ms/decision"]
+    cols += ["repeats"]
     rows = []
     for m in summary["methods"]:
         row = summary["table"][m]
@@ -80,6 +81,7 @@ def _main_rows(summary: dict) -> tuple[list[str], list[list[str]]]:
                 f"{row['auc_rank']:.2f}",
                 f"{row['zero_frac_final']:.2f}",
                 _ms(row["ms_per_decision"]),
+                "-" if row.get("repeats") is None else f"{row['repeats']}/{row['proposals']}",
             ]
         )
     return cols, rows
@@ -136,7 +138,8 @@ _LEGEND = (
     "summary) with a bootstrap 95% CI; p: Wilcoxon signed-rank over (task, seed) pairs "
     "against the reference (< / >: lower / higher mean than the reference); rank: average "
     "rank among the methods (ties share ranks, 1 = best); zero: fraction of runs at zero "
-    "regret."
+    "regret; repeats: proposals within 1e-6 (unit-cube distance) of an evaluated point, of all "
+    "proposals."
 )
 
 

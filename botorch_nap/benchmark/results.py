@@ -178,5 +178,15 @@ def environment() -> dict:
         "packages": packages,
         "git_commit": _git("rev-parse", "HEAD"),
         "git_dirty": None if status is None else bool(status),
-        "argv": list(sys.argv),
+        "argv": [_portable_arg(a) for a in sys.argv],
     }
+
+
+def _portable_arg(arg: str) -> str:
+    """A command-line argument without this machine's paths: an absolute path becomes
+    relative to the working directory when under it, else its last part (``argv[0]``, the
+    console script inside some virtual environment, becomes ``botorch-nap``)."""
+    if not os.path.isabs(arg):
+        return arg
+    path, cwd = Path(arg), Path.cwd()
+    return path.relative_to(cwd).as_posix() if path.is_relative_to(cwd) else path.name

@@ -41,6 +41,7 @@ from tqdm.auto import tqdm
 from botorch_nap.baselines import OptimizerSettings
 from botorch_nap.benchmark.loop import run_loop
 from botorch_nap.benchmark.methods import MethodContext, describe_method, make_proposer
+from botorch_nap.benchmark.metrics import count_repeats
 from botorch_nap.benchmark.results import (
     check_compatible,
     environment,
@@ -155,6 +156,7 @@ def run_one(config: dict, method: str, task_id, seed: int) -> tuple[dict, dict]:
         "best": best.tolist(),
         "regret": task.normalized_regret(best).tolist(),
         "decision_s": list(res.decision_s),
+        "repeats": count_repeats(res.X, family.space.bounds, n_init),
         "wall_s": time.perf_counter() - t0,
         "finished": now(),
     }
@@ -219,6 +221,9 @@ def run_benchmark(
         results = new_results(cfg)
     for spec in cfg["methods"]:
         results["methods"].setdefault(spec, describe_method(spec))
+    # The search space's bounds: lets the report measure distances (e.g. repeats) in the
+    # unit cube without rebuilding the family.
+    results.setdefault("bounds", family.space.bounds.tolist())
     results["sessions"].append(
         {
             "started": now(),

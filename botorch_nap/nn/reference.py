@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from botorch_nap.nn.transformer import NAPTransformer, QueryScores
+from botorch_nap.normalization import budget_fraction
 
 
 def dense_forward(
@@ -41,7 +42,7 @@ def dense_forward(
             best = hist_y.masked_fill(~mask, -math.inf).max(-1).values
             incumbent = torch.where(torch.isfinite(best), best, torch.zeros_like(best))
     if t_frac is None:
-        t_frac = (mask.sum(-1).to(dt) / net.config.horizon).clamp(max=1.0)
+        t_frac = budget_fraction(mask.sum(-1), net.config.horizon)
     incumbent = torch.as_tensor(incumbent, dtype=dt).expand(b)
     t_frac = torch.as_tensor(t_frac, dtype=dt).expand(b)
 

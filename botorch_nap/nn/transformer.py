@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from botorch_nap.nn.bar_distribution import BarDistribution
+from botorch_nap.normalization import budget_fraction
 
 CHECKPOINT_FORMAT = "botorch-nap/v1"
 CONFIG_FILE = "config.json"
@@ -237,8 +238,9 @@ class NAPTransformer(nn.Module):
 
         ``mask`` (``b x n``, True = real point) handles ragged histories. ``incumbent``
         defaults to the best real normalised y (0 for an empty history: the prior mean of
-        standardised y). ``t_frac`` (``b`` or scalar) is the fraction of budget spent;
-        default ``n_real / config.horizon`` capped at 1. ``n = 0`` (cold start) is allowed:
+        standardised y). ``t_frac`` (``b`` or scalar) is the fraction of budget spent
+        (:func:`~botorch_nap.normalization.budget_fraction`); default ``n_real /
+        config.horizon`` capped at 1. ``n = 0`` (cold start) is allowed:
         queries then attend only to themselves.
         """
         hist_x = self._check_x(hist_x, "hist_x")
@@ -255,7 +257,7 @@ class NAPTransformer(nn.Module):
             incumbent = torch.where(torch.isfinite(best), best, torch.zeros_like(best))
         incumbent = torch.as_tensor(incumbent, dtype=self.dtype, device=hist_x.device).expand(b)
         if t_frac is None:
-            t_frac = (mask.sum(-1).to(self.dtype) / self.config.horizon).clamp(max=1.0)
+            t_frac = budget_fraction(mask.sum(-1), self.config.horizon)
         t_frac = torch.as_tensor(t_frac, dtype=self.dtype, device=hist_x.device).expand(b)
 
         h = self.emb_x(hist_x) + self.emb_y(hist_y.unsqueeze(-1))

@@ -26,6 +26,8 @@ from botorch_nap.pretrained import ROOT
 from botorch_nap.training.checkpoint import LOG_FILE
 
 CARD_FILE = "MODEL_CARD.md"
+#: The sentence a card carries when its NAP's weights are its NP's (tests look for it).
+EQUALS_NP_NOTE = "**This NAP equals its NP.**"
 MAX_BYTES = 5 * 1024 * 1024
 
 
@@ -118,6 +120,14 @@ def ship(
     if len(dims) != 1:
         raise ValueError(f"the runs of {name!r} disagree on input dims: {sorted(dims)}")
     table = "\n".join("| " + " | ".join(r[:5]) + f" | `{r[5][:16]}` |" for r in rows)
+    shas = {r[0]: r[5] for r in rows}
+    notes = ""
+    if shas.get("nap") is not None and shas.get("nap") == shas.get("np"):
+        notes = (
+            f"\n{EQUALS_NP_NOTE} PPO never beat its warm start on validation, so the best "
+            "PPO checkpoint is the warm start itself: `nap/` holds the NP's weights and NAP's "
+            "decisions are NP-EI's.\n"
+        )
     card = f"""# `{name}`: pretrained NAP and NP
 
 {description}
@@ -136,7 +146,7 @@ def ship(
 `np/` is the neural process alone (its bar head gives NP-EI); `nap/` is PPO with the
 auxiliary NP loss, started from `np/`. Test-split results are in the README's Results
 section, produced by `botorch-nap benchmark` and `botorch-nap report`.
-
+{notes}
 ## Reproduce
 
 From the repository root, with the data under `../shared/data` where the family needs it:

@@ -106,6 +106,19 @@ class GPPriorFamily(TaskFamily):
         noise_std: std of Gaussian noise added to sampled training values (0: noiseless).
         n_train, n_val, n_test: numbers of fixed tasks named by each split.
         seed: base seed of the fixed tasks.
+        noise_std_range: if set, each training function gets its own observation-noise std,
+            log-uniform in this range (a fraction ``noisy_frac`` of them; the others are
+            noise-free), replacing ``noise_std``. The network can then learn to tell a known
+            value (noise-free: the posterior collapses at an observed point) from a noisy one.
+        noisy_frac: share of functions that are noisy when ``noise_std_range`` is set.
+        near_frac: share of sampled points placed *near an earlier point of the same task*
+            (Gaussian jitter of scale log-uniform in ``near_scale_range``, or an exact copy with
+            probability ``copy_frac``) instead of uniformly. BO histories cluster around good
+            points and continuous optimisers query next to (or on) observed points, so the
+            prior must show the network what happens there; uniform points never do.
+        near_scale_range: jitter scales (unit-cube units) of the near points.
+        copy_frac: share of near points that are exact copies (the value is then re-drawn
+            with the function's noise: for a noise-free function it equals the original).
         min_dim: if set, a *mixed-dimension* family for training variable-dimension networks
             (``NAPConfig(min_dim=...)``): each function depends only on its first ``k`` of the
             ``dim`` coordinates, ``k`` uniform in ``[min_dim, dim]`` per function, and the other
@@ -128,6 +141,11 @@ class GPPriorFamily(TaskFamily):
         n_test: int = 32,
         seed: int = 0,
         min_dim: int | None = None,
+        noise_std_range: tuple[float, float] | None = None,
+        noisy_frac: float = 0.5,
+        near_frac: float = 0.0,
+        near_scale_range: tuple[float, float] = (1e-4, 0.05),
+        copy_frac: float = 0.2,
     ) -> None:
         if min_dim is not None and not 1 <= int(min_dim) <= int(dim):
             raise ValueError(f"min_dim must be in [1, dim={dim}], got {min_dim}")
@@ -137,6 +155,28 @@ class GPPriorFamily(TaskFamily):
         self.lengthscale_range = tuple(float(v) for v in lengthscale_range)
         self.ard, self.noise_std, self.seed = ard, float(noise_std), int(seed)
         self.min_dim = None if min_dim is None else int(min_dim)
+        if noise_std_range is not None:
+            lo, hi = (float(v) for v in noise_std_range)
+            if not 0 < lo <= hi:
+                raise ValueError(
+                    f"noise_std_range must be (lo, hi) with 0 < lo <= hi, got {noise_std_range}"
+                )
+            noise_std_range = (lo, hi)
+        for name, v in (
+            ("noisy_frac", noisy_frac),
+            ("near_frac", near_frac),
+            ("copy_frac", copy_frac),
+        ):
+            if not 0.0 <= float(v) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {v}")
+        lo, hi = (float(v) for v in near_scale_range)
+        if not 0 < lo <= hi:
+            raise ValueError(
+                f"near_scale_range must be (lo, hi) with 0 < lo <= hi, got {near_scale_range}"
+            )
+        self.noise_std_range, self.noisy_frac = noise_std_range, float(noisy_frac)
+        self.near_frac, self.copy_frac = float(near_frac), float(copy_frac)
+        self.near_scale_range = (lo, hi)
         dims = f"{self.min_dim}-{self.dim}" if self.min_dim is not None else f"{self.dim}"
         self.name = f"gp_prior_{kernel}_{dims}d"
         bounds = torch.stack([torch.zeros(self.dim), torch.ones(self.dim)]).double()
@@ -208,9 +248,46 @@ class GPPriorFamily(TaskFamily):
             o, p, w = omegas[pick], phases[pick], weights[pick]
             active = (o != 0).any(1) if self.min_dim is not None else None
         X = torch.rand(b, n_points, self.dim, generator=generator, dtype=torch.float64)
+        if self.near_frac > 0:
+            X = self._place_near(X, generator)
         if active is not None:
             X = X * active.unsqueeze(1).to(X)
         y = rff_eval(X, o, p, w)
-        if self.noise_std > 0:
-            y = y + self.noise_std * torch.randn(y.shape, generator=generator, dtype=y.dtype)
+        noise = self._noise_std(b, generator, split)
+        if noise is not None:
+            y = y + noise.unsqueeze(-1) * torch.randn(y.shape, generator=generator, dtype=y.dtype)
         return X, y
+
+    def _noise_std(self, b: int, generator, split: str) -> Tensor | None:
+        """Per-function noise std ``b`` (``None``: noise-free)."""
+        if self.noise_std_range is None:
+            return None if self.noise_std <= 0 else torch.full((b,), self.noise_std).double()
+        lo, hi = (math.log(v) for v in self.noise_std_range)
+        std = (lo + (hi - lo) * torch.rand(b, generator=generator, dtype=torch.float64)).exp()
+        noisy = torch.rand(b, generator=generator, dtype=torch.float64) < self.noisy_frac
+        return torch.where(noisy, std, torch.zeros_like(std))
+
+    def _place_near(self, X: Tensor, generator) -> Tensor:
+        """Move a share ``near_frac`` of points (never the first) next to an earlier point of
+        the same task: jittered (log-uniform scale) or, with prob. ``copy_frac``, copied."""
+        b, n, d = X.shape
+        if n < 2:
+            return X
+        X = X.clone()
+        near = torch.rand(b, n, generator=generator) < self.near_frac
+        near[:, 0] = False
+        # Parent: a uniformly random earlier point (index < j), so chains of near points
+        # form clusters, like a BO run that refines around its incumbent.
+        j = torch.arange(n).unsqueeze(0).expand(b, n)
+        parent = (torch.rand(b, n, generator=generator) * j).floor().long()
+        lo, hi = (math.log(v) for v in self.near_scale_range)
+        scale = (lo + (hi - lo) * torch.rand(b, n, 1, generator=generator, dtype=X.dtype)).exp()
+        copy = torch.rand(b, n, 1, generator=generator) < self.copy_frac
+        scale = torch.where(copy, torch.zeros_like(scale), scale)
+        jitter = scale * torch.randn(b, n, d, generator=generator, dtype=X.dtype)
+        for k in range(1, n):  # sequential: a parent may itself be a near point
+            rows = near[:, k]
+            if rows.any():
+                par = X[rows, parent[rows, k]]
+                X[rows, k] = (par + jitter[rows, k]).clamp(0.0, 1.0)
+        return X

@@ -47,7 +47,7 @@ import torch
 from torch import Tensor
 
 from botorch_nap.nn.transformer import HistoryEncoding, NAPTransformer
-from botorch_nap.normalization import standardize_history
+from botorch_nap.normalization import budget_fraction, standardize_history
 from botorch_nap.training.common import TRAIN, sample_tasks
 
 REWARDS = ("log_regret", "regret", "vs_npei", "vs_npei_log")
@@ -86,7 +86,9 @@ class History(NamedTuple):
 
     hist_x: ``b x n x d``; hist_y: ``b x n`` standardised by each history's own mean/std;
     mask: ``b x n`` (True = real point); evaluated: ``b x N`` (candidate already in the
-    history); mean, std: ``b`` (to put candidates' y on the history's scale).
+    history); mean, std: ``b`` (to put candidates' y on the history's scale); t_frac: ``b``
+    fraction of the episode's budget spent (:func:`~botorch_nap.normalization.budget_fraction`
+    of ``n_hist`` over the episode's ``n_init + horizon`` evaluations).
     """
 
     hist_x: Tensor
@@ -95,13 +97,15 @@ class History(NamedTuple):
     evaluated: Tensor
     mean: Tensor
     std: Tensor
+    t_frac: Tensor
 
 
 def history_batch(X: Tensor, y: Tensor, order: Tensor, n_hist: Tensor) -> History:
     """Gather the first ``n_hist[i]`` evaluated candidates of episode ``i``.
 
     ``X``: ``b x N x d``, ``y``: ``b x N``, ``order``: ``b x L`` candidate indices (entries
-    at or after ``n_hist`` are ignored, may be ``-1``), ``n_hist``: ``b`` (>= 1).
+    at or after ``n_hist`` are ignored, may be ``-1``), ``n_hist``: ``b`` (>= 1). ``L`` is
+    the episode's whole budget (``n_init + horizon``), which sets the ``t/T`` feature.
     """
     b, N, d = X.shape
     n_max = int(n_hist.max())
@@ -112,13 +116,14 @@ def history_batch(X: Tensor, y: Tensor, order: Tensor, n_hist: Tensor) -> Histor
     hist_y, mean, std = standardize_history(hist_y_raw, mask)
     evaluated = torch.zeros(b, N, dtype=torch.bool, device=X.device)
     evaluated.scatter_(1, idx, mask)
-    return History(hist_x, hist_y, mask, evaluated, mean, std)
+    t_frac = budget_fraction(n_hist, order.shape[1]).to(X.dtype)
+    return History(hist_x, hist_y, mask, evaluated, mean, std, t_frac)
 
 
 def encode(net: NAPTransformer, h: History) -> HistoryEncoding:
-    """Encode a :class:`History` with the network's default incumbent and ``t/T`` rules
-    (the same calls the BoTorch layer makes at decision time)."""
-    return net.encode_history(h.hist_x, h.hist_y.to(net.dtype), mask=h.mask)
+    """Encode a :class:`History` with the default incumbent and the episode's ``t/T`` (the
+    same rules :class:`~botorch_nap.context.HistoryContext` applies at decision time)."""
+    return net.encode_history(h.hist_x, h.hist_y.to(net.dtype), mask=h.mask, t_frac=h.t_frac)
 
 
 def nap_score_fn(net: NAPTransformer, chunk_size: int | None = None) -> ScoreFn:

@@ -326,3 +326,112 @@ def test_variable_dim_network_serves_lower_dim_problems():
         acqf(torch.rand(4, 1, 3, dtype=torch.float64))
     with pytest.raises(ValueError, match=r"dim_x=2\.\.4"):
         NAPAcquisition(net, torch.rand(5, 1, dtype=torch.float64), torch.rand(5, 1))
+
+
+def _random_head(net: torch.nn.Module, seed: int = 0):
+    """Give the acquisition head's (zero-initialised) last layer random weights, as PPO
+    would: the head then uses its t/T, incumbent and embedding inputs."""
+    g = torch.Generator().manual_seed(seed)
+    last = net.acq_mlp[-1]
+    with torch.no_grad():
+        last.weight.copy_(torch.randn(last.weight.shape, generator=g))
+        last.bias.copy_(torch.randn(last.bias.shape, generator=g))
+    return net
+
+
+def test_trained_head_responds_to_budget_and_incumbent(tiny_net):
+    X, Y = _data()
+    Xq = _data(32, seed=3)[0].unsqueeze(1)
+    zero_head, net = tiny_net(), _random_head(tiny_net())
+    # A zero last layer makes NAP exactly log NP-EI: the budget cannot matter...
+    a, b = (NAPAcquisition(zero_head, X, Y, BOUNDS, budget=k)(Xq) for k in (10, 200))
+    torch.testing.assert_close(a, b)
+    # ...a trained head reads t/T: the same history scores differently early and late.
+    a, b = (NAPAcquisition(net, X, Y, BOUNDS, budget=k)(Xq) for k in (10, 200))
+    assert (a - b).abs().max() > 1e-3
+    # The incumbent is a head input beyond the log-EI it sets.
+    enc = NAPAcquisition(net, X, Y, BOUNDS)._encoding
+    U = ((Xq.squeeze(1) - BOUNDS[0]) / (BOUNDS[1] - BOUNDS[0]))[None]
+    inner = NAPAcquisition(net, X, Y, BOUNDS).network
+    outs = []
+    for inc in (0.0, 1.5):
+        e = enc._replace(incumbent=torch.full_like(enc.incumbent, inc))
+        s = inner.score(e, U)
+        log_ei = inner.bar.log_expected_improvement(s.bar_logits, e.incumbent[:, None])
+        outs.append(s.acq - inner.acq_ei_scale * log_ei)  # the head's own part
+    assert (outs[0] - outs[1]).abs().max() > 1e-3
+
+
+def test_training_and_use_compute_the_same_t_over_T_and_scores(tiny_net):
+    """The environment (training) and NAPAcquisition (use) must give a history the same
+    t/T, and so the same scores, when the run's budget is the same."""
+    from botorch_nap.normalization import budget_fraction
+    from botorch_nap.training.env import encode, history_batch, nap_score_fn
+
+    net = _random_head(tiny_net())
+    g = torch.Generator().manual_seed(0)
+    N, n_init, horizon, n_hist = 40, 3, 9, 7
+    X = torch.rand(1, N, 2, generator=g, dtype=torch.float64)
+    y = -Branin()(BOUNDS[0] + X[0] * (BOUNDS[1] - BOUNDS[0])).unsqueeze(0)
+    order = torch.full((1, n_init + horizon), -1)
+    order[0, :n_hist] = torch.randperm(N, generator=g)[:n_hist]
+    h = history_batch(X, y, order, torch.tensor([n_hist]))
+    assert h.t_frac.item() == pytest.approx(n_hist / (n_init + horizon))
+    assert encode(net.double(), h).t_frac.item() == pytest.approx(n_hist / 12)
+
+    train_X = BOUNDS[0] + X[0, order[0, :n_hist]] * (BOUNDS[1] - BOUNDS[0])
+    # repeat_radius=0: the environment masks evaluated candidates instead of lowering them.
+    acqf = NAPAcquisition(
+        net, train_X, y[0, order[0, :n_hist]], BOUNDS, budget=n_init + horizon, repeat_radius=0
+    )
+    assert acqf._encoding.t_frac.item() == pytest.approx(float(budget_fraction(n_hist, 12)))
+    use = acqf((BOUNDS[0] + X[0] * (BOUNDS[1] - BOUNDS[0])).unsqueeze(1))
+    train = nap_score_fn(net)(X, y, order, torch.tensor([n_hist]))[0]
+    torch.testing.assert_close(use, train.to(use))
+    with pytest.raises(ValueError, match="budget"):
+        budget_fraction(3, 0)
+
+
+def test_no_repeats_near_the_history_and_usable_gradients(pretrained_2d):
+    """Evaluated (and pending) points score far below everything else, the score rises
+    smoothly away from them (finite gradients for L-BFGS-B), and a continuous BoTorch loop
+    on Branin never proposes a point within 1e-6 of its history."""
+    from botorch_nap import NPExpectedImprovement
+    from botorch_nap.acquisition.repeats import log_novelty
+
+    X, Y = _data(6)
+    for acqf in (
+        NAPAcquisition(pretrained_2d, X, Y, BOUNDS),
+        NPExpectedImprovement.from_network(pretrained_2d, X, Y, BOUNDS),
+    ):
+        at_hist = acqf(X.unsqueeze(1))
+        near = X + 0.003 * (BOUNDS[1] - BOUNDS[0])  # 0.003 of the box: r = 0.01
+        away = _data(64, seed=9)[0]
+        assert float(at_hist.max()) < float(acqf(away.unsqueeze(1)).min()) - 20.0
+        Xg = near.clone().requires_grad_(True)
+        acqf(Xg.unsqueeze(1)).sum().backward()
+        assert torch.isfinite(Xg.grad).all() and Xg.grad.abs().sum() > 0
+        acqf.set_X_pending(away[:1])
+        assert float(acqf(away[:1].unsqueeze(1))) < float(at_hist.max()) + 1.0
+    # Off: the raw network score, unchanged far from the data.
+    raw = NAPAcquisition(pretrained_2d, X, Y, BOUNDS, repeat_radius=0.0)
+    guarded = NAPAcquisition(pretrained_2d, X, Y, BOUNDS)
+    far = torch.tensor([[[10.0, 15.0]]], dtype=torch.float64)
+    if float(torch.cdist(torch.tensor([[1.0, 1.0]]).double(), (X - BOUNDS[0]) / 15.0).min()) > 0.1:
+        torch.testing.assert_close(raw(far), guarded(far))
+    with pytest.raises(ValueError, match="repeat_radius"):
+        NAPAcquisition(pretrained_2d, X, Y, BOUNDS, repeat_radius=-1.0)
+    assert log_novelty(torch.rand(3, 2), None, 0.01).abs().max() == 0
+
+    for kind in ("nap", "np-ei"):
+        Xs, Ys = _data(5, seed=4)
+        for _ in range(8):
+            acqf = (
+                NAPAcquisition(pretrained_2d, Xs, Ys, BOUNDS, budget=13)
+                if kind == "nap"
+                else NPExpectedImprovement.from_network(pretrained_2d, Xs, Ys, BOUNDS)
+            )
+            x, _ = optimize_acqf(acqf, BOUNDS, q=1, num_restarts=4, raw_samples=64)
+            U, H = (x - BOUNDS[0]) / (BOUNDS[1] - BOUNDS[0]), (Xs - BOUNDS[0]) / 15.0
+            assert float(torch.cdist(U, H).min()) > 1e-6, kind
+            Xs, Ys = torch.cat([Xs, x]), torch.cat([Ys, -Branin()(x).unsqueeze(-1)])

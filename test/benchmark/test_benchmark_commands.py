@@ -77,3 +77,69 @@ def test_benchmark_then_report_commands(tmp_path, capsys):
     assert _run(["benchmark", "--methods", "random"]) == 2
     assert _run(["benchmark", "--family", "branin", "--methods", "nap:/no/such/ckpt"]) == 2
     assert "no/such/ckpt" in capsys.readouterr().err
+
+
+def test_results_record_no_machine_paths(tmp_path, monkeypatch, tiny_net):
+    """Run from a temporary directory with a checkpoint inside it and a shipped one: the
+    file names the shipped model by name and the other relative to the working directory,
+    and no absolute path of this machine appears anywhere in it."""
+    monkeypatch.chdir(tmp_path)
+    tiny_net().save(tmp_path / "runs" / "np_tiny")
+    out = tmp_path / "res.json"
+    argv = ["benchmark", "--family", "branin", "--tasks", "80", "--seeds", "1", "--n-init"]
+    argv += ["2", "--steps", "1", "--methods", f"np-ei:{tmp_path / 'runs' / 'np_tiny'}"]
+    argv += ["--out", str(out), "--no-progress"]
+    assert _run(argv) == 0
+    argv[argv.index("--methods") + 1] = "nap:gp_prior"
+    assert _run(argv) == 0
+    text = out.read_text()
+    methods = json.loads(text)["methods"]
+    assert methods["nap:gp_prior"]["checkpoint"] == "shipped:gp_prior/nap"
+    ours = methods[f"np-ei:{tmp_path / 'runs' / 'np_tiny'}"]
+    assert ours["checkpoint"] == "runs/np_tiny"
+    # Outside the method keys (the user's own spelling), no absolute path remains.
+    doc = json.loads(text)
+    doc["methods"] = list(doc["methods"].values())
+    doc["runs"] = [{k: v for k, v in r.items() if k != "method"} for r in doc["runs"].values()]
+    doc["config"]["methods"] = []
+    for s in doc["sessions"]:
+        s["methods"] = []
+        s["argv"] = [a for a in s["argv"] if not a.startswith("np-ei:") and a != "nap:gp_prior"]
+    flat = json.dumps(doc)
+    for root in {str(tmp_path), "/work/", "/root/", "/home/", "/tmp/"}:
+        assert root not in flat, flat[flat.find(root) - 200 : flat.find(root) + 60]
+
+
+def test_committed_results_hold_no_machine_paths():
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    for f in [repo / "README.md", *sorted((repo / "docs" / "results").glob("*.json"))]:
+        text = f.read_text()
+        for root in ("/work/", "/root/", "/home/", "/tmp/", "/Users/"):
+            assert root not in text, (f.name, root)
+
+
+def test_report_counts_repeated_proposals(tmp_path, capsys):
+    from botorch_nap.benchmark.metrics import count_repeats
+
+    bounds = [[0.0, -5.0], [1.0, 5.0]]
+    X = [[0.1, 0.0], [0.5, 1.0], [0.5, 1.0 + 1e-7], [0.3, 2.0], [0.1, 0.0], [0.1, 0.001]]
+    # Row 2 is within 1e-6 of row 1 (in the unit cube), row 4 repeats row 0; row 5 is not
+    # a repeat (1e-4 away); the initial rows (here 2) never count.
+    assert count_repeats(X, bounds, n_init=2) == 2
+    assert count_repeats(X, bounds, n_init=5) == 0
+    out = tmp_path / "res.json"
+    argv = ["benchmark", "--family", "branin", "--tasks", "80", "--seeds", "1", "--n-init"]
+    argv += ["2", "--steps", "2", "--methods", "random", "--out", str(out), "--no-progress"]
+    assert _run(argv) == 0
+    doc = load_results(out)
+    run = next(iter(doc["runs"].values()))
+    assert run["repeats"] == 0 and doc["bounds"] == [[0.0, 0.0], [1.0, 1.0]]
+    # A repeat written into the file (an older file without counts is measured from X).
+    run["X"][3] = list(run["X"][0])
+    del run["repeats"]
+    out.write_text(json.dumps(doc))
+    capsys.readouterr()
+    assert _run(["report", str(out)]) == 0
+    assert "1/2" in capsys.readouterr().out

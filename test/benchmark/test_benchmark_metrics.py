@@ -60,7 +60,8 @@ def test_bootstrap_ci_brackets_the_statistic():
     lo, hi = bootstrap_ci(x, "mean", n_boot=300)
     assert (lo < x.mean(0)).all() and (x.mean(0) < hi).all()
     lo, hi = bootstrap_ci(np.ones((10, 2)), "median", n_boot=50)
-    np.testing.assert_allclose(lo, 1.0) and np.testing.assert_allclose(hi, 1.0)
+    np.testing.assert_allclose(lo, 1.0)
+    np.testing.assert_allclose(hi, 1.0)
 
 
 def test_paired_wilcoxon():

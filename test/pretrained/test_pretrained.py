@@ -120,3 +120,96 @@ def test_from_pretrained_builds_working_acquisitions(name):
         assert x.shape == (1, d) and ((x >= 0) & (x <= 1)).all()
     post = NeuralProcessModel.from_pretrained(name, X, Y, bounds=bounds).posterior(X[:2])
     assert torch.isfinite(post.mean).all()
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_a_nap_equal_to_its_np_says_so(name):
+    from botorch_nap.pretrained.build import EQUALS_NP_NOTE
+
+    card = (checkpoint_path(name, "nap").parent / CARD_FILE).read_text()
+    same = (checkpoint_path(name, "nap") / "weights.pt").read_bytes() == (
+        checkpoint_path(name, "np") / "weights.pt"
+    ).read_bytes()
+    assert (EQUALS_NP_NOTE in card) == same
+
+
+def test_ship_writes_the_equality_note(tiny_runs, tmp_path):
+    import shutil
+
+    from botorch_nap.pretrained.build import EQUALS_NP_NOTE
+
+    same = tmp_path / "nap_equal_to_np"  # a PPO run whose best checkpoint is the warm start
+    shutil.copytree(tiny_runs / "nap", same)
+    shutil.copy2(tiny_runs / "np" / "weights.pt", same / "weights.pt")
+    card = (
+        ship("t", {"np": tiny_runs / "np", "nap": same}, [], root=tmp_path) / CARD_FILE
+    ).read_text()
+    assert EQUALS_NP_NOTE in card
+    differ = tmp_path / "nap_moved"  # a PPO run that changed the weights
+    shutil.copytree(tiny_runs / "nap", differ)
+    net, meta = NAPTransformer.load_with_meta(differ)
+    with torch.no_grad():
+        net.acq_mlp[-1].bias.add_(0.1)
+    net.save(differ, meta=meta)
+    card = (
+        ship("u", {"np": tiny_runs / "np", "nap": differ}, [], root=tmp_path) / CARD_FILE
+    ).read_text()
+    assert EQUALS_NP_NOTE not in card
+
+
+def test_shipped_models_load_from_an_installed_wheel(tmp_path):
+    """The models must ship inside the package (package_data), not only in the source tree:
+    build the wheel, install it into an empty folder, and load every model from there with
+    the source tree off the import path."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    wheels, target = tmp_path / "wheels", tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(wheels),
+            str(repo),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = wheels.glob("botorch_nap-*.whl")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "import botorch_nap, botorch_nap.pretrained as p;"
+        "from botorch_nap.nn.transformer import NAPTransformer;"
+        "assert botorch_nap.__file__.startswith(sys.argv[1]), botorch_nap.__file__;"
+        "names = sorted({e['name'] for e in p.available()});"
+        "[NAPTransformer.load(p.checkpoint_path(n, k)) for n in names for k in ('np', 'nap')];"
+        "print(' '.join(names))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(target)], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == SHIPPED

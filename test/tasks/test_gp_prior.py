@@ -94,3 +94,53 @@ def test_mixed_dimension_family_pads_inactive_dims(split):
     torch.testing.assert_close(task.evaluate(Z), task.evaluate(Z2))
     with pytest.raises(ValueError, match="min_dim"):
         GPPriorFamily(dim=3, min_dim=4)
+
+
+def test_near_points_and_exact_copies():
+    fam = GPPriorFamily(dim=3, near_frac=0.5, copy_frac=0.5, near_scale_range=(1e-4, 1e-2))
+    X, y = fam.sample_batch(8, 60, torch.Generator().manual_seed(0))
+    assert ((X >= 0) & (X <= 1)).all()
+    d = torch.cdist(X, X)
+    d = d + torch.eye(60).double() * 10.0
+    nearest = d.min(-1).values
+    # About half the points sit next to another (uniform points in 3-d never do at 0.05).
+    share_near = float((nearest < 0.05).double().mean())
+    assert 0.35 < share_near < 0.9, share_near
+    # Exact copies exist, and in a noise-free family they repeat the value exactly.
+    i, j, k = (d == 0).nonzero(as_tuple=True)
+    assert len(i) > 0
+    assert torch.equal(y[i, j], y[i, k])
+    # Without near_frac, the family is unchanged (same draws as before the option existed).
+    plain = GPPriorFamily(dim=3)
+    X0, _ = plain.sample_batch(8, 60, torch.Generator().manual_seed(0))
+    assert float((torch.cdist(X0, X0) + torch.eye(60).double() * 10).min()) > 1e-3
+
+
+def test_per_function_noise_levels():
+    fam = GPPriorFamily(
+        dim=2, noise_std_range=(0.05, 0.2), noisy_frac=0.5, near_frac=0.5, copy_frac=1.0
+    )
+    X, y = fam.sample_batch(64, 40, torch.Generator().manual_seed(1))
+    d = torch.cdist(X, X) + torch.eye(40).double() * 10.0
+    i, j, k = (d == 0).nonzero(as_tuple=True)
+    gap = (y[i, j] - y[i, k]).abs()
+    per_task = torch.zeros(64).double().index_reduce_(0, i, gap, "amax")
+    has_copy = torch.zeros(64, dtype=torch.bool).index_fill_(0, i, True)
+    noisy = per_task[has_copy] > 0
+    # Some functions are noise-free (copies agree exactly), others noisy (they differ).
+    assert 0.2 < float(noisy.double().mean()) < 0.8
+    assert float(per_task[has_copy][noisy].max()) < 5 * 0.2 * 2
+
+
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        ({"noise_std_range": (0.0, 0.1)}, "noise_std_range"),
+        ({"near_frac": 1.5}, "near_frac"),
+        ({"copy_frac": -0.1}, "copy_frac"),
+        ({"near_scale_range": (0.1, 0.01)}, "near_scale_range"),
+    ],
+)
+def test_new_options_are_validated(kw, match):
+    with pytest.raises(ValueError, match=match):
+        GPPriorFamily(dim=2, **kw)

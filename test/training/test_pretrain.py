@@ -55,21 +55,33 @@ def test_np_loss_normalises_by_context_only(tiny_net):
     X = torch.rand(2, 6, 2, generator=g)
     y = torch.randn(2, 6, generator=g) * 10 + 3
     n_ctx = torch.tensor([2, 4])
+
+    def reference(y):
+        """Per-task loop: context stats from the context only; returns (mean, terms)."""
+        terms = []
+        for i in range(2):
+            k = int(n_ctx[i])
+            yc, mean, std = standardize_history(y[i : i + 1, :k])
+            enc = tiny_net.encode_history(X[i : i + 1, :k], yc)
+            logits = tiny_net.score(enc, X[i : i + 1, k:]).bar_logits
+            terms.append(tiny_net.bar.nll(logits, (y[i : i + 1, k:] - mean) / std).reshape(-1))
+        terms = torch.cat(terms)
+        return terms.mean(), terms
+
     loss = np_loss(tiny_net, X, y, n_ctx)
-    total, count = 0.0, 0
-    for i in range(2):
-        k = int(n_ctx[i])
-        yc, mean, std = standardize_history(y[i : i + 1, :k])
-        enc = tiny_net.encode_history(X[i : i + 1, :k], yc)
-        logits = tiny_net.score(enc, X[i : i + 1, k:]).bar_logits
-        nll = tiny_net.bar.nll(logits, (y[i : i + 1, k:] - mean) / std)
-        total, count = total + nll.sum(), count + nll.numel()
-    assert loss.item() == pytest.approx((total / count).item(), rel=1e-5)
-    # Changing a target's value changes only its own term, never the context statistics.
+    ref, terms = reference(y)
+    assert loss.item() == pytest.approx(ref.item(), rel=1e-5)
+    # Changing a target's value changes only its own term, never the context statistics:
+    # the loss moves by exactly that term's change over the number of targets.
     y2 = y.clone()
-    y2[0, 5] += 1000.0
+    y2[0, 5] = y[0, :2].mean() - 3 * y[0, :2].std()  # z = -3: another bar than before
     l2 = np_loss(tiny_net, X, y2, n_ctx)
-    assert torch.isfinite(l2) and l2 != loss
+    ref2, terms2 = reference(y2)
+    assert l2.item() == pytest.approx(ref2.item(), rel=1e-5)
+    changed = (terms2 - terms).abs() > 1e-6
+    assert changed.sum() == 1 and bool(changed[3])  # task 0's 4th target is x_5
+    expected = (terms2[3] - terms[3]) / terms.numel()
+    assert (l2 - loss).item() == pytest.approx(expected.item(), rel=1e-4, abs=1e-6)
 
 
 def test_context_sizes_cover_small_contexts():

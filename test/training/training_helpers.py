@@ -46,3 +46,26 @@ def torch_equal(x, y) -> bool:
     import torch
 
     return torch.equal(x, y)
+
+
+class SlopeFamily:
+    """``y = x_0`` on ``[0, 1]^2``: in every task the best candidate is the one with the
+    largest first coordinate. A policy that learns anything learns this within seconds."""
+
+    name, is_pool = "slope", False
+
+    def __init__(self) -> None:
+        import torch
+
+        from botorch_nap.tasks.base import SearchSpace
+
+        self.space = SearchSpace(torch.tensor([[0.0, 0.0], [1.0, 1.0]]), ["x0", "x1"])
+
+    def split_ids(self, split):
+        return None  # fresh tasks in every split
+
+    def sample_batch(self, b, n_points, generator=None, split="train"):
+        import torch
+
+        X = torch.rand(b, n_points, 2, generator=generator, dtype=torch.float64)
+        return X, X[..., 0].clone()
