@@ -1,9 +1,10 @@
 """``botorch-nap demo`` (``make demo``): the main job, end to end, with no data files.
 
-A shipped model (default ``gp_prior``: one network for continuous problems of 2 to 6 dims)
-runs as NAP and as NP-EI beside BoTorch's GP-EI and random search on held-out tasks of a
-synthetic family (default: shifted and scaled Branin functions of the test split, which no
-network saw in training). Every method starts each (task, seed) from the same initial
+Shipped models run as NAP and as NP-EI beside BoTorch's GP-EI and random search on held-out
+tasks of a synthetic family (default: shifted and scaled Branin functions of the test split,
+which no network saw in training). By default two models: ``synthetic``, meta-trained on
+*related* tasks (the training variants of Branin and Hartmann-3: what meta-learning is for),
+and ``gp_prior``, one network for any continuous problem of 2 to 6 dims (no related tasks). Every method starts each (task, seed) from the same initial
 points and goes through the public BoTorch route (``optimize_acqf``). The regret table is
 printed and the regret and rank curves are written as PNG files; the results file is
 resumable, so an interrupted demo continues where it stopped.
@@ -17,23 +18,40 @@ from pathlib import Path
 from botorch_nap.baselines import OptimizerSettings
 
 
-def _methods(model: str, dim: int, networks: list[str]) -> tuple[list[str], str]:
-    """Method specs for the shipped model ``model`` (or checkpoint folders in ``networks``)."""
+#: The shipped model meta-trained on these synthetic families' training variants.
+FAMILY_MODEL, FAMILY_MODEL_FUNCTIONS = "synthetic", ("branin", "hartmann3")
+
+
+def default_models(family: str) -> list[str]:
+    """The family-trained model where it applies (and ships), then ``gp_prior``."""
+    from botorch_nap.pretrained import available
+
+    shipped = {e["name"] for e in available()}
+    related = family in FAMILY_MODEL_FUNCTIONS and FAMILY_MODEL in shipped
+    return [FAMILY_MODEL, "gp_prior"] if related else ["gp_prior"]
+
+
+def _methods(models: list[str], dim: int, networks: list[str]) -> tuple[list[str], str]:
+    """Method specs for shipped ``models`` (or checkpoint folders in ``networks``)."""
     from botorch_nap.nn.transformer import NAPTransformer
     from botorch_nap.pretrained import checkpoint_path
 
     if networks:
         nap, np_ = (networks * 2)[:2]
+        pairs = [(nap, np_)]
         which = f"checkpoints {nap} (NAP) and {np_} (NP-EI)"
     else:
-        nap = np_ = model  # the benchmark resolves shipped names
-        which = f"shipped model {model!r} (botorch_nap/pretrained/{model}/MODEL_CARD.md)"
-    paths = [
-        p if networks else checkpoint_path(model, kind) for p, kind in ((nap, "nap"), (np_, "np"))
-    ]
-    for path in paths:
-        NAPTransformer.load(path, expected_dim=dim)  # a clear error before any run starts
-    return [f"nap:{nap}", f"np-ei:{np_}", "gp-ei", "random"], which
+        pairs = [(m, m) for m in models]  # the benchmark resolves shipped names
+        which = "shipped " + ", ".join(
+            f"{m!r} (botorch_nap/pretrained/{m}/MODEL_CARD.md)" for m in models
+        )
+    methods = []
+    for nap, np_ in pairs:
+        for arg, kind in ((nap, "nap"), (np_, "np")):
+            path = arg if networks else checkpoint_path(arg, kind)
+            NAPTransformer.load(path, expected_dim=dim)  # a clear error before any run
+        methods += [f"nap:{nap}", f"np-ei:{np_}"]
+    return [*methods, "gp-ei", "random"], which
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -44,7 +62,13 @@ def main(argv: list[str] | None = None) -> dict:
 
     p = argparse.ArgumentParser(prog="botorch-nap demo", description=__doc__.splitlines()[0])
     p.add_argument("--family", default="branin", help="a synthetic family (botorch-nap tasks)")
-    p.add_argument("--model", default="gp_prior", help="shipped model (botorch-nap models)")
+    p.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        help="shipped model (botorch-nap models); repeat for several. Default: "
+        f"{FAMILY_MODEL!r} (on {', '.join(FAMILY_MODEL_FUNCTIONS)}) and 'gp_prior'",
+    )
     p.add_argument(
         "--network",
         action="append",
@@ -62,7 +86,8 @@ def main(argv: list[str] | None = None) -> dict:
     family = get_family(args.family)
     if family.is_pool:
         raise SystemExit(f"the demo runs continuous synthetic families; {args.family} is a pool")
-    methods, which = _methods(args.model, family.space.dim, args.network)
+    models = args.model or default_models(args.family)
+    methods, which = _methods(models, family.space.dim, args.network)
     task_ids = family.split_ids("test")[: args.tasks]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

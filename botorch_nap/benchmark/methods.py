@@ -15,7 +15,14 @@ Built in:
 ==========================  =============================================================
 
 ``<checkpoint>`` is a checkpoint folder (``config.json`` + ``weights.pt``) or the name of a
-shipped checkpoint (:mod:`botorch_nap.pretrained`; kind ``nap`` for NAP, ``np`` for NP-EI).
+shipped checkpoint (:mod:`botorch_nap.pretrained`; kind ``nap`` for NAP, ``np`` for NP-EI),
+or ``<name>/<kind>`` for a shipped checkpoint of the other kind.
+
+**The honest comparator.** ``np-ei:<a NAP checkpoint>`` (e.g. ``np-ei:gp_prior/nap`` or
+``np-ei:runs/my_nap``) is EI from the NAP network's *own* bar head: the same network, the
+acquisition head replaced by exact EI. PPO trains the bar head further through its auxiliary
+loss, so a gain of NAP over its NP-EI warm start may come from a better NP alone; only a gain
+over ``np-ei:<the NAP checkpoint>`` is the policy's.
 
 Every method is a :class:`~botorch_nap.baselines.Proposer`, so it decides through the same
 public BoTorch route as a user would (``optimize_acqf`` / ``optimize_acqf_discrete``).
@@ -110,10 +117,15 @@ def resolve_checkpoint(arg: str, kind: str) -> Path:
     path = Path(arg).expanduser()
     if (path / "config.json").is_file():
         return path.resolve()
-    from botorch_nap.pretrained import checkpoint_path
+    from botorch_nap.pretrained import KINDS, checkpoint_path
 
+    name, _, other = arg.partition("/")
+    if other in KINDS:  # "gp_prior/nap": a shipped checkpoint of the named kind
+        name, kind = name, other
+    else:
+        name = arg
     try:
-        return checkpoint_path(arg, kind)
+        return checkpoint_path(name, kind)
     except (FileNotFoundError, ValueError) as err:
         raise FileNotFoundError(
             f"checkpoint {arg!r}: not a folder with config.json, nor a shipped {kind} "

@@ -32,7 +32,12 @@ from botorch_nap.tasks.registry import (
     get_family,
     list_families,
 )
-from botorch_nap.tasks.synthetic import SYNTHETIC_NAMES, ShiftedTask, SyntheticFamily
+from botorch_nap.tasks.synthetic import (
+    SYNTHETIC_NAMES,
+    ShiftedTask,
+    SyntheticFamily,
+    SyntheticMixture,
+)
 from botorch_nap.tasks.yahpo import YahpoFamily, YahpoTask
 
 __all__ = [
@@ -47,6 +52,7 @@ __all__ = [
     "SearchSpace",
     "ShiftedTask",
     "SyntheticFamily",
+    "SyntheticMixture",
     "Task",
     "TaskFamily",
     "YahpoFamily",

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 
 from botorch_nap.tasks.base import LazyExtremaTask, SearchSpace, TaskFamily, check_split
+from botorch_nap.tasks.near import NearPoints
 from botorch_nap.tasks.optimize import estimate_max
 
 KERNELS = ("rbf", "matern52")
@@ -162,21 +163,12 @@ class GPPriorFamily(TaskFamily):
                     f"noise_std_range must be (lo, hi) with 0 < lo <= hi, got {noise_std_range}"
                 )
             noise_std_range = (lo, hi)
-        for name, v in (
-            ("noisy_frac", noisy_frac),
-            ("near_frac", near_frac),
-            ("copy_frac", copy_frac),
-        ):
-            if not 0.0 <= float(v) <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1], got {v}")
-        lo, hi = (float(v) for v in near_scale_range)
-        if not 0 < lo <= hi:
-            raise ValueError(
-                f"near_scale_range must be (lo, hi) with 0 < lo <= hi, got {near_scale_range}"
-            )
+        if not 0.0 <= float(noisy_frac) <= 1.0:
+            raise ValueError(f"noisy_frac must be in [0, 1], got {noisy_frac}")
         self.noise_std_range, self.noisy_frac = noise_std_range, float(noisy_frac)
-        self.near_frac, self.copy_frac = float(near_frac), float(copy_frac)
-        self.near_scale_range = (lo, hi)
+        self.near = NearPoints(
+            float(near_frac), tuple(float(v) for v in near_scale_range), float(copy_frac)
+        )
         dims = f"{self.min_dim}-{self.dim}" if self.min_dim is not None else f"{self.dim}"
         self.name = f"gp_prior_{kernel}_{dims}d"
         bounds = torch.stack([torch.zeros(self.dim), torch.ones(self.dim)]).double()
@@ -248,17 +240,16 @@ class GPPriorFamily(TaskFamily):
             o, p, w = omegas[pick], phases[pick], weights[pick]
             active = (o != 0).any(1) if self.min_dim is not None else None
         X = torch.rand(b, n_points, self.dim, generator=generator, dtype=torch.float64)
-        if self.near_frac > 0:
-            X = self._place_near(X, generator)
+        X = self.near.apply(X, generator)
         if active is not None:
             X = X * active.unsqueeze(1).to(X)
         y = rff_eval(X, o, p, w)
-        noise = self._noise_std(b, generator, split)
+        noise = self._noise_std(b, generator)
         if noise is not None:
             y = y + noise.unsqueeze(-1) * torch.randn(y.shape, generator=generator, dtype=y.dtype)
         return X, y
 
-    def _noise_std(self, b: int, generator, split: str) -> Tensor | None:
+    def _noise_std(self, b: int, generator) -> Tensor | None:
         """Per-function noise std ``b`` (``None``: noise-free)."""
         if self.noise_std_range is None:
             return None if self.noise_std <= 0 else torch.full((b,), self.noise_std).double()
@@ -266,28 +257,3 @@ class GPPriorFamily(TaskFamily):
         std = (lo + (hi - lo) * torch.rand(b, generator=generator, dtype=torch.float64)).exp()
         noisy = torch.rand(b, generator=generator, dtype=torch.float64) < self.noisy_frac
         return torch.where(noisy, std, torch.zeros_like(std))
-
-    def _place_near(self, X: Tensor, generator) -> Tensor:
-        """Move a share ``near_frac`` of points (never the first) next to an earlier point of
-        the same task: jittered (log-uniform scale) or, with prob. ``copy_frac``, copied."""
-        b, n, d = X.shape
-        if n < 2:
-            return X
-        X = X.clone()
-        near = torch.rand(b, n, generator=generator) < self.near_frac
-        near[:, 0] = False
-        # Parent: a uniformly random earlier point (index < j), so chains of near points
-        # form clusters, like a BO run that refines around its incumbent.
-        j = torch.arange(n).unsqueeze(0).expand(b, n)
-        parent = (torch.rand(b, n, generator=generator) * j).floor().long()
-        lo, hi = (math.log(v) for v in self.near_scale_range)
-        scale = (lo + (hi - lo) * torch.rand(b, n, 1, generator=generator, dtype=X.dtype)).exp()
-        copy = torch.rand(b, n, 1, generator=generator) < self.copy_frac
-        scale = torch.where(copy, torch.zeros_like(scale), scale)
-        jitter = scale * torch.randn(b, n, d, generator=generator, dtype=X.dtype)
-        for k in range(1, n):  # sequential: a parent may itself be a near point
-            rows = near[:, k]
-            if rows.any():
-                par = X[rows, parent[rows, k]]
-                X[rows, k] = (par + jitter[rows, k]).clamp(0.0, 1.0)
-        return X

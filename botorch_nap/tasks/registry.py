@@ -1,7 +1,8 @@
 """Family registry: ``get_family(name)`` and the ``botorch-nap tasks`` table.
 
 Names: ``gp_prior`` (kw ``dim``, ``kernel``, ...), the synthetic functions of
-:data:`~botorch_nap.tasks.synthetic.SYNTHETIC_NAMES`, ``hpobench_xgb``, the YAHPO scenarios
+:data:`~botorch_nap.tasks.synthetic.SYNTHETIC_NAMES`, ``synthetic_mix`` (kw ``functions``:
+several of them as one variable-dimension family), ``hpobench_xgb``, the YAHPO scenarios
 ``lcbench``, ``rbv2_rpart``, ``rbv2_xgboost``, ``iaml_glmnet``, or a path to a folder of
 the user's own data (:mod:`botorch_nap.tasks.own_data`). ``augment=True`` (or a dict of
 :class:`~botorch_nap.tasks.augment.AugmentedFamily` options) wraps the family in GP-posterior
@@ -26,7 +27,7 @@ DATA_FILES = {
 def family_names() -> list[str]:
     from botorch_nap.tasks.synthetic import SYNTHETIC_NAMES
 
-    return ["gp_prior", *SYNTHETIC_NAMES, "hpobench_xgb", *YAHPO_NAMES]
+    return ["gp_prior", *SYNTHETIC_NAMES, "synthetic_mix", "hpobench_xgb", *YAHPO_NAMES]
 
 
 def get_family(
@@ -62,6 +63,10 @@ def _build(name: str, data_dir, **kw) -> TaskFamily:
         return GPPriorFamily(**kw)
     if name in SYNTHETIC_NAMES:
         return SyntheticFamily(name, **kw)
+    if name == "synthetic_mix":
+        from botorch_nap.tasks.synthetic import SyntheticMixture
+
+        return SyntheticMixture(**kw)
     if name == "hpobench_xgb":
         from botorch_nap.tasks.pools import load_hpobench_xgb
 
@@ -107,9 +112,11 @@ def list_families(data_dir: str | os.PathLike | None = None) -> list[dict]:
             row.update({k: v for k, v in fam.describe().items() if k not in ("name", "pool")})
             if name == "gp_prior":
                 row["dims"] = "any (dim=)"
+            elif name == "synthetic_mix":
+                row["dims"] = f"{fam.min_dim}..{fam.dim} (functions=)"
             elif name in ("ackley", "levy", "styblinski_tang"):
                 row["dims"] = "any (dim=, default 2)"
-            if name == "gp_prior" or name in SYNTHETIC_NAMES:
+            if name in ("gp_prior", "synthetic_mix") or name in SYNTHETIC_NAMES:
                 # Training batches draw fresh functions; n_train counts the fixed ones.
                 row["n_train"] = f"{row['n_train']} (+fresh)"
         row["needs"] = needs or "-"

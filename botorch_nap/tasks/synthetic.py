@@ -25,6 +25,7 @@ from botorch.test_functions import synthetic as bt
 from torch import Tensor
 
 from botorch_nap.tasks.base import LazyExtremaTask, SearchSpace, TaskFamily, check_split
+from botorch_nap.tasks.near import NearPoints
 from botorch_nap.tasks.optimize import estimate_max
 
 
@@ -111,6 +112,8 @@ class SyntheticFamily(TaskFamily):
         test_shift: test translation half-width.
         n_train, n_val, n_test: numbers of fixed tasks named by each split.
         seed: base seed of the fixed tasks.
+        near_frac, near_scale_range, copy_frac: place a share of the sampled points next to
+            earlier ones (:class:`~botorch_nap.tasks.near.NearPoints`); 0 (default): uniform.
     """
 
     is_pool = False
@@ -126,7 +129,13 @@ class SyntheticFamily(TaskFamily):
         n_val: int = 16,
         n_test: int = 32,
         seed: int = 0,
+        near_frac: float = 0.0,
+        near_scale_range: tuple[float, float] = (1e-4, 0.05),
+        copy_frac: float = 0.2,
     ) -> None:
+        self.near = NearPoints(
+            float(near_frac), tuple(float(v) for v in near_scale_range), float(copy_frac)
+        )
         self.base = _base(function, dim)
         d = self.base.dim
         self.name = function if function in SYNTHETIC_NAMES[:4] else f"{function}_{d}d"
@@ -211,5 +220,73 @@ class SyntheticFamily(TaskFamily):
             t = torch.stack([p[0] for p in params])
             s = torch.tensor([p[1] for p in params], dtype=torch.float64)
         X = torch.rand(b, n_points, self.space.dim, generator=generator, dtype=torch.float64)
+        X = self.near.apply(X, generator)
         y = s.unsqueeze(-1) * self.g(X - t.unsqueeze(1))
+        return X, y
+
+
+class SyntheticMixture(TaskFamily):
+    """Several :class:`SyntheticFamily` s as one family, for one variable-dimension network
+    (``NAPConfig(min_dim=...)``): each task of a batch is a variant of one member function
+    (uniformly chosen), its points zero-padded to the largest member's dimension (the
+    padding the network applies to lower-dimensional inputs).
+
+    Split ids are ``"<member name>:<id>"``; benchmark on the members themselves (e.g.
+    ``branin``), whose tasks the network accepts unpadded.
+
+    Args:
+        functions: member names (:data:`SYNTHETIC_NAMES`), e.g. ``("branin", "hartmann3")``.
+        **kw: passed to every member (``near_frac``, ``n_train``, ``seed``, ...).
+
+    Example:
+        >>> fam = get_family("synthetic_mix", functions=["branin", "hartmann3"])
+        >>> fam.min_dim, fam.space.dim  # (2, 3)
+    """
+
+    is_pool = False
+
+    def __init__(self, functions: list[str] | tuple[str, ...] = ("branin", "hartmann3"), **kw):
+        if isinstance(functions, str):
+            functions = [f.strip() for f in functions.split(",") if f.strip()]
+        if len(functions) < 1:
+            raise ValueError("functions must name at least one synthetic family")
+        self.members = [SyntheticFamily(f, **kw) for f in functions]
+        dims = [m.space.dim for m in self.members]
+        self.dim, self.min_dim = max(dims), min(dims)
+        if self.min_dim == self.dim:
+            self.min_dim = None
+        self.name = "mix_" + "+".join(m.name for m in self.members)
+        self.space = SearchSpace(
+            torch.stack([torch.zeros(self.dim), torch.ones(self.dim)]).double(),
+            [f"x{i}" for i in range(self.dim)],
+        )
+
+    def split_ids(self, split: str) -> list[str]:
+        return [f"{m.name}:{i}" for m in self.members for i in m.split_ids(split)]
+
+    def task(self, task_id: str):
+        name, _, tid = str(task_id).rpartition(":")
+        for m in self.members:
+            if m.name == name:
+                return m.task(int(tid))
+        raise KeyError(f"{self.name}: unknown task id {task_id!r}")
+
+    def sample_batch(
+        self,
+        b: int,
+        n_points: int,
+        generator: torch.Generator | None = None,
+        split: str = "train",
+    ) -> tuple[Tensor, Tensor]:
+        """``X: b x n_points x dim`` (zero-padded per member), ``y: b x n_points``."""
+        check_split(split)
+        which = torch.randint(len(self.members), (b,), generator=generator)
+        X = torch.zeros(b, n_points, self.dim, dtype=torch.float64)
+        y = torch.zeros(b, n_points, dtype=torch.float64)
+        for k, member in enumerate(self.members):
+            rows = (which == k).nonzero().flatten()
+            if len(rows):
+                Xm, ym = member.sample_batch(len(rows), n_points, generator, split)
+                X[rows, :, : member.space.dim] = Xm
+                y[rows] = ym
         return X, y

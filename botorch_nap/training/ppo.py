@@ -79,6 +79,10 @@ class PPOConfig:
     # episodes (see EnvConfig)
     episodes_per_iter: int = 16
     horizon: int = 24
+    # > horizon: each iteration draws its episodes' horizon uniformly in [horizon,
+    # horizon_max], so the t/T feature (n / (n_init + horizon)) is trained over the budgets
+    # users pass; validation keeps ``horizon``. 0: always ``horizon``.
+    horizon_max: int = 0
     n_init: int = 5
     n_candidates: int = 256
     reward: str = "log_regret"
@@ -116,7 +120,13 @@ class PPOConfig:
     def __post_init__(self) -> None:
         if self.trainable not in TRAINABLE:
             raise ValueError(f"trainable must be one of {TRAINABLE}, got {self.trainable!r}")
+        if self.horizon_max and self.horizon_max < self.horizon:
+            raise ValueError(
+                f"horizon_max ({self.horizon_max}) must be 0 or >= horizon ({self.horizon})"
+            )
         self.env_config()  # validates the episode fields
+        if self.horizon_max:
+            EnvConfig(**{**self.env_config().__dict__, "horizon": self.horizon_max})
 
     def env_config(self) -> EnvConfig:
         return EnvConfig(
@@ -404,6 +414,10 @@ def train(
     while it < cfg.iterations:
         # ---------------------------------------------------------------- 1. rollout
         t_start = time.perf_counter()
+        if cfg.horizon_max:
+            # Drawn from the run's generator, so a resumed run draws the same horizons.
+            T = int(torch.randint(cfg.horizon, cfg.horizon_max + 1, (1,), generator=gen))
+            env.cfg.horizon = T
         with torch.no_grad():
             env.reset(B)
             n_state = env.n_init

@@ -143,3 +143,16 @@ def test_report_counts_repeated_proposals(tmp_path, capsys):
     capsys.readouterr()
     assert _run(["report", str(out)]) == 0
     assert "1/2" in capsys.readouterr().out
+
+
+def test_np_ei_from_a_nap_checkpoint_is_its_own_bar_head():
+    """``np-ei:<name>/nap``: EI from the shipped NAP network's bar head (the comparator that
+    isolates what the policy adds), distinct from ``np-ei:<name>`` (the NP warm start)."""
+    from botorch_nap.benchmark.methods import describe_method, resolve_checkpoint
+    from botorch_nap.pretrained import checkpoint_path
+
+    assert resolve_checkpoint("gp_prior/nap", "np") == checkpoint_path("gp_prior", "nap")
+    assert resolve_checkpoint("gp_prior", "np") == checkpoint_path("gp_prior", "np")
+    assert describe_method("np-ei:gp_prior/nap")["checkpoint"] == "shipped:gp_prior/nap"
+    with pytest.raises(FileNotFoundError, match="gp_prior/npx"):
+        resolve_checkpoint("gp_prior/npx", "np")

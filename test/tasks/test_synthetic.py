@@ -63,3 +63,40 @@ def test_splits_disjoint_and_test_shifts_larger():
     shifts = torch.stack([fam._params(i)[0] for i in fam.split_ids("test")])
     assert shifts.abs().max() > 0.1 and shifts.abs().max() <= 0.2
     assert fam.space.dim == 3 and fam.name == "levy_3d"
+
+
+def test_mixture_pads_members_and_trains_a_variable_dim_network():
+    from botorch_nap.tasks import SyntheticMixture
+
+    fam = get_family("synthetic_mix", functions=["branin", "hartmann3"], near_frac=0.3)
+    assert isinstance(fam, SyntheticMixture)
+    assert (fam.min_dim, fam.dim, fam.space.dim) == (2, 3, 3)
+    X, y = fam.sample_batch(64, 20, torch.Generator().manual_seed(0))
+    assert X.shape == (64, 20, 3) and y.shape == (64, 20)
+    padded = (X[..., 2] == 0).all(-1)  # Branin rows: third coordinate is padding
+    assert 10 < int(padded.sum()) < 54
+    # Each row is a variant of its member: Branin rows match a Branin variant's range.
+    branin = SyntheticFamily("branin")
+    assert float(y[padded].max()) <= branin.scale_range[1] * -0.397887 + 1e-6
+    ids = fam.split_ids("test")
+    assert ids[0].startswith("branin:") and any(i.startswith("hartmann3:") for i in ids)
+    assert fam.task(ids[0]).space.dim == 2
+    with pytest.raises(KeyError):
+        fam.task("nope:1")
+    # The CLI's network builder reads min_dim: a variable-dimension network.
+    from types import SimpleNamespace
+
+    from botorch_nap.training.commands import NET_FIELDS, _build_net
+
+    args = SimpleNamespace(init_from=None, **{f"net_{k}": 8 for k in NET_FIELDS})
+    args.net_n_heads, args.net_n_layers, args.net_horizon = 2, 1, 50
+    net = _build_net(args, fam, torch.device("cpu"))
+    assert net.config.min_dim == 2 and net.config.dim_x == 3
+
+
+def test_synthetic_near_points():
+    fam = SyntheticFamily("branin", near_frac=0.5, copy_frac=0.5)
+    X, y = fam.sample_batch(4, 50, torch.Generator().manual_seed(0))
+    d = torch.cdist(X, X) + 10 * torch.eye(50).double()
+    i, j, k = (d == 0).nonzero(as_tuple=True)
+    assert len(i) > 0 and torch.equal(y[i, j], y[i, k])

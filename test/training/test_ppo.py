@@ -159,3 +159,23 @@ def test_ppo_learns_where_the_best_region_is():
     regret1, p1 = measure()
     assert regret1 < 0.5 * regret0, (regret0, regret1)
     assert p1 > 2.0 * p0, (p0, p1)
+
+
+def test_horizon_range_trains_t_over_T_across_budgets(gp_family, monkeypatch):
+    """With ``horizon_max`` the episodes' budgets (and so t/T) vary between iterations."""
+    import botorch_nap.training.ppo as ppo
+
+    seen = set()
+    inner = ppo.history_batch
+
+    def spy(X, y, order, n_hist):
+        seen.add(order.shape[1])
+        return inner(X, y, order, n_hist)
+
+    monkeypatch.setattr(ppo, "history_batch", spy)
+    cfg = small_cfg(iterations=6, horizon=3, horizon_max=6, val_every=0)
+    torch.manual_seed(0)
+    train(NAPTransformer(tiny_config()), gp_family, cfg, progress=False)
+    assert seen <= {cfg.n_init + T for T in range(3, 7)} and len(seen) >= 2, seen
+    with pytest.raises(ValueError, match="horizon_max"):
+        PPOConfig(horizon=5, horizon_max=4)
