@@ -4,7 +4,8 @@ Shipped models run as NAP and as NP-EI beside BoTorch's GP-EI and random search 
 tasks of a synthetic family (default: shifted and scaled Branin functions of the test split,
 which no network saw in training). By default two models: ``synthetic``, meta-trained on
 *related* tasks (the training variants of Branin and Hartmann-3: what meta-learning is for),
-and ``gp_prior``, one network for any continuous problem of 2 to 6 dims (no related tasks). Every method starts each (task, seed) from the same initial
+and ``gp_prior``, one network for any continuous problem of 2 to 6 dims (no related tasks).
+Every method starts each (task, seed) from the same initial
 points and goes through the public BoTorch route (``optimize_acqf``). The regret table is
 printed and the regret and rank curves are written as PNG files; the results file is
 resumable, so an interrupted demo continues where it stopped.
@@ -16,7 +17,6 @@ import argparse
 from pathlib import Path
 
 from botorch_nap.baselines import OptimizerSettings
-
 
 #: The shipped model meta-trained on these synthetic families' training variants.
 FAMILY_MODEL, FAMILY_MODEL_FUNCTIONS = "synthetic", ("branin", "hartmann3")
