@@ -174,8 +174,12 @@ class Block(nn.Module):
         if mask is not None:
             s_hist = s_hist.masked_fill(~mask[:, None, None, :], -math.inf)
         s_self = (q * k_self).sum(-1, keepdim=True) * scale  # b x h x m x 1
-        w = torch.softmax(torch.cat([s_hist, s_self], dim=-1), dim=-1)
-        attn = torch.matmul(w[..., :-1], v_hist) + w[..., -1:] * v_self
+        # softmax over [history, self] without concatenating the m x (n + 1) scores: one
+        # shared max, then the two parts' exponentials and one normaliser.
+        top = torch.maximum(s_hist.amax(-1, keepdim=True), s_self) if s_hist.shape[-1] else s_self
+        e_hist, e_self = torch.exp(s_hist - top), torch.exp(s_self - top)
+        denom = e_hist.sum(-1, keepdim=True) + e_self
+        attn = (torch.matmul(e_hist, v_hist) + e_self * v_self) / denom
         return self._residual(z, attn)
 
 
