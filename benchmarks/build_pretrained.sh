@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuild the shipped models in botorch_nap/pretrained/ from scratch (CPU, one thread each).
 #
-#   benchmarks/build_pretrained.sh [hpobench_xgb|gp_prior|lcbench ...]   # default: all three
+#   benchmarks/build_pretrained.sh [hpobench_xgb|gp_prior|lcbench|synthetic ...]  # default: all
 #
 # Each model: NP pretraining (the NP-EI model and PPO's warm start), PPO + aux NP loss, then
 # `botorch-nap ship` copies both into the package and writes MODEL_CARD.md with these very
@@ -15,10 +15,11 @@ DATA=${DATA:-../shared/data}
 NET="--d-model 64 --n-layers 3 --d-ff 128"
 PPO="--reward vs_npei --early-weight 1.0 --top-k 5 --lr 1e-4 --val-every 5 --checkpoint-every 2"
 
-build() {  # name, description, family args, NP steps, PPO iterations
-    local name=$1 desc=$2 fam=$3 steps=$4 iters=$5
-    local np_cmd="botorch-nap pretrain $fam $NET --lr 1e-3 --steps $steps --val-every 200 --seed 0 --out $RUNS/${name}_np"
-    local nap_cmd="botorch-nap train $fam --init-from $RUNS/${name}_np --iterations $iters $PPO --seed 0 --out $RUNS/${name}_nap"
+build() {  # name, description, family args, NP steps, PPO iterations[, NP extra, PPO extra]
+    # The extras come last, so a repeated option (e.g. --family-kw, --val-every) overrides.
+    local name=$1 desc=$2 fam=$3 steps=$4 iters=$5 np_extra=${6:-} ppo_extra=${7:-}
+    local np_cmd="botorch-nap pretrain $fam $NET --lr 1e-3 --steps $steps --val-every 200 --seed 0 --out $RUNS/${name}_np${np_extra:+ $np_extra}"
+    local nap_cmd="botorch-nap train $fam --init-from $RUNS/${name}_np --iterations $iters $PPO --seed 0 --out $RUNS/${name}_nap${ppo_extra:+ $ppo_extra}"
     echo "== $name"
     [ -f "$RUNS/${name}_np/weights.pt" ] && [ -f "$RUNS/${name}_np/DONE" ] || { $np_cmd && touch "$RUNS/${name}_np/DONE"; }
     [ -f "$RUNS/${name}_nap/weights.pt" ] && [ -f "$RUNS/${name}_nap/DONE" ] || { $nap_cmd && touch "$RUNS/${name}_nap/DONE"; }
@@ -29,7 +30,7 @@ build() {  # name, description, family args, NP steps, PPO iterations
 }
 
 models=("$@")
-[ ${#models[@]} -eq 0 ] && models=(hpobench_xgb gp_prior lcbench)
+[ ${#models[@]} -eq 0 ] && models=(hpobench_xgb gp_prior lcbench synthetic)
 for m in "${models[@]}"; do
     case $m in
         hpobench_xgb) build hpobench_xgb \
@@ -41,6 +42,11 @@ for m in "${models[@]}"; do
         lcbench) build lcbench \
             "LCBench (YAHPO Gym surrogate, 7 continuous dims, log-scaled where YAHPO says so), continuous: trained on the training instances' surrogates." \
             "--family lcbench --data-dir $DATA" 4000 100 ;;
+        synthetic) build synthetic \
+            "Meta-trained on *related* tasks, what meta-learning is for: the training variants (MetaBO-style shifts within +-0.1 of the unit cube, scales 0.9-1.1) of Branin (2-d) and Hartmann-3 (3-d), one variable-dimension network (inputs zero-padded to 3 dims, NAPConfig.min_dim = 2). For those functions and functions like them; for anything else use gp_prior. NP training points: 30% placed next to earlier points (near_frac), so that the network learns what an observed point means." \
+            "--family synthetic_mix --family-kw functions=branin,hartmann3" 20000 60 \
+            "--family-kw functions=branin,hartmann3 near_frac=0.3 --n-points 16 64 --val-every 500 --patience 20" \
+            "--horizon 20 --n-init 5" ;;
         *) echo "unknown model $m" >&2; exit 2 ;;
     esac
 done

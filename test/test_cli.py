@@ -62,10 +62,23 @@ def test_tasks_lists_families(capsys):
         assert name in out
 
 
-def test_demo_default_runs_on_the_shipped_model(capsys, tmp_path):
-    """`make demo`'s path: the shipped gp_prior model, no data files (tiny budget)."""
+def test_demo_default_runs_on_the_shipped_models(capsys, tmp_path):
+    """`make demo`'s path: the family-trained `synthetic` model and `gp_prior` beside GP-EI
+    and random, no data files (tiny budget); `gp_prior` alone where `synthetic` does not
+    apply."""
+    from botorch_nap.demo import default_models
     from botorch_nap.demo import main as demo_main
 
     summary = demo_main(["--tasks", "1", "--seeds", "1", "--steps", "1", "--out", str(tmp_path)])
-    assert summary["methods"] == ["nap:gp_prior", "np-ei:gp_prior", "gp-ei", "random"]
-    assert "shipped model 'gp_prior'" in capsys.readouterr().out
+    assert summary["methods"] == [
+        "nap:synthetic",
+        "np-ei:synthetic",
+        "nap:gp_prior",
+        "np-ei:gp_prior",
+        "gp-ei",
+        "random",
+    ]
+    out = capsys.readouterr().out
+    assert "shipped 'synthetic'" in out and "'gp_prior'" in out
+    assert default_models("levy") == ["gp_prior"]
+    assert default_models("hartmann3") == ["synthetic", "gp_prior"]

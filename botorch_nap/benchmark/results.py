@@ -178,11 +178,11 @@ def environment() -> dict:
         "packages": packages,
         "git_commit": _git("rev-parse", "HEAD"),
         "git_dirty": None if status is None else bool(status),
-        "argv": [_portable_arg(a) for a in sys.argv],
+        "argv": [portable_arg(a) for a in sys.argv],
     }
 
 
-def _portable_arg(arg: str) -> str:
+def portable_arg(arg: str) -> str:
     """A command-line argument without this machine's paths: an absolute path becomes
     relative to the working directory when under it, else its last part (``argv[0]``, the
     console script inside some virtual environment, becomes ``botorch-nap``)."""

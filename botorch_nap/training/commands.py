@@ -93,6 +93,14 @@ def _family_from_args(args, meta: dict | None = None):
     return fam, spec
 
 
+def _portable_path(path: str | None) -> str | None:
+    """A path for a checkpoint's meta without this machine's folders (relative to the
+    working directory when under it, else the folder's name)."""
+    from botorch_nap.benchmark.results import portable_arg
+
+    return None if path is None else portable_arg(str(Path(path).resolve()))
+
+
 def _run_meta(out: Path) -> dict | None:
     for d in (out / LAST_DIR, out):
         if (d / CONFIG_FILE).is_file():
@@ -217,7 +225,7 @@ def _train(args) -> int:
         resume=args.resume,
         progress=not args.no_progress,
         time_limit_s=args.time_limit,
-        meta={"family_spec": spec, "init_from": args.init_from},
+        meta={"family_spec": spec, "init_from": _portable_path(args.init_from)},
     )
     if rank == 0:
         print(

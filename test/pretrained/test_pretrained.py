@@ -213,3 +213,12 @@ def test_shipped_models_load_from_an_installed_wheel(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == SHIPPED
+
+
+def test_shipped_files_hold_no_machine_paths():
+    from botorch_nap.pretrained import ROOT
+
+    for f in sorted(ROOT.glob("*/*/config.json")) + sorted(ROOT.glob("*/MODEL_CARD.md")):
+        text = f.read_text()
+        for root in ("/work/", "/root/", "/home/", "/tmp/", "/Users/"):
+            assert root not in text, (str(f.relative_to(ROOT)), root)
