@@ -247,8 +247,13 @@ def summarize(
     tests_also = None
     if also_vs is not None:
         named = [m for m in methods if m.partition(":")[0] == also_vs]
+        own = [m for m in named if m.endswith("/nap")]
         if also_vs not in methods and len(named) == 1:
             also_vs = named[0]  # "np-ei" names the file's one np-ei:<checkpoint>
+        elif also_vs not in methods and len(own) == 1:
+            # Several: EI from the NAP network's own bar head is the comparator that
+            # isolates what the policy adds (see botorch_nap.benchmark.methods).
+            also_vs = own[0]
         if also_vs not in methods:
             raise ValueError(f"--also-vs {also_vs!r} is not among the methods {methods}")
         tests_also = {"reference": also_vs, "tests": paired_tests(methods.index(also_vs))}

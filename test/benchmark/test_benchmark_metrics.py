@@ -178,3 +178,17 @@ def test_headline_targets_script_reads_a_results_file(tmp_path):
     save_results(_fake_results(curves, steps=30), tmp_path / "r2.json")
     rows = mod.check(str(tmp_path / "r2.json"))
     assert rows[0][2] == rows[1][2] == "MISSED" and rows[3][2] == "MISSED (best: gp-ei)"
+
+
+def test_also_vs_prefers_ei_from_the_nap_networks_own_bar_head():
+    """With several np-ei methods, ``--also-vs np-ei`` means EI from the NAP network's own
+    bar head (``np-ei:<name>/nap``), the comparator that isolates the policy's gain."""
+    import json
+    from pathlib import Path
+
+    from botorch_nap.benchmark.metrics import summarize
+
+    f = Path(__file__).resolve().parents[2] / "docs" / "results" / "branin.json"
+    s = summarize(json.loads(f.read_text()), reference="gp-ei", also_vs="np-ei", n_boot=10)
+    assert s["tests_also"]["reference"] == "np-ei:synthetic/nap"
+    assert set(s["tests_also"]["tests"]) == {"nap:synthetic", "np-ei:synthetic", "gp-ei", "random"}
