@@ -27,8 +27,10 @@ install-dev: $(VENV)/.installed-dev
 demo: $(VENV)/.installed
 	$(VENV)/bin/botorch-nap demo
 
+# One torch thread: the tests use tiny networks, and on a busy 2-core machine two OpenMP
+# threads per process slow them down many times over.
 test: $(VENV)/.installed-dev
-	$(PY) -m pytest -q test
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q test
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check botorch_nap ax_integration test benchmarks tutorials setup.py
