@@ -107,14 +107,18 @@ class NPExpectedImprovement(AcquisitionFunction):
         log_ei = bar.log_expected_improvement(logits, f) + self._log_novelty(X)
         return log_ei if self.log else log_ei.exp()
 
-    def _log_novelty(self, X: Tensor) -> Tensor:
-        """The repeat factor's log for ``batch_shape x 1 x d`` X -> ``batch_shape``."""
+    def set_X_pending(self, X_pending: Tensor | None = None) -> None:
+        """Pending points join the model's context and the repeat factor's known points."""
+        super().set_X_pending(X_pending)
         model = self.model
         known = model._tX
         if self.X_pending is not None and self.X_pending.numel() > 0:
             known = torch.cat([known, model.transform_inputs(self.X_pending).to(known)])
-        tX = model.transform_inputs(X)
-        d = tX.shape[-1]
-        U = to_unit_cube(tX.reshape(-1, d), model.bounds)
-        known_U = to_unit_cube(known, model.bounds)
-        return log_novelty(U, known_U, self.repeat_radius).reshape(X.shape[:-2])
+        # Computed once here, not on every forward of an optimiser's iterations.
+        self._known_U = to_unit_cube(known, model.bounds)
+
+    def _log_novelty(self, X: Tensor) -> Tensor:
+        """The repeat factor's log for ``batch_shape x 1 x d`` X -> ``batch_shape``."""
+        tX = self.model.transform_inputs(X)
+        U = to_unit_cube(tX.reshape(-1, tX.shape[-1]), self.model.bounds)
+        return log_novelty(U, self._known_U, self.repeat_radius).reshape(X.shape[:-2])
