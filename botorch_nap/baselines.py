@@ -46,8 +46,11 @@ class OptimizerSettings:
 def _unevaluated(candidates: Tensor, train_X: Tensor) -> Tensor:
     if train_X.numel() == 0:
         return candidates
-    seen = (candidates.to(train_X).unsqueeze(1) == train_X.unsqueeze(0)).all(-1).any(-1)
-    return candidates[~seen]
+    # Exact row equality through a hash set: O(N + n), where a broadcast compare is O(N n d)
+    # and costs more than scoring the pool once histories reach a few hundred points.
+    seen = set(map(tuple, train_X.tolist()))
+    keep = [row not in seen for row in map(tuple, candidates.to(train_X).tolist())]
+    return candidates[torch.tensor(keep, dtype=torch.bool, device=candidates.device)]
 
 
 class Proposer:

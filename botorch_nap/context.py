@@ -131,8 +131,9 @@ class HistoryContext:
         self.bounds = bounds
         self.budget = budget
         self.U = to_unit_cube(train_X, bounds).to(network.dtype)  # n x d
-        y_norm, mean, std = standardize_history(train_Y.to(network.dtype).unsqueeze(0))
-        self.y_norm = y_norm.squeeze(0)  # n
+        # Standardised in the data's dtype: float32 would lose the digits of large offsets.
+        y_norm, mean, std = standardize_history(train_Y.unsqueeze(0))
+        self.y_norm = y_norm.squeeze(0).to(network.dtype)  # n
         self.y_mean, self.y_std = mean.squeeze(0), std.squeeze(0)
         self.incumbent = self.y_norm.max() if self.y_norm.numel() else self.y_norm.new_zeros(())
         self.encoding = self.encode()

@@ -19,6 +19,7 @@ within ``repeat_radius`` of them (:mod:`botorch_nap.acquisition.repeats`).
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import torch
 from botorch.acquisition.acquisition import AcquisitionFunction
@@ -28,7 +29,7 @@ from torch import Tensor
 
 from botorch_nap.acquisition.repeats import DEFAULT_REPEAT_RADIUS, log_novelty
 from botorch_nap.context import HistoryContext, inference_copy, validate_training_data
-from botorch_nap.nn.transformer import NAPTransformer
+from botorch_nap.nn.transformer import HistoryEncoding, NAPTransformer
 from botorch_nap.normalization import to_unit_cube
 
 
@@ -36,9 +37,8 @@ class NAPAcquisition(AcquisitionFunction):
     r"""Neural acquisition process: scores ``b x 1 x d`` candidates given the history.
 
     Args:
-        network: a (meta-trained) :class:`NAPTransformer`. An eval-mode, gradient-free copy
-            in ``train_X``'s dtype is used, so the caller's network is left untouched; use
-            float64 data for continuous ``optimize_acqf``.
+        network: a (meta-trained) :class:`NAPTransformer`. Eval-mode, gradient-free copies
+            are used, so the caller's network is left untouched.
         train_X: ``n x d`` observed points inside ``bounds``.
         train_Y: ``n x 1`` (or ``n``) observed values.
         bounds: ``2 x d`` search-space bounds (``None``: the unit cube).
@@ -48,8 +48,11 @@ class NAPAcquisition(AcquisitionFunction):
             horizon: ``t/T = min(n / config.horizon, 1)``.
         model: optional BoTorch model; NAP needs none and never calls it (Ax passes one).
         chunk_size: candidates scored per chunk (bounds peak memory for large pools).
-        dtype: dtype the network runs in (default ``train_X.dtype``). float32 halves the
-            cost of scoring a discrete pool; keep float64 for gradient-based optimisation.
+        dtype: dtype the network runs in. ``None`` (default): calls that need no gradient
+            (scoring a pool, BoTorch's raw-sample screening) run in float32, calls that
+            backpropagate to ``X`` (the L-BFGS polish of ``optimize_acqf``) in ``train_X``'s
+            dtype; values come back in ``X``'s dtype either way. A dtype given here is used
+            for every call.
         X_pending: ``m x d`` points submitted but not yet evaluated; they join the context as
             believers (Ax passes them here; BoTorch's ``sequential`` loop via ``set_X_pending``).
         repeat_radius: unit-cube radius within which the score of a candidate falls smoothly
@@ -85,14 +88,17 @@ class NAPAcquisition(AcquisitionFunction):
         train_X, train_Y, bounds = validate_training_data(train_X, train_Y, bounds, network.config)
         self.maximize = maximize
         self.chunk_size = chunk_size
-        self.network = inference_copy(network, dtype or train_X.dtype)
+        self.budget = budget
         self.register_buffer("bounds", bounds)
         self.register_buffer("train_X", train_X)
         self.register_buffer("train_Y", train_Y)
-        self.context = HistoryContext(
-            self.network, train_X, train_Y if maximize else -train_Y, bounds, budget
-        )
-        self.set_X_pending(X_pending)
+        # Gradient-free calls run in ``_fast_dtype``, backpropagating ones in ``_grad_dtype``.
+        fast = torch.float32 if dtype is None else dtype
+        self._fast_dtype, self._grad_dtype = fast, dtype or train_X.dtype
+        # Kept out of the module tree, so that ``acqf.to(...)`` never touches the caller's net.
+        object.__setattr__(self, "_source", network)
+        self._states: dict[torch.dtype, _State] = {}
+        self.set_X_pending(X_pending)  # builds the fast state now: bad input fails here
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -117,11 +123,46 @@ class NAPAcquisition(AcquisitionFunction):
 
         return cls.from_checkpoint(checkpoint_path(name, "nap"), train_X, train_Y, bounds, **kwargs)
 
+    # ------------------------------------------------------------------ per-dtype state
+    def _state(self, dtype: torch.dtype) -> _State:
+        """The network copy, context and encoding in ``dtype``, built on first use."""
+        state = self._states.get(dtype)
+        if state is None:
+            net = inference_copy(self._source, dtype)
+            Y = self.train_Y if self.maximize else -self.train_Y
+            context = HistoryContext(net, self.train_X, Y, self.bounds, self.budget)
+            state = self._states[dtype] = _State(net, context)
+        if state.encoding is None:
+            pending = self.X_pending is not None and self.X_pending.numel() > 0
+            # Without pending points the context's own encoding serves (no second encode).
+            state.encoding = (
+                state.context.encode(self.X_pending) if pending else state.context.encoding
+            )
+            state.known = state.context.U
+            if pending:
+                d = self.train_X.shape[-1]
+                U_pend = to_unit_cube(self.X_pending.reshape(-1, d), self.bounds)
+                state.known = torch.cat([state.known, U_pend.to(state.known)])
+        return state
+
+    @property
+    def network(self) -> NAPTransformer:
+        """The inference copy that scores gradient-free calls."""
+        return self._state(self._fast_dtype).network
+
+    @property
+    def context(self) -> HistoryContext:
+        return self._state(self._fast_dtype).context
+
+    @property
+    def _encoding(self) -> HistoryEncoding:
+        return self._state(self._fast_dtype).encoding
+
     # ------------------------------------------------------------------ BoTorch API
     def set_X_pending(self, X_pending: Tensor | None = None) -> None:
         """Pending points join the context with a believer value (:mod:`botorch_nap.context`)."""
         super().set_X_pending(X_pending)
-        if not hasattr(self, "context"):  # called by a base-class constructor
+        if not hasattr(self, "_states"):  # called by a base-class constructor
             return
         if self.X_pending is not None:
             if self.X_pending.shape[-1] != self.train_X.shape[-1]:
@@ -131,13 +172,9 @@ class NAPAcquisition(AcquisitionFunction):
                 )
             if not torch.isfinite(self.X_pending).all():
                 raise ValueError("X_pending contains NaN or inf")
-        # Without pending points the context's own encoding serves (no second encode).
-        pending = self.X_pending is not None and self.X_pending.numel() > 0
-        self._encoding = self.context.encode(self.X_pending) if pending else self.context.encoding
-        self._known = self.context.U
-        if pending:
-            U_pend = to_unit_cube(self.X_pending.reshape(-1, self.train_X.shape[-1]), self.bounds)
-            self._known = torch.cat([self._known, U_pend.to(self._known)])
+        for state in self._states.values():
+            state.encoding = state.known = None  # re-encoded on next use
+        self._state(self._fast_dtype)
 
     @t_batch_mode_transform(expected_q=1)
     def forward(self, X: Tensor) -> Tensor:
@@ -148,7 +185,19 @@ class NAPAcquisition(AcquisitionFunction):
         if not torch.isfinite(X).all():
             raise ValueError("X contains NaN or inf")
         batch_shape = X.shape[:-2]
-        U = to_unit_cube(X.reshape(1, -1, d), self.bounds).to(self.network.dtype)
-        out = self.network.score(self._encoding, U, self.chunk_size, return_logits=False)
-        acq = out.acq[0] + log_novelty(U[0], self._known, self.repeat_radius, self.chunk_size)
+        grad = torch.is_grad_enabled() and X.requires_grad
+        state = self._state(self._grad_dtype if grad else self._fast_dtype)
+        U = to_unit_cube(X.reshape(1, -1, d), self.bounds).to(state.network.dtype)
+        out = state.network.score(state.encoding, U, self.chunk_size, return_logits=False)
+        acq = out.acq[0] + log_novelty(U[0], state.known, self.repeat_radius, self.chunk_size)
         return acq.reshape(batch_shape).to(X.dtype)
+
+
+@dataclass
+class _State:
+    """One dtype's network copy, context, encoding (with pending points) and known points."""
+
+    network: NAPTransformer
+    context: HistoryContext
+    encoding: HistoryEncoding | None = None
+    known: Tensor | None = None

@@ -41,8 +41,11 @@ def log_novelty(U: Tensor, known: Tensor | None, radius: float, chunk_size: int 
     known = known.to(U)
     out = []
     for s in range(0, m, chunk_size):
-        # Direct differences, not the matmul expansion: exact zeros at repeats.
-        d = torch.cdist(U[s : s + chunk_size], known, compute_mode="donot_use_mm_for_euclid_dist")
-        ratio = (d.min(-1).values.square() / radius**2).clamp_min(_MIN_RATIO)
+        u = U[s : s + chunk_size]
+        # The fast matmul expansion finds the nearest known point; its distance is then
+        # recomputed from direct differences, so that a repeat gives an exact zero.
+        nearest = torch.cdist(u, known).argmin(-1)
+        d2 = (u - known[nearest]).square().sum(-1)
+        ratio = (d2 / radius**2).clamp_min(_MIN_RATIO)
         out.append(torch.log(-torch.expm1(-ratio)))
     return torch.cat(out)

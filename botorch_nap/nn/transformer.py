@@ -120,6 +120,18 @@ class QueryScores(NamedTuple):
     acq: Tensor
 
 
+# PyTorch's CPU flash-attention kernel, which also returns the log-normaliser. That output
+# carries no gradient, so the fused path serves only gradient-free scoring (pools, raw-sample
+# screening); anything that backpropagates takes the explicit path below.
+_FLASH_CPU = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
+
+
+def _fused_ok(*tensors: Tensor) -> bool:
+    if _FLASH_CPU is None or any(t.device.type != "cpu" for t in tensors):
+        return False
+    return not (torch.is_grad_enabled() and any(t.requires_grad for t in tensors))
+
+
 def _mlp(d_in: int, d_hidden: int, d_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(d_in, d_hidden), nn.GELU(), nn.Linear(d_hidden, d_out))
 
@@ -152,28 +164,52 @@ class Block(nn.Module):
         t = t + self.drop(self.proj(self._merge(attn)))
         return t + self.drop(self.ff(self.ln2(t)))
 
-    def history(self, h: Tensor, mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """``h``: ``b x n x d``; ``mask``: ``b x n``. Returns new tokens and this layer's K, V."""
+    def history(self, h: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
+        """``h``: ``b x n x d``; ``mask``: ``b x n``, or ``None`` when no token is padding.
+
+        Returns new tokens and this layer's K, V.
+        """
         q, k, v = self._split(h)
-        n = h.shape[1]
-        # Every token may attend to real history tokens and always to itself (so padded rows
-        # and an all-padding history never produce an empty softmax).
-        eye = torch.eye(n, dtype=torch.bool, device=h.device)
-        allowed = (mask[:, None, :] | eye).unsqueeze(1)  # b x 1 x n x n
-        attn = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
+        if mask is None:
+            # No n x n mask: PyTorch's fused (flash) kernel keeps memory linear in n.
+            attn = F.scaled_dot_product_attention(q, k, v)
+        else:
+            # Every token may attend to real history tokens and always to itself (so padded
+            # rows and an all-padding history never produce an empty softmax).
+            eye = torch.eye(h.shape[1], dtype=torch.bool, device=h.device)
+            allowed = (mask[:, None, :] | eye).unsqueeze(1)  # b x 1 x n x n
+            attn = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
         return self._residual(h, attn), k, v
+
+    def _query_fused(self, z: Tensor, k_hist: Tensor, v_hist: Tensor, scale: float) -> Tensor:
+        """Gradient-free :meth:`query` for a padding-free history, through PyTorch's fused
+        CPU attention kernel, which returns the history part already normalised plus its
+        log-normaliser ``lse``. The self token then enters with weight
+        ``sigmoid(s_self - lse)``. Elementwise work stays in the ``b x m x h x d_head``
+        layout (contiguous), where the head-first views of :meth:`_split` are strided."""
+        b, m, _ = z.shape
+        q, k, v = self.qkv(self.ln1(z)).view(b, m, 3, self.n_heads, self.d_head).unbind(2)
+        s_self = (q * k).sum(-1) * scale  # b x m x h
+        out, lse = _FLASH_CPU(q.transpose(1, 2), k_hist, v_hist, scale=scale)[:2]
+        w_self = torch.sigmoid(s_self - lse.transpose(1, 2)).unsqueeze(-1)
+        attn = torch.lerp(out.transpose(1, 2), v, w_self).reshape(b, m, -1)
+        z = z + self.proj(attn)
+        return z + self.ff(self.ln2(z))
 
     def query(self, z: Tensor, k_hist: Tensor, v_hist: Tensor, mask: Tensor | None) -> Tensor:
         """``z``: ``b x m x d`` query tokens attend to the cached history and to themselves.
 
         ``mask``: ``b x n`` (True = real point), or ``None`` when no history token is padding.
         """
-        q, k_self, v_self = self._split(z)
         scale = 1.0 / math.sqrt(self.d_head)
+        dropout = self.training and self.drop.p > 0
+        if mask is None and k_hist.shape[-2] > 0 and not dropout and _fused_ok(z, k_hist, v_hist):
+            return self._query_fused(z, k_hist, v_hist, scale)
+        q, k_self, v_self = self._split(z)
+        s_self = (q * k_self).sum(-1, keepdim=True) * scale  # b x h x m x 1
         s_hist = torch.matmul(q, k_hist.transpose(-1, -2)) * scale  # b x h x m x n
         if mask is not None:
             s_hist = s_hist.masked_fill(~mask[:, None, None, :], -math.inf)
-        s_self = (q * k_self).sum(-1, keepdim=True) * scale  # b x h x m x 1
         # softmax over [history, self] without concatenating the m x (n + 1) scores: one
         # shared max, then the two parts' exponentials and one normaliser.
         top = torch.maximum(s_hist.amax(-1, keepdim=True), s_self) if s_hist.shape[-1] else s_self
@@ -266,8 +302,9 @@ class NAPTransformer(nn.Module):
 
         h = self.emb_x(hist_x) + self.emb_y(hist_y.unsqueeze(-1))
         keys, values = [], []
+        attn_mask = None if bool(mask.all()) else mask
         for block in self.blocks:
-            h, k, v = block.history(h, mask)
+            h, k, v = block.history(h, attn_mask)
             keys.append(k)
             values.append(v)
         return HistoryEncoding(keys, values, mask, self.ln_f(h), incumbent, t_frac)
@@ -314,13 +351,17 @@ class NAPTransformer(nn.Module):
     def acquisition(self, z: Tensor, logits: Tensor, incumbent: Tensor, t_frac: Tensor) -> Tensor:
         """Acquisition head: ``z`` ``b x m x d``, ``logits`` ``b x m x B`` -> ``b x m``."""
         b, m, _ = z.shape
-        inc = incumbent.view(b, 1).expand(b, m)
-        log_ei = self.bar.log_expected_improvement(logits, inc)
+        # One threshold per history: the bucket-wise EI terms are computed once per row of
+        # ``b``, not once per query.
+        log_norm = torch.logsumexp(logits, dim=-1, keepdim=True)
+        log_ei = self.bar.log_expected_improvement(
+            logits, incumbent.view(b, 1), log_norm=log_norm.squeeze(-1)
+        )
         feats = torch.cat(
             [
                 z,
-                torch.softmax(logits, dim=-1),
-                inc.unsqueeze(-1),
+                torch.exp(logits - log_norm),  # the bar probabilities
+                incumbent.view(b, 1, 1).expand(b, m, 1),
                 t_frac.view(b, 1, 1).expand(b, m, 1),
                 log_ei.unsqueeze(-1),
             ],

@@ -95,17 +95,49 @@ def test_q_batch_sequential_gives_distinct_sensible_points(pretrained_2d):
     assert float(acqf(x[:1].unsqueeze(0))) < a0
 
 
-def test_history_encoded_once(tiny_net, monkeypatch):
+def test_history_encoded_once_per_dtype(tiny_net, monkeypatch):
+    from botorch_nap.nn.transformer import NAPTransformer
+
     X, Y = _data()
-    acqf = NAPAcquisition(tiny_net(), X, Y, BOUNDS)
     calls = []
-    orig = acqf.network.encode_history
+    orig = NAPTransformer.encode_history
     monkeypatch.setattr(
-        acqf.network, "encode_history", lambda *a, **k: calls.append(1) or orig(*a, **k)
+        NAPTransformer,
+        "encode_history",
+        lambda self, *a, **k: calls.append(self.dtype) or orig(self, *a, **k),
     )
+    acqf = NAPAcquisition(tiny_net(), X, Y, BOUNDS)
+    assert calls == [torch.float32]  # gradient-free scoring is ready at once
     for _ in range(3):
         acqf(torch.rand(7, 1, 2, dtype=torch.float64) * 5)
-    assert calls == []
+        acqf((torch.rand(7, 1, 2, dtype=torch.float64) * 5).requires_grad_(True))
+    assert calls == [torch.float32, torch.float64]  # the gradient path encoded on first use
+
+
+def test_default_dtype_float32_without_gradients_float64_with(tiny_net):
+    X, Y = _data()
+    net = tiny_net()
+    auto = NAPAcquisition(net, X, Y, BOUNDS)
+    exact = NAPAcquisition(net, X, Y, BOUNDS, dtype=torch.float64)
+    f32 = NAPAcquisition(net, X, Y, BOUNDS, dtype=torch.float32)
+    Xq = BOUNDS[0] + torch.rand(300, 1, 2, dtype=torch.float64) * (BOUNDS[1] - BOUNDS[0])
+    a, e, f = auto(Xq), exact(Xq), f32(Xq)
+    assert a.dtype == torch.float64
+    torch.testing.assert_close(a, f)  # gradient-free: the float32 network
+    torch.testing.assert_close(a, e, rtol=1e-4, atol=1e-4)
+    assert (a - e).abs().max() > 0, "the float32 path was not taken"
+    Xg = Xq.clone().requires_grad_(True)
+    ag = auto(Xg)
+    torch.testing.assert_close(ag, exact(Xq.clone().requires_grad_(True)))  # float64 exactly
+    ag.sum().backward()
+    assert torch.isfinite(Xg.grad).all() and Xg.grad.abs().sum() > 0
+    # Pending points reach both paths.
+    auto.set_X_pending(Xq[:2, 0])
+    exact.set_X_pending(Xq[:2, 0])
+    torch.testing.assert_close(auto(Xq), exact(Xq), rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(
+        auto(Xq.clone().requires_grad_(True)), exact(Xq.clone().requires_grad_(True))
+    )
 
 
 def test_maximize_false_equals_negated_data(tiny_net):
@@ -382,7 +414,13 @@ def test_training_and_use_compute_the_same_t_over_T_and_scores(tiny_net):
     train_X = BOUNDS[0] + X[0, order[0, :n_hist]] * (BOUNDS[1] - BOUNDS[0])
     # repeat_radius=0: the environment masks evaluated candidates instead of lowering them.
     acqf = NAPAcquisition(
-        net, train_X, y[0, order[0, :n_hist]], BOUNDS, budget=n_init + horizon, repeat_radius=0
+        net,
+        train_X,
+        y[0, order[0, :n_hist]],
+        BOUNDS,
+        budget=n_init + horizon,
+        repeat_radius=0,
+        dtype=torch.float64,
     )
     assert acqf._encoding.t_frac.item() == pytest.approx(float(budget_fraction(n_hist, 12)))
     use = acqf((BOUNDS[0] + X[0] * (BOUNDS[1] - BOUNDS[0])).unsqueeze(1))

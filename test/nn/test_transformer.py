@@ -37,6 +37,26 @@ def test_matches_dense_mask_reference(dtype):
     assert out.acq.dtype == dtype
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_gradient_free_fused_path_matches_reference_and_gradient_path(dtype):
+    # Without gradients the query attention runs PyTorch's fused kernel; with them it runs
+    # the explicit softmax. Both must equal the dense reference.
+    net = _net(dtype=dtype)
+    net.requires_grad_(False)
+    hx, hy, qx = _data(dtype=dtype, n=40, m=30)
+    ref = dense_forward(net, hx, hy, qx)
+    with torch.no_grad():
+        fused = net(hx, hy, qx)
+    q = qx.clone().requires_grad_(True)
+    explicit = net(hx, hy, q)
+    explicit.acq.sum().backward()
+    tol = dict(atol=1e-5, rtol=1e-4) if dtype == torch.float32 else dict(atol=1e-10, rtol=1e-9)
+    for out in (fused, explicit):
+        torch.testing.assert_close(out.acq, ref.acq, **tol)
+        torch.testing.assert_close(out.bar_logits, ref.bar_logits, **tol)
+    assert torch.isfinite(q.grad).all() and q.grad.abs().sum() > 0
+
+
 def test_history_permutation_invariance():
     net = _net()
     hx, hy, qx = _data()
