@@ -34,13 +34,25 @@ from botorch_nap.acquisition.np_ei import NPExpectedImprovement
 from botorch_nap.nn.transformer import NAPTransformer
 
 
+#: L-BFGS-B iterations of a continuous decision when the settings leave ``maxiter`` to the
+#: method. NAP's network is cheap to screen without gradients (float32, fused attention) but
+#: each gradient step costs a float64 forward and backward pass, so NAP polishes the best
+#: raw samples briefly; the benchmark checks that this loses no regret (issue 16's note).
+DEFAULT_MAXITER = 100
+NAP_POLISH_MAXITER = 5
+
+
 @dataclass
 class OptimizerSettings:
-    """Settings for continuous ``optimize_acqf`` (shared by all proposers)."""
+    """Settings for continuous ``optimize_acqf`` (shared by all proposers).
+
+    ``maxiter=None`` lets each method use its own default (:data:`DEFAULT_MAXITER`; NAP:
+    :data:`NAP_POLISH_MAXITER`); a number applies to every method.
+    """
 
     num_restarts: int = 8
     raw_samples: int = 256
-    maxiter: int = 100
+    maxiter: int | None = None
 
 
 def _unevaluated(candidates: Tensor, train_X: Tensor) -> Tensor:
@@ -57,6 +69,7 @@ class Proposer:
     """Base class: subclasses build an acquisition function and inherit the optimisation."""
 
     name = "proposer"
+    default_maxiter = DEFAULT_MAXITER
 
     def __init__(self, maximize: bool = True, settings: OptimizerSettings | None = None) -> None:
         self.maximize = maximize
@@ -83,7 +96,7 @@ class Proposer:
                 q=1,
                 num_restarts=self.settings.num_restarts,
                 raw_samples=self.settings.raw_samples,
-                options={"maxiter": self.settings.maxiter},
+                options={"maxiter": self.settings.maxiter or self.default_maxiter},
             )
             return x.detach()
         # Observed points are already removed (what X_avoid would do a second time).
@@ -137,6 +150,7 @@ class NAP(Proposer):
     """NAP: the network's acquisition head scores candidates directly."""
 
     name = "nap"
+    default_maxiter = NAP_POLISH_MAXITER
 
     def __init__(self, network: NAPTransformer, budget: int | None = None, **kwargs) -> None:
         super().__init__(**kwargs)

@@ -136,7 +136,14 @@ class HistoryContext:
         self.y_norm = y_norm.squeeze(0).to(network.dtype)  # n
         self.y_mean, self.y_std = mean.squeeze(0), std.squeeze(0)
         self.incumbent = self.y_norm.max() if self.y_norm.numel() else self.y_norm.new_zeros(())
-        self.encoding = self.encode()
+        self._encoding: HistoryEncoding | None = None
+
+    @property
+    def encoding(self) -> HistoryEncoding:
+        """The history's encoding without pending points (computed on first use)."""
+        if self._encoding is None:
+            self._encoding = self.encode()
+        return self._encoding
 
     def t_frac(self, n_context: int) -> float:
         """:func:`~botorch_nap.normalization.budget_fraction` of ``n_context`` evaluations."""
@@ -158,3 +165,15 @@ class HistoryContext:
         return self.network.encode_history(
             U[None], y[None], incumbent=self.incumbent, t_frac=self.t_frac(U.shape[0])
         )
+
+
+def cast_encoding(enc: HistoryEncoding, dtype: torch.dtype) -> HistoryEncoding:
+    """``enc`` in another floating dtype (the mask stays boolean)."""
+    return HistoryEncoding(
+        [k.to(dtype) for k in enc.keys],
+        [v.to(dtype) for v in enc.values],
+        enc.mask,
+        enc.tokens.to(dtype),
+        enc.incumbent.to(dtype),
+        enc.t_frac.to(dtype),
+    )

@@ -28,7 +28,12 @@ from botorch.utils.transforms import t_batch_mode_transform
 from torch import Tensor
 
 from botorch_nap.acquisition.repeats import DEFAULT_REPEAT_RADIUS, log_novelty
-from botorch_nap.context import HistoryContext, inference_copy, validate_training_data
+from botorch_nap.context import (
+    HistoryContext,
+    cast_encoding,
+    inference_copy,
+    validate_training_data,
+)
 from botorch_nap.nn.transformer import HistoryEncoding, NAPTransformer
 from botorch_nap.normalization import to_unit_cube
 
@@ -51,8 +56,9 @@ class NAPAcquisition(AcquisitionFunction):
         dtype: dtype the network runs in. ``None`` (default): calls that need no gradient
             (scoring a pool, BoTorch's raw-sample screening) run in float32, calls that
             backpropagate to ``X`` (the L-BFGS polish of ``optimize_acqf``) in ``train_X``'s
-            dtype; values come back in ``X``'s dtype either way. A dtype given here is used
-            for every call.
+            dtype, on the float32 encoding of the history cast up (the history does not
+            depend on ``X``; encoding it is the ``O(n^2)`` part). Values come back in ``X``'s
+            dtype either way. A dtype given here is used for every call.
         X_pending: ``m x d`` points submitted but not yet evaluated; they join the context as
             believers (Ax passes them here; BoTorch's ``sequential`` loop via ``set_X_pending``).
         repeat_radius: unit-cube radius within which the score of a candidate falls smoothly
@@ -134,10 +140,15 @@ class NAPAcquisition(AcquisitionFunction):
             state = self._states[dtype] = _State(net, context)
         if state.encoding is None:
             pending = self.X_pending is not None and self.X_pending.numel() > 0
-            # Without pending points the context's own encoding serves (no second encode).
-            state.encoding = (
-                state.context.encode(self.X_pending) if pending else state.context.encoding
-            )
+            if dtype != self._fast_dtype:
+                # The history does not depend on X: the gradient path reuses the fast path's
+                # encoding, cast (the O(n^2) encoding is the cost of long histories).
+                state.encoding = cast_encoding(self._state(self._fast_dtype).encoding, dtype)
+            else:
+                # Without pending points the context's own encoding serves (no second encode).
+                state.encoding = (
+                    state.context.encode(self.X_pending) if pending else state.context.encoding
+                )
             state.known = state.context.U
             if pending:
                 d = self.train_X.shape[-1]

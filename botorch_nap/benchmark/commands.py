@@ -90,7 +90,13 @@ def add_benchmark_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=None, help="torch threads per worker")
     p.add_argument("--num-restarts", type=int, default=8, help="optimize_acqf restarts")
     p.add_argument("--raw-samples", type=int, default=256, help="optimize_acqf raw samples")
-    p.add_argument("--maxiter", type=int, default=100, help="L-BFGS-B iterations")
+    p.add_argument(
+        "--maxiter",
+        type=int,
+        default=None,
+        help="L-BFGS-B iterations for every method (default: each method's own; "
+        "100, NAP 5)",
+    )
     p.add_argument("--plugin", action="append", default=[], help="module registering methods")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--report", action="store_true", help="print the report when done")

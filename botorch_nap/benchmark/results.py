@@ -19,7 +19,7 @@ Schema (``"schema": "botorch-nap-benchmark/1"``)::
         "seeds": [0, 1, 2, 3, 4],
         "n_init": 5,
         "steps": 100,
-        "optimizer": {"num_restarts": 8, "raw_samples": 256, "maxiter": 100},
+        "optimizer": {"num_restarts": 8, "raw_samples": 256, "maxiter": null},  # null: per method
         "workers": 2, "threads": 1
       },
       "sessions": [                                 # one entry per invocation (resumes too)

@@ -223,8 +223,15 @@ class BarDistribution(nn.Module):
         # the exp, which takes a slow path on -inf (about 10x on AVX-512 CPUs).
         useful = (above > 0).reshape(-1, above.shape[-1]).any(0).nonzero()
         k0 = int(useful[0]) if useful.numel() else 0
-        out = torch.logsumexp(logits[..., k0:] + log_c[..., k0:], dim=-1) - log_norm
         floor = math.log(tiny) if logits.dtype == torch.float32 else -700.0
+        # A threshold above the top border (e.g. a heavy-tailed history whose standardised
+        # best exceeds y_max) leaves no bucket: EI is 0 there, given the floor. Its terms are
+        # zeroed first, because a log-sum-exp over nothing but -inf has a NaN gradient.
+        has = (above > 0).any(-1, keepdim=True)
+        term = logits[..., k0:] + log_c[..., k0:]
+        term = torch.where(has, term, torch.zeros_like(term))
+        out = torch.logsumexp(term, dim=-1) - log_norm
+        out = torch.where(has.squeeze(-1), out, torch.full_like(out, floor))
         return out.clamp_min(floor)
 
     # ------------------------------------------------------------------ BoTorch

@@ -123,3 +123,24 @@ def test_to_posterior_matches_moments_in_scaled_units():
     post = bar.to_posterior(logits, scale=10.0, shift=3.0)
     torch.testing.assert_close(post.mean.squeeze(-1), 3.0 + 10.0 * bar.mean(logits))
     torch.testing.assert_close(post.variance.squeeze(-1), 100.0 * bar.variance(logits))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_log_ei_per_row_thresholds_and_threshold_above_top_border(bar, dtype):
+    # Thresholds that differ per row (one above the top border, where EI is 0) give the
+    # same values as each row alone, and gradients stay finite everywhere.
+    g = torch.Generator().manual_seed(2)
+    logits = (torch.randn(4, 5, bar.n_buckets, generator=g) * 2).to(dtype).requires_grad_(True)
+    top = float(bar.borders[-1])
+    f = torch.tensor([-10.0, 0.3, top - 0.01, top + 1.0], dtype=dtype).view(4, 1)
+    out = bar.log_expected_improvement(logits, f)
+    for i in range(4):
+        alone = bar.log_expected_improvement(logits[i], float(f[i]))
+        torch.testing.assert_close(out[i], alone)
+    ei = bar.expected_improvement(logits.detach(), f)
+    ok = ei > 1e-6
+    torch.testing.assert_close(out.detach()[ok].exp(), ei[ok], rtol=1e-4, atol=1e-6)
+    assert (out[3] == out[3].min()).all(), "no bucket above f: the floor"
+    out.sum().backward()
+    assert torch.isfinite(logits.grad).all()
+    assert logits.grad[:3].abs().sum() > 0
