@@ -33,7 +33,6 @@ from botorch_nap.acquisition.nap import NAPAcquisition
 from botorch_nap.acquisition.np_ei import NPExpectedImprovement
 from botorch_nap.nn.transformer import NAPTransformer
 
-
 #: L-BFGS-B iterations of a continuous decision when the settings leave ``maxiter`` to the
 #: method. NAP's network is cheap to screen without gradients (float32, fused attention) but
 #: each gradient step costs a float64 forward and backward pass, so NAP polishes the best

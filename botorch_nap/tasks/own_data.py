@@ -175,3 +175,39 @@ def load_own_data(folder: str | os.PathLike, name: str | None = None) -> PoolFam
     else:
         splits = deterministic_split(sorted(pools))
     return PoolFamily(name or spec.get("name", folder.name), space, pools, splits)
+
+
+def write_own_data(
+    folder: str | os.PathLike,
+    tasks: dict[str, tuple[np.ndarray, np.ndarray]],
+    parameters: list[dict],
+    name: str | None = None,
+    objective: str = "y",
+    minimize: bool = False,
+    split: dict[str, list[str]] | None = None,
+) -> Path:
+    """Write ``{task_id: (X n x d, y n)}`` as an own-data folder (``space.json`` + one ``.npz``
+    per task) that :func:`load_own_data` reads back; returns the folder.
+
+    ``parameters`` as in ``space.json`` (raw units, categoricals as 0-based codes in ``X``).
+    """
+    folder = Path(folder).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    for tid, (X, y) in tasks.items():
+        X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float).reshape(-1)
+        if X.ndim != 2 or X.shape[1] != len(parameters) or X.shape[0] != y.shape[0]:
+            raise ValueError(
+                f"task {tid!r}: X must be n x {len(parameters)} and y n, got "
+                f"{X.shape} and {y.shape}"
+            )
+        np.savez(folder / f"{tid}.npz", X=X, y=y)
+    spec = {
+        "name": name or folder.name,
+        "objective": objective,
+        "minimize": minimize,
+        "parameters": parameters,
+    }
+    if split is not None:
+        spec["split"] = split
+    (folder / SPACE_FILE).write_text(json.dumps(spec, indent=2))
+    return folder

@@ -1,4 +1,4 @@
-"""CLI subcommands ``pretrain``, ``train`` and ``plot-training`` (wired in by ``cli.py``).
+"""CLI subcommands ``fit``, ``pretrain``, ``train`` and ``plot-training`` (wired in by ``cli.py``).
 
 Usage from the main CLI::
 
@@ -239,6 +239,34 @@ def _train(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- fit
+def _fit(args) -> int:
+    import shlex
+
+    from botorch_nap.training.fit import fit
+
+    spec = {"name": args.family, "kw": _parse_kv(args.family_kw), "data_dir": args.data_dir}
+    cmd = ["botorch-nap", "fit", args.family, "--minutes", f"{args.minutes:g}", "--out", args.out]
+    if args.family_kw:
+        cmd += ["--family-kw", *args.family_kw]
+    if args.data_dir:
+        cmd += ["--data-dir", args.data_dir]
+    if args.seed:
+        cmd += ["--seed", str(args.seed)]
+    try:
+        state = fit(
+            spec,
+            args.minutes,
+            args.out,
+            seed=args.seed,
+            progress=not args.no_progress,
+            command=shlex.join(cmd),
+        )
+    except ValueError as e:
+        raise SystemExit(f"fit: {e}") from e
+    return 0 if state["verdict"]["use_it"] else 3
+
+
 # ---------------------------------------------------------------------------- plot
 def _plot(args) -> int:
     from botorch_nap.training.plots import plot_training
@@ -294,6 +322,24 @@ def register(subparsers) -> None:
     t.add_argument("--no-progress", action="store_true")
     _add_ppo_args(t)
     t.set_defaults(func=_train)
+
+    f = subparsers.add_parser(
+        "fit",
+        help="one command: data folder -> trained, validated model with a verdict",
+        description="Profile the family, plan the training from documented rules, pretrain "
+        "the NP, run PPO (kept only if it helps on validation), then benchmark the model "
+        "against GP-EI and random on the validation split and write a model card with the "
+        "verdict. Rerun the same command to resume. Exit code 0 when the model beats GP-EI "
+        "on validation, 3 when it does not.",
+    )
+    f.add_argument("family", help="own-data folder (or a registered family name)")
+    f.add_argument("--minutes", type=float, default=30.0, help="whole budget (default 30)")
+    f.add_argument("--out", required=True, help="output folder (the model and its card)")
+    f.add_argument("--family-kw", nargs="*", metavar="KEY=VALUE", help="family options")
+    f.add_argument("--data-dir", help="data root for file-backed families")
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--no-progress", action="store_true")
+    f.set_defaults(func=_fit)
 
     pl = subparsers.add_parser("plot-training", help="draw a run's training curves to PNG")
     pl.add_argument("run_dir")
