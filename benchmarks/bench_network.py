@@ -4,7 +4,7 @@ For each (n history, m queries) the efficient path (history encoded once, querie
 chunks against it) and the dense ``(n + m)^2``-mask reference run in separate subprocesses,
 so that each peak RSS is measured on its own. Printed side by side, as ratios.
 
-Run:  python benchmarks/bench_network.py [--sizes 50x1000 200x10000 1000x100000]
+Run:  python benchmarks/bench_network.py [--sizes 50x1000 200x10000 1000x100000 10000x1000]
 """
 
 from __future__ import annotations
@@ -56,7 +56,9 @@ def run(kind: str, n: int, m: int, chunk: int, d: int) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", nargs="+", default=["50x1000", "200x10000", "1000x100000"])
+    p.add_argument(
+        "--sizes", nargs="+", default=["50x1000", "200x10000", "1000x100000", "10000x1000"]
+    )
     p.add_argument("--chunk", type=int, default=4096)
     p.add_argument("--dim", type=int, default=6)
     p.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
