@@ -15,7 +15,11 @@ extrapolated from the largest measured n as O(n^2), a lower bound (above 800 poi
 leaves Cholesky for conjugate gradients, whose matrix-vector products cost n^2 each), and
 labelled so (``--long-gp`` runs it for real in a subprocess, which can take hours).
 
+``--baseline-rev REV`` also times NAP as it was at git revision REV (checked out in a
+temporary worktree and imported in a subprocess), beside today's, with the same data.
+
 Run:  python benchmarks/bench_decision.py [--ns 10 100 1000] [--repeats 3] [--long 10000]
+          [--baseline-rev d135fa5] [--breakdown]
 """
 
 from __future__ import annotations
@@ -92,24 +96,93 @@ def long_worker(args: argparse.Namespace) -> None:
     settings = OptimizerSettings(num_restarts=args.restarts, raw_samples=args.raw_samples)
     X, Y, bounds, pool = problem(n, args.pool, LONG_FUNCTION)
     m = make_method(method, net, settings)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = current_rss_gb()
     t0 = time.perf_counter()
     m.propose(X, Y, bounds, pool if mode == "pool" else None)
     seconds = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": seconds, "peak_gb": (peak - base) / 1024**2}))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB -> GiB
+    # Growth = process peak minus the resident size just before the decision: an upper
+    # bound on what the decision itself needed (the peak may predate it).
+    print(json.dumps({"seconds": seconds, "peak_gb": peak - before, "process_peak_gb": peak}))
 
 
-def run_long(args: argparse.Namespace, method: str, mode: str, n: int) -> dict:
-    cmd = [sys.executable, __file__, "--long-worker", method, mode, str(n)]
+def current_rss_gb() -> float:
+    """Resident set size now (Linux ``/proc``), in GiB."""
+    import os
+
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1024**3
+
+
+def cell_worker(args: argparse.Namespace) -> None:
+    """Median time of one method's decisions in one cell, in this process (which may import
+    ``botorch_nap`` from another revision: ``--baseline-rev``)."""
+    torch.set_num_threads(args.threads)
+    method, mode, n = args.cell_worker[0], args.cell_worker[1], int(args.cell_worker[2])
+    net = load_network(args.network, args.d_model, args.layers)
+    settings = OptimizerSettings(num_restarts=args.restarts, raw_samples=args.raw_samples)
+    X, Y, bounds, pool = problem(n, args.pool)
+    m = make_method(method, net, settings)
+    cands = pool if mode == "pool" else None
+    print(
+        json.dumps({"seconds": median_time(lambda: m.propose(X, Y, bounds, cands), args.repeats)})
+    )
+
+
+def _worker_cmd(args: argparse.Namespace, flag: str, *values) -> list[str]:
+    cmd = [sys.executable, __file__, flag, *map(str, values)]
     cmd += ["--network", args.network, "--pool", str(args.pool), "--threads", str(args.threads)]
     cmd += ["--restarts", str(args.restarts), "--raw-samples", str(args.raw_samples)]
+    cmd += ["--repeats", str(args.repeats)]
     if args.d_model:
         cmd += ["--d-model", str(args.d_model)]
     if args.layers:
         cmd += ["--layers", str(args.layers)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return cmd
+
+
+def run_worker(cmd: list[str], package_root: str | None = None) -> dict:
+    """Run a worker; ``package_root``: import ``botorch_nap`` from there (an older revision)."""
+    import os
+
+    env = dict(os.environ)
+    if package_root:
+        env["PYTHONPATH"] = package_root + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_long(args: argparse.Namespace, method: str, mode: str, n: int, root=None) -> dict:
+    return run_worker(_worker_cmd(args, "--long-worker", method, mode, n), root)
+
+
+class Revision:
+    """A git revision of this repository checked out in a temporary worktree (removed on
+    exit), so that a worker can import ``botorch_nap`` as it was there."""
+
+    def __init__(self, rev: str) -> None:
+        import tempfile
+        from pathlib import Path
+
+        self.rev = rev
+        self.repo = str(Path(__file__).resolve().parents[1])
+        self.path = tempfile.mkdtemp(prefix="bench_rev_")
+        subprocess.run(
+            ["git", "-C", self.repo, "worktree", "add", "--detach", "-f", self.path, rev],
+            check=True,
+            capture_output=True,
+        )
+
+    def __enter__(self) -> Revision:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        subprocess.run(
+            ["git", "-C", self.repo, "worktree", "remove", "--force", self.path],
+            check=False,
+            capture_output=True,
+        )
 
 
 def breakdown(net: NAPTransformer, n: int, pool_size: int, repeats: int = 20) -> None:
@@ -170,11 +243,26 @@ def main() -> None:
     p.add_argument("--long", type=int, default=10_000, help="long-history n (0: skip)")
     p.add_argument("--long-gp", action="store_true", help="run GP-EI at --long for real")
     p.add_argument("--breakdown", action="store_true", help="time a pool decision's pieces")
+    p.add_argument(
+        "--baseline-rev",
+        help="also time NAP as it was at this git revision (e.g. d135fa5), in a worktree",
+    )
     p.add_argument("--long-worker", nargs=3, help=argparse.SUPPRESS)
+    p.add_argument("--cell-worker", nargs=3, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.long_worker:
         long_worker(args)
         return
+    if args.cell_worker:
+        cell_worker(args)
+        return
+    import contextlib
+
+    with Revision(args.baseline_rev) if args.baseline_rev else contextlib.nullcontext() as rev:
+        run_all(args, rev)
+
+
+def run_all(args: argparse.Namespace, rev: Revision | None) -> None:
     torch.set_num_threads(args.threads)
 
     net = load_network(args.network, args.d_model, args.layers)
@@ -192,6 +280,9 @@ def main() -> None:
     )
     head = " ".join(f"{k:>9}" for k in methods)
     ratios = [k for k in methods if k != "GP-EI"] if "GP-EI" in methods else []
+    if rev is not None:
+        print(f"NAP@old: NAP as of revision {rev.rev} (same data and settings); x: its speed-up")
+        head += f" {'NAP@old':>9} {'x':>5}"
     print(
         f"{'mode':<11} {'n':>5} | {head} | "
         + " ".join(f"{'GP-EI/' + k:>12}" for k in ratios)
@@ -211,8 +302,11 @@ def main() -> None:
             if "GP-EI" in t:
                 gp_at[(mode, n)] = t["GP-EI"]
             target = TARGETS.get((mode, n))
-            line = f"{mode:<11} {n:>5} | " + " ".join(f"{t[k]:>8.3f}s" for k in methods) + " | "
-            line += " ".join(f"{t['GP-EI'] / t[k]:>11.1f}x" for k in ratios)
+            line = f"{mode:<11} {n:>5} | " + " ".join(f"{t[k]:>8.3f}s" for k in methods)
+            if rev is not None and "NAP" in t:
+                old = run_worker(_worker_cmd(args, "--cell-worker", "NAP", mode, n), rev.path)
+                line += f" {old['seconds']:>8.3f}s {old['seconds'] / t['NAP']:>4.1f}x"
+            line += " | " + " ".join(f"{t['GP-EI'] / t[k]:>11.1f}x" for k in ratios)
             if target and "NAP" in ratios:
                 ok = t["GP-EI"] / t["NAP"] >= target
                 line += f" | NAP >= {target:.0f}x: {'met' if ok else 'MISSED'}"
@@ -225,7 +319,7 @@ def main() -> None:
         n = args.long
         print(
             f"\nLong history: n = {n}, one decision per cell in a fresh subprocess "
-            f"(peak = RSS growth during the decision); limits: "
+            f"(peak = RSS growth during the decision, an upper bound); limits: "
             f"< {LONG_LIMITS['seconds']:.0f} s, < {LONG_LIMITS['peak_gb']:.0f} GB"
         )
         for mode in args.modes:
@@ -233,8 +327,13 @@ def main() -> None:
             ok = r["seconds"] < LONG_LIMITS["seconds"] and r["peak_gb"] < LONG_LIMITS["peak_gb"]
             line = (
                 f"{mode:<11} NAP {r['seconds']:>7.2f}s {r['peak_gb']:>6.2f} GB "
-                f"({'within' if ok else 'OUTSIDE'} limits) | GP-EI "
+                f"(process peak {r['process_peak_gb']:.2f} GB; "
+                f"{'within' if ok else 'OUTSIDE'} limits) | "
             )
+            line += "" if rev is not None else "GP-EI "
+            if rev is not None:
+                o = run_long(args, "NAP", mode, n, rev.path)
+                line += f"NAP@old {o['seconds']:.2f}s {o['peak_gb']:.2f} GB | GP-EI "
             if args.long_gp:
                 g = run_long(args, "GP-EI", mode, n)
                 line += f"{g['seconds']:>8.1f}s {g['peak_gb']:>6.2f} GB (measured)"
