@@ -48,13 +48,18 @@ TARGETS = {("pool", 100): 20.0, ("pool", 1000): 100.0, ("continuous", 100): 5.0}
 LONG_LIMITS = {"seconds": 5.0, "peak_gb": 2.0}
 
 
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+def interleaved_medians(fns: dict, repeats: int) -> dict[str, float]:
+    """Median seconds per function: one untimed warm-up call each, then ``repeats`` rounds
+    that call every function once, so that drifts of a shared machine hit all alike."""
+    for fn in fns.values():
         fn()
-        times.append(time.perf_counter() - t0)
-    return sorted(times)[len(times) // 2]
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+    return {k: sorted(v)[len(v) // 2] for k, v in times.items()}
 
 
 def load_network(spec: str, d_model: int | None, layers: int | None) -> NAPTransformer:
@@ -125,9 +130,8 @@ def cell_worker(args: argparse.Namespace) -> None:
     X, Y, bounds, pool = problem(n, args.pool)
     m = make_method(method, net, settings)
     cands = pool if mode == "pool" else None
-    print(
-        json.dumps({"seconds": median_time(lambda: m.propose(X, Y, bounds, cands), args.repeats)})
-    )
+    times = interleaved_medians({"m": lambda: m.propose(X, Y, bounds, cands)}, args.repeats)
+    print(json.dumps({"seconds": times["m"]}))
 
 
 def _worker_cmd(args: argparse.Namespace, flag: str, *values) -> list[str]:
@@ -274,7 +278,8 @@ def run_all(args: argparse.Namespace, rev: Revision | None) -> None:
         f"{cfg.d_ff}, {cfg.n_buckets} buckets ({net.num_parameters() / 1e3:.0f}k parameters)"
     )
     print(
-        f"Per-decision latency (median of {args.repeats}), d={D}, pool {args.pool}, continuous: "
+        f"Per-decision latency (median of {args.repeats} after a warm-up, methods "
+        f"interleaved), d={D}, pool {args.pool}, continuous: "
         f"{args.restarts} restarts / {args.raw_samples} raw samples; threads "
         f"{torch.get_num_threads()}; float64 data (BoTorch's default)"
     )
@@ -293,12 +298,13 @@ def run_all(args: argparse.Namespace, rev: Revision | None) -> None:
         for n in args.ns:
             X, Y, bounds, pool = problem(n, args.pool)
             cands = pool if mode == "pool" else None
-            t = {
-                name: median_time(
-                    lambda m=m, X=X, Y=Y, b=bounds, c=cands: m.propose(X, Y, b, c), args.repeats
-                )
-                for name, m in methods.items()
-            }
+            t = interleaved_medians(
+                {
+                    name: (lambda m=m, X=X, Y=Y, b=bounds, c=cands: m.propose(X, Y, b, c))
+                    for name, m in methods.items()
+                },
+                args.repeats,
+            )
             if "GP-EI" in t:
                 gp_at[(mode, n)] = t["GP-EI"]
             target = TARGETS.get((mode, n))

@@ -38,7 +38,7 @@ from botorch_nap.nn.transformer import NAPTransformer
 #: each gradient step costs a float64 forward and backward pass, so NAP polishes the best
 #: raw samples briefly; the benchmark checks that this loses no regret (issue 16's note).
 DEFAULT_MAXITER = 100
-NAP_POLISH_MAXITER = 5
+NAP_POLISH_MAXITER = 3
 
 
 @dataclass

@@ -67,3 +67,36 @@ def test_minimisation_flag(tiny_net):
     a = NAP(tiny_net(), maximize=False).acquisition(X, Y, BOUNDS)(pool.unsqueeze(1))
     b = NAP(tiny_net()).acquisition(X, -Y, BOUNDS)(pool.unsqueeze(1))
     torch.testing.assert_close(a, b)
+
+
+def test_maxiter_default_is_per_method_and_settings_override_it(tiny_net, monkeypatch):
+    import botorch_nap.baselines as baselines
+
+    seen = []
+    real = baselines.optimize_acqf
+
+    def spy(*args, **kwargs):  # the real optimiser runs; only its options are recorded
+        seen.append(kwargs["options"]["maxiter"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(baselines, "optimize_acqf", spy)
+    X = initial_design(5, BOUNDS, None, seed=0)
+    Y = BRANIN(X).unsqueeze(-1)
+    quick = OptimizerSettings(num_restarts=2, raw_samples=16)  # maxiter left to the method
+    NAP(tiny_net(), settings=quick).propose(X, Y, BOUNDS)
+    GPEI(settings=quick).propose(X, Y, BOUNDS)
+    NAP(tiny_net(), settings=FAST).propose(X, Y, BOUNDS)
+    assert seen == [baselines.NAP_POLISH_MAXITER, baselines.DEFAULT_MAXITER, FAST.maxiter]
+
+
+def test_unevaluated_filter_matches_exact_row_equality():
+    from botorch_nap.baselines import _unevaluated
+
+    g = torch.Generator().manual_seed(0)
+    pool = torch.rand(200, 3, generator=g, dtype=torch.float64)
+    X = torch.cat([pool[::7], torch.rand(4, 3, generator=g, dtype=torch.float64)])
+    X[0, 0] = X[0, 0] + 1e-12  # a near miss is not a repeat
+    free = _unevaluated(pool, X)
+    seen = (pool.unsqueeze(1) == X.unsqueeze(0)).all(-1).any(-1)
+    assert torch.equal(free, pool[~seen])
+    assert free.shape[0] == 200 - (len(pool[::7]) - 1)
