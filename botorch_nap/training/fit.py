@@ -75,8 +75,7 @@ class FamilyProfile:
 
     def describe(self) -> str:
         kind = (
-            f"pools of {self.median_points} evaluated points (median; smallest "
-            f"{self.min_points})"
+            f"pools of {self.median_points} evaluated points (median; smallest {self.min_points})"
             if self.pool
             else "a continuous box"
         )
