@@ -6,6 +6,7 @@ from setuptools import find_packages, setup
 TEST = ["pytest>=7", "hypothesis>=6", "ruff>=0.4", "setuptools>=61"]
 AX = ["ax-platform>=1.3,<1.4"]
 DATA = ["onnxruntime>=1.17"]
+PEERS = ["optuna>=3.6"]  # other optimisers in the benchmark (botorch_nap.benchmark.peers)
 
 setup(
     name="botorch-nap",
@@ -32,6 +33,12 @@ setup(
         "tqdm>=4.60",
         "matplotlib>=3.7",
     ],
-    extras_require={"test": TEST, "ax": AX, "data": DATA, "dev": TEST + AX + DATA},
+    extras_require={
+        "test": TEST,
+        "ax": AX,
+        "data": DATA,
+        "peers": PEERS,
+        "dev": TEST + AX + DATA + PEERS,
+    },
     entry_points={"console_scripts": ["botorch-nap=botorch_nap.cli:main"]},
 )

@@ -12,6 +12,8 @@ Built in:
 ``gp-ei-transfer[:k]``      ``k`` (default 5) greedy meta-train portfolio steps, then GP-EI
                             (:mod:`botorch_nap.benchmark.transfer` says why this baseline)
 ``portfolio``               the meta-train portfolio for every step (no adaptation)
+``optuna-tpe``              Optuna's multivariate TPE (:mod:`~botorch_nap.benchmark.peers`)
+``ax-default``              a plain Ax ``Client``, Ax's default strategy (same module)
 ==========================  =============================================================
 
 ``<checkpoint>`` is a checkpoint folder (``config.json`` + ``weights.pt``) or the name of a
@@ -239,3 +241,12 @@ register_method(
     "gp-ei-transfer", _gp_ei_transfer, "k (default 5) meta-train portfolio steps, then GP-EI"
 )
 register_method("portfolio", _portfolio, "greedy meta-train portfolio for every step")
+
+
+def _register_peers() -> None:
+    from botorch_nap.benchmark import peers
+
+    peers.register()
+
+
+_register_peers()
