@@ -6,7 +6,10 @@ from setuptools import find_packages, setup
 TEST = ["pytest>=7", "hypothesis>=6", "ruff>=0.4", "setuptools>=61"]
 AX = ["ax-platform>=1.3,<1.4"]
 DATA = ["onnxruntime>=1.17"]
-PEERS = ["optuna>=3.6"]  # other optimisers in the benchmark (botorch_nap.benchmark.peers)
+PEERS = [
+    "optuna>=3.6",
+    "smac>=2.2",
+]  # other optimisers in the benchmark (botorch_nap.benchmark.peers)
 
 setup(
     name="botorch-nap",

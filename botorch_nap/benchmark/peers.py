@@ -4,6 +4,9 @@ r"""Other optimisers in the benchmark, run from the same initial points as ours 
 ``optuna-tpe``      Optuna's TPE sampler, ``multivariate=True``, its other defaults (the first
                     10 completed trials are its random start-up, the shared initial points
                     included); extra ``[peers]`` (``optuna``)
+``smac``            SMAC3's hyperparameter-optimisation facade (random forest, its local and
+                    random search of the acquisition), an empty initial design of its own;
+                    extra ``[peers]`` (``smac``)
 ``ax-default``      a plain Ax ``Client`` with no generation strategy set: Ax's own default
                     (Sobol, then its modular BoTorch GP); extra ``[ax]``
 ==================  ==========================================================================
@@ -196,6 +199,72 @@ class AxDefault(PeerProposer):
             self._index = None
 
 
+class SMAC3(PeerProposer):
+    """SMAC3's hyperparameter-optimisation facade (its random forest), told the loop's
+    evaluations with ``tell`` (cost = -y: SMAC minimises). Its own initial design is empty:
+    the shared initial points are its start."""
+
+    name = "smac"
+
+    def _start(self, bounds: Tensor) -> None:
+        import tempfile
+
+        try:
+            from ConfigSpace import Configuration, ConfigurationSpace, Float
+            from smac import HyperparameterOptimizationFacade, Scenario
+            from smac.runhistory.dataclasses import TrialInfo, TrialValue
+        except ImportError as e:  # pragma: no cover - depends on the environment
+            raise ImportError("smac needs SMAC3: pip install 'botorch-nap[peers]' (or smac)") from e
+        self._Configuration, self._TrialInfo, self._TrialValue = (
+            Configuration,
+            TrialInfo,
+            TrialValue,
+        )
+        self._names = _names(bounds.shape[1])
+        self.space = ConfigurationSpace(seed=self.seed)
+        self.space.add(
+            [Float(n, (float(lo), float(hi))) for n, lo, hi in zip(self._names, *bounds)]
+        )
+        self._dir = tempfile.TemporaryDirectory(prefix="smac_")
+        scenario = Scenario(
+            self.space,
+            deterministic=True,
+            n_trials=10**6,
+            seed=self.seed,
+            output_directory=self._dir.name,
+        )
+        facade = HyperparameterOptimizationFacade
+        self.smac = facade(
+            scenario,
+            lambda config, seed=0: 0.0,  # never called: ask/tell only
+            intensifier=facade.get_intensifier(scenario, max_config_calls=1),
+            initial_design=facade.get_initial_design(scenario, n_configs=0),
+            overwrite=True,
+            logging_level=40,
+        )
+        self._info = None
+
+    def _observe(self, x: Tensor, y: float, was_asked: bool) -> None:
+        if was_asked and self._info is not None:
+            info = self._info
+        else:
+            values = {n: float(v) for n, v in zip(self._names, x.tolist())}
+            info = self._TrialInfo(config=self._Configuration(self.space, values=values), seed=0)
+        self.smac.tell(info, self._TrialValue(cost=-y))
+        self._info = None
+
+    def _ask(self) -> Tensor:
+        self._info = self.smac.ask()
+        return torch.tensor(
+            [[float(self._info.config[n]) for n in self._names]], dtype=torch.float64
+        )
+
+    def _drop_asked(self) -> None:
+        # The asked configuration was not evaluated (a pool point near it was): SMAC is
+        # simply never told about it, so no value is attributed to it.
+        self._info = None
+
+
 def register() -> None:
     """Register the peers as benchmark methods (done on import of the methods module)."""
     from botorch_nap.benchmark.methods import register_method
@@ -204,6 +273,12 @@ def register() -> None:
         "optuna-tpe",
         lambda arg, ctx: OptunaTPE(seed=ctx.seed, settings=ctx.settings),
         "Optuna TPE (multivariate), told the shared initial points [peers]",
+    )
+    register_method(
+        "smac",
+        lambda arg, ctx: SMAC3(seed=ctx.seed, settings=ctx.settings),
+        "SMAC3 hyperparameter-optimisation facade (random forest), told the shared "
+        "initial points [peers]",
     )
     register_method(
         "ax-default",
