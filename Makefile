@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: demo test lint format install install-dev clean
+.PHONY: demo test lint format install install-dev install-peers clean
 
 $(VENV)/.torch:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,14 @@ $(VENV)/.installed: $(VENV)/.torch setup.py
 
 $(VENV)/.installed-dev: $(VENV)/.torch setup.py
 	$(PIP) install -q -e ".[dev]"
+	$(MAKE) install-peers
 	touch $@
+
+# HEBO 0.3.6 pins numpy<1.25 (and pymoo==0.6.0 wants cma==3.2.2); pip would downgrade the
+# whole stack. Installed without those pins it runs on numpy 2 (botorch_nap.benchmark.peers).
+install-peers: $(VENV)/.torch
+	$(PIP) install -q --no-deps hebo==0.3.6 pymoo==0.6.0 disjoint-set
+	$(PIP) install -q autograd cma alive-progress Deprecated pandas scikit-learn
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev

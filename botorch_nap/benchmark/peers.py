@@ -7,6 +7,8 @@ r"""Other optimisers in the benchmark, run from the same initial points as ours 
 ``smac``            SMAC3's hyperparameter-optimisation facade (random forest, its local and
                     random search of the acquisition), an empty initial design of its own;
                     extra ``[peers]`` (``smac``)
+``hebo``            HEBO 0.3.6 with its default GP; it pins numpy<1.25, so it is installed
+                    without its pins (``make install-peers``) and runs on numpy 2
 ``ax-default``      a plain Ax ``Client`` with no generation strategy set: Ax's own default
                     (Sobol, then its modular BoTorch GP); extra ``[ax]``
 ==================  ==========================================================================
@@ -265,6 +267,57 @@ class SMAC3(PeerProposer):
         self._info = None
 
 
+class HEBOPeer(PeerProposer):
+    """HEBO (Huawei's NeurIPS 2020 black-box winner) with its default GP model, told the
+    loop's evaluations with ``observe`` (it minimises: -y).
+
+    HEBO 0.3.6 pins ``numpy<1.25``; it runs on numpy 2 when installed without its pins
+    (``make install-peers``, see the Makefile), its compiled pymoo parts falling back to
+    Python.
+    """
+
+    name = "hebo"
+
+    def _start(self, bounds: Tensor) -> None:
+        try:
+            import pandas as pd
+            from hebo.design_space.design_space import DesignSpace
+            from hebo.optimizers.hebo import HEBO
+        except ImportError as e:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                "hebo needs HEBO, which pins numpy<1.25: install it without its pins with "
+                "`make install-peers` (pip install --no-deps hebo==0.3.6 pymoo==0.6.0 "
+                "disjoint-set, then autograd cma alive-progress Deprecated)"
+            ) from e
+        import numpy as np
+
+        # HEBO draws from the global generators; seed them once per run for repeatability.
+        np.random.seed(self.seed)
+        torch.manual_seed(self.seed)
+        self._pd = pd
+        self._names = _names(bounds.shape[1])
+        space = DesignSpace().parse(
+            [
+                {"name": n, "type": "num", "lb": float(lo), "ub": float(hi)}
+                for n, lo, hi in zip(self._names, *bounds)
+            ]
+        )
+        self.opt = HEBO(space, scramble_seed=self.seed)
+
+    def _observe(self, x: Tensor, y: float, was_asked: bool) -> None:
+        import numpy as np
+
+        row = self._pd.DataFrame([dict(zip(self._names, x.tolist()))])
+        self.opt.observe(row, np.array([[-y]]))
+
+    def _ask(self) -> Tensor:
+        rec = self.opt.suggest(n_suggestions=1)
+        return torch.tensor(rec[self._names].to_numpy(dtype=float), dtype=torch.float64)
+
+    def _drop_asked(self) -> None:
+        pass  # HEBO keeps no record of a suggestion until it is observed
+
+
 def register() -> None:
     """Register the peers as benchmark methods (done on import of the methods module)."""
     from botorch_nap.benchmark.methods import register_method
@@ -279,6 +332,11 @@ def register() -> None:
         lambda arg, ctx: SMAC3(seed=ctx.seed, settings=ctx.settings),
         "SMAC3 hyperparameter-optimisation facade (random forest), told the shared "
         "initial points [peers]",
+    )
+    register_method(
+        "hebo",
+        lambda arg, ctx: HEBOPeer(seed=ctx.seed, settings=ctx.settings),
+        "HEBO (default GP), told the shared initial points [make install-peers]",
     )
     register_method(
         "ax-default",

@@ -5,7 +5,13 @@ import torch
 from botorch.test_functions import Branin
 
 from botorch_nap.benchmark.loop import initial_design, run_loop
-from botorch_nap.benchmark.peers import SMAC3, AxDefault, OptunaTPE, nearest_unevaluated
+from botorch_nap.benchmark.peers import (
+    SMAC3,
+    AxDefault,
+    HEBOPeer,
+    OptunaTPE,
+    nearest_unevaluated,
+)
 
 BRANIN = Branin(negate=True)
 BOUNDS = BRANIN.bounds.to(torch.float64)
@@ -15,7 +21,7 @@ def _objective(X):
     return BRANIN(X)
 
 
-@pytest.mark.parametrize("cls", [OptunaTPE, SMAC3, AxDefault])
+@pytest.mark.parametrize("cls", [OptunaTPE, SMAC3, HEBOPeer, AxDefault])
 def test_peer_is_told_the_shared_initial_points_and_proposes_valid_points(cls):
     n_init, steps = 4, 3
     peer = cls(seed=0)
@@ -30,6 +36,9 @@ def test_peer_is_told_the_shared_initial_points_and_proposes_valid_points(cls):
         done = [t for t in peer.study.trials if t.state.name == "COMPLETE"]
         assert len(done) == n_init + steps - 1
         assert [t.value for t in done[:n_init]] == pytest.approx(res.Y[:n_init].tolist())
+    elif cls is HEBOPeer:
+        assert peer.opt.X.shape[0] == n_init + steps - 1
+        assert (-peer.opt.y[:n_init, 0]).tolist() == pytest.approx(res.Y[:n_init].tolist())
     elif cls is SMAC3:
         assert len(peer.smac.runhistory) >= n_init + steps - 1
         costs = [peer.smac.runhistory.get_cost(c) for c in peer.smac.runhistory.get_configs()]
@@ -39,7 +48,7 @@ def test_peer_is_told_the_shared_initial_points_and_proposes_valid_points(cls):
         assert len(df[df["trial_status"] == "COMPLETED"]) == n_init + steps - 1
 
 
-@pytest.mark.parametrize("cls", [OptunaTPE, SMAC3, AxDefault])
+@pytest.mark.parametrize("cls", [OptunaTPE, SMAC3, HEBOPeer, AxDefault])
 def test_peer_on_a_pool_picks_unevaluated_pool_points(cls):
     pool = initial_design(40, BOUNDS, None, seed=3)
     n_init, steps = 4, 3
