@@ -267,8 +267,54 @@ def report_command(args: argparse.Namespace) -> int:
         return 2
 
 
+def fsbo_train_command(args: argparse.Namespace) -> int:
+    """``botorch-nap fsbo-train``: meta-train FSBO's deep kernel on a family's train split."""
+    from botorch_nap.benchmark.fsbo import FSBOConfig, meta_train, nll_per_task
+    from botorch_nap.tasks import get_family
+
+    kw = {}
+    for item in args.family_kw or []:
+        k, _, v = item.partition("=")
+        try:
+            kw[k] = json.loads(v)
+        except json.JSONDecodeError:
+            kw[k] = v
+    family = get_family(args.family, data_dir=args.data_dir, **kw)
+    cfg = FSBOConfig(dim=family.space.dim, hidden=args.hidden, lr=args.lr, n_points=args.n_points)
+    kernel, lik = meta_train(
+        family,
+        cfg,
+        args.steps,
+        out=args.out,
+        seed=args.seed,
+        time_limit_s=args.time_limit,
+        progress=not args.no_progress,
+    )
+    if family.split_ids("val"):
+        nll = nll_per_task(family, kernel, lik, cfg, "val")
+        print(f"validation NLL per point: {nll:.4f}")
+    print(f"FSBO checkpoint: {args.out} (use fsbo:{args.out} in --methods)")
+    return 0
+
+
 def register(subparsers) -> None:
-    """Add ``benchmark`` and ``report`` to the ``botorch-nap`` subcommands."""
+    """Add ``benchmark``, ``report`` and ``fsbo-train`` to the ``botorch-nap`` subcommands."""
+    f = subparsers.add_parser(
+        "fsbo-train",
+        help="meta-train the FSBO baseline (deep-kernel GP) on a family's training tasks",
+    )
+    f.add_argument("--family", required=True)
+    f.add_argument("--family-kw", nargs="*", metavar="KEY=VALUE")
+    f.add_argument("--data-dir")
+    f.add_argument("--out", required=True, help="checkpoint folder")
+    f.add_argument("--steps", type=int, default=2000)
+    f.add_argument("--hidden", type=int, default=32)
+    f.add_argument("--lr", type=float, default=1e-3)
+    f.add_argument("--n-points", type=int, default=50, help="points per task and step")
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--time-limit", type=float, help="seconds")
+    f.add_argument("--no-progress", action="store_true")
+    f.set_defaults(func=fsbo_train_command)
     b = subparsers.add_parser(
         "benchmark",
         help="run methods on a family's test tasks (seeds x tasks, resumable JSON)",

@@ -14,6 +14,9 @@ Built in:
 ``portfolio``               the meta-train portfolio for every step (no adaptation)
 ``optuna-tpe``              Optuna's multivariate TPE (:mod:`~botorch_nap.benchmark.peers`)
 ``ax-default``              a plain Ax ``Client``, Ax's default strategy (same module)
+``smac``, ``hebo``          SMAC3 (random forest) and HEBO (same module)
+``fsbo:<checkpoint>``       FSBO (:mod:`~botorch_nap.benchmark.fsbo`), meta-trained by
+                            ``botorch-nap fsbo-train``
 ==========================  =============================================================
 
 ``<checkpoint>`` is a checkpoint folder (``config.json`` + ``weights.pt``) or the name of a
@@ -185,6 +188,16 @@ def describe_method(spec: str) -> dict:
         weights = path / "weights.pt"
         if weights.is_file():
             out["weights_sha256"] = _file_sha256(weights)
+    if name == "fsbo" and arg:
+        path = Path(arg).expanduser()
+        if not (path / "fsbo.json").is_file():
+            raise FileNotFoundError(
+                f"fsbo:{arg}: no FSBO checkpoint there (make one with botorch-nap fsbo-train)"
+            )
+        out["checkpoint"] = portable_checkpoint(path.resolve())
+        if os.path.isabs(arg):
+            out["arg"] = out["checkpoint"]
+        out["weights_sha256"] = _file_sha256(path / "weights.pt")
     return out
 
 
@@ -243,10 +256,22 @@ register_method(
 register_method("portfolio", _portfolio, "greedy meta-train portfolio for every step")
 
 
+def _fsbo(arg: str | None, ctx: MethodContext) -> Proposer:
+    from botorch_nap.benchmark.fsbo import FSBO
+
+    return FSBO.from_checkpoint(arg, settings=ctx.settings)
+
+
 def _register_peers() -> None:
     from botorch_nap.benchmark import peers
 
     peers.register()
+    register_method(
+        "fsbo",
+        _fsbo,
+        "FSBO: deep-kernel GP meta-trained by `botorch-nap fsbo-train`, fine-tuned per step",
+        needs_arg=True,
+    )
 
 
 _register_peers()
