@@ -96,7 +96,7 @@ class PeerProposer(Proposer):
         same = bool(torch.equal(chosen.to(torch.float64), x))
         self._asked = x if same else None
         if not same:
-            self._drop_asked_now()
+            self._drop_asked()
         return chosen
 
     # subclass interface -------------------------------------------------------------
@@ -111,9 +111,6 @@ class PeerProposer(Proposer):
 
     def _drop_asked(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
-
-    def _drop_asked_now(self) -> None:
-        self._drop_asked()
 
 
 def _names(d: int) -> list[str]:

@@ -46,7 +46,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from botorch_nap.nn.transformer import CONFIG_FILE, WEIGHTS_FILE, NAPConfig, NAPTransformer
+from botorch_nap.nn.transformer import WEIGHTS_FILE, NAPConfig, NAPTransformer
 
 FIT_FILE = "fit.json"
 CARD_FILE = "MODEL_CARD.md"
@@ -599,7 +599,6 @@ def write_model_card(out: Path, state: dict) -> Path:
 
 
 __all__ = [
-    "CONFIG_FILE",
     "FamilyProfile",
     "FitPlan",
     "fit",
