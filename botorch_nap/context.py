@@ -13,6 +13,7 @@ which makes the network's uncertainty there collapse and pushes the next pick el
 from __future__ import annotations
 
 import copy
+import itertools
 import weakref
 
 import torch
@@ -38,7 +39,10 @@ _COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _versions(network: NAPTransformer) -> tuple:
-    return tuple((t.data_ptr(), t._version) for t in network.state_dict().values())
+    # Parameters and buffers directly: walking state_dict() costs a third of a millisecond,
+    # a few percent of a whole pool decision.
+    tensors = itertools.chain(network.parameters(), network.buffers())
+    return tuple((t.data_ptr(), t._version) for t in tensors)
 
 
 def inference_copy(network: NAPTransformer, dtype: torch.dtype) -> NAPTransformer:

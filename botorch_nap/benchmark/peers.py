@@ -166,9 +166,15 @@ class AxDefault(PeerProposer):
     name = "ax-default"
 
     def _start(self, bounds: Tensor) -> None:
+        import logging
+
         from ax.api.client import Client
         from ax.api.configs import RangeParameterConfig
+        from ax.utils.common.logger import set_stderr_log_level
 
+        # Ax logs every trial at INFO on its own stderr handler: thousands of lines per
+        # benchmark. Warnings still show.
+        set_stderr_log_level(logging.WARNING)
         self._names = _names(bounds.shape[1])
         self.client = Client(random_seed=self.seed)
         self.client.configure_experiment(

@@ -50,6 +50,7 @@ from botorch_nap.nn.transformer import WEIGHTS_FILE, NAPConfig, NAPTransformer
 
 FIT_FILE = "fit.json"
 CARD_FILE = "MODEL_CARD.md"
+CLOCK_FILE = "fit_clock.json"
 NP_DIR, PPO_DIR, VERDICT_DIR = "np", "ppo", "verdict"
 SPLIT_SHARES = {"np": 0.55, "ppo": 0.25, "verdict": 0.20}
 SMALL_NET = dict(d_model=64, n_layers=3, n_heads=4, d_ff=128, n_buckets=128)
@@ -196,9 +197,18 @@ class BudgetBar:
     """A tqdm bar over the time budget (seconds), refreshed once a second by a thread, with
     the current stage as its description: elapsed and remaining time at a glance."""
 
-    def __init__(self, total_s: float, elapsed_s: float = 0.0, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        total_s: float,
+        elapsed_s: float = 0.0,
+        enabled: bool = True,
+        clock_file: Path | None = None,
+    ) -> None:
         self.t0 = time.perf_counter() - elapsed_s
         self.total = total_s
+        # The spent time is written here every few seconds: a fit killed without a chance
+        # to save its state (a session ending) resumes with its budget already spent.
+        self.clock_file = clock_file
         self.bar = tqdm(
             total=round(total_s),
             disable=not enabled,
@@ -217,9 +227,19 @@ class BudgetBar:
         self.bar.set_description_str(name)
 
     def _tick(self) -> None:
+        ticks = 0
         while not self._stop.wait(1.0):
             self.bar.n = min(round(self.elapsed()), self.bar.total)
             self.bar.refresh()
+            ticks += 1
+            if self.clock_file is not None and ticks % 5 == 0:
+                self.write_clock()
+
+    def write_clock(self) -> None:
+        if self.clock_file is not None:
+            tmp = self.clock_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"elapsed_s": self.elapsed()}))
+            tmp.replace(self.clock_file)
 
     def close(self) -> None:
         self._stop.set()
@@ -316,7 +336,11 @@ def fit(
     log(f"family {profile.describe()}")
     for r in plan.reasons:
         log(f"  rule: {r}")
-    bar = BudgetBar(minutes * 60.0, state["elapsed_s"], enabled=progress)
+    clock = out / CLOCK_FILE
+    spent = state["elapsed_s"]
+    if clock.is_file():
+        spent = max(spent, float(json.loads(clock.read_text())["elapsed_s"]))
+    bar = BudgetBar(minutes * 60.0, spent, enabled=progress, clock_file=clock)
     try:
         train_family = (
             get_family(
@@ -332,9 +356,10 @@ def fit(
         _stage_ppo(out, state, plan, train_family, family_spec, seed, bar, log)
         _stage_verdict(out, state, plan, family_spec, seed, bar, log)
     finally:
+        bar.close()
         state["elapsed_s"] = bar.elapsed()
         _save_state(out, state)
-        bar.close()
+        bar.write_clock()
     write_model_card(out, state)
     log(state["verdict"]["text"])
     log(f"model: {out} (card: {out / CARD_FILE})")

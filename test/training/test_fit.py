@@ -74,3 +74,24 @@ def test_plan_rules():
         plan_fit(FamilyProfile("v", 3, 20, 0, 2, True, 100, 100), 30)
     with pytest.raises(ValueError, match="at least 7 evaluated points"):
         plan_fit(FamilyProfile("p", 3, 20, 2, 2, True, 5, 5), 30)
+
+
+def test_budget_clock_survives_a_killed_fit(tmp_path):
+    """A fit killed before it could save (a session ending) resumes with its spent time."""
+    from botorch_nap.training.fit import BudgetBar
+
+    clock = tmp_path / "fit_clock.json"
+    bar = BudgetBar(60.0, elapsed_s=100.0, enabled=False, clock_file=clock)
+    bar.write_clock()
+    bar.close()
+    assert json.loads(clock.read_text())["elapsed_s"] >= 100.0
+    # fit() resumes from the larger of fit.json's and the clock's time: a stage planned
+    # after the kill gets only what is left of the budget.
+    folder = _quadratic_pools(tmp_path / "bowls")
+    out = tmp_path / "model"
+    out.mkdir()
+    (out / "fit_clock.json").write_text(json.dumps({"elapsed_s": 10_000.0}))
+    cli_main(["fit", str(folder), "--minutes", "0.25", "--out", str(out), "--no-progress"])
+    state = json.loads((out / "fit.json").read_text())
+    assert state["elapsed_s"] >= 10_000.0
+    assert state["stages"]["np"]["steps"] == 20  # the floor: no budget was left
