@@ -6,6 +6,8 @@ would take: ``optimize_acqf`` over ``bounds`` when ``candidates`` is None (conti
 
 * :class:`GPEI`: ``SingleTaskGP`` (BoTorch's default outcome transform, a ``Normalize``
   input transform on ``bounds``), fitted by ``fit_gpytorch_mll``, ``LogExpectedImprovement``.
+* :class:`GPEIMixed`: the same with ``MixedSingleTaskGP`` (categorical kernel) for
+  categorical parameters.
 * :class:`NPEI`: the network's bar head as a model plus exact bar EI.
 * :class:`NAP`: the network's acquisition head (:class:`NAPAcquisition`).
 * :class:`RandomSearch`: uniform in the box, or uniform over unevaluated pool points.
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 import torch
 from botorch.acquisition import AcquisitionFunction, LogExpectedImprovement
 from botorch.fit import fit_gpytorch_mll
-from botorch.models import SingleTaskGP
+from botorch.models import MixedSingleTaskGP, SingleTaskGP
 from botorch.models.transforms.input import Normalize
 from botorch.optim import optimize_acqf, optimize_acqf_discrete
 from gpytorch.mlls import ExactMarginalLogLikelihood
@@ -117,6 +119,38 @@ class GPEI(Proposer):
         )
         with warnings.catch_warnings():
             # Tiny or degenerate histories make the fit warn; BoTorch retries internally.
+            warnings.simplefilter("ignore")
+            fit_gpytorch_mll(ExactMarginalLogLikelihood(gp.likelihood, gp))
+        return LogExpectedImprovement(gp, best_f=Y.max())
+
+
+class GPEIMixed(GPEI):
+    """GP-EI for categorical parameters: BoTorch's ``MixedSingleTaskGP`` (a categorical kernel
+    on ``cat_dims``, which only asks whether two codes are equal, times a Matern kernel on the
+    other dims) + ``fit_gpytorch_mll`` + ``LogExpectedImprovement``.
+
+    Args:
+        cat_dims: the categorical dims (codes ``0..k-1``).
+    """
+
+    name = "gp-ei-mixed"
+
+    def __init__(self, cat_dims: list[int], **kwargs) -> None:
+        super().__init__(**kwargs)
+        if not cat_dims:
+            raise ValueError("GPEIMixed needs at least one categorical dim (else use GPEI)")
+        self.cat_dims = sorted(cat_dims)
+
+    def acquisition(
+        self, train_X: Tensor, train_Y: Tensor, bounds: Tensor, pool: bool = False
+    ) -> AcquisitionFunction:
+        Y = train_Y if self.maximize else -train_Y
+        d = train_X.shape[-1]
+        numeric = [j for j in range(d) if j not in self.cat_dims]
+        # Codes stay codes for the categorical kernel; only numerical dims are scaled.
+        tf = Normalize(d, bounds=bounds.to(train_X), indices=numeric) if numeric else None
+        gp = MixedSingleTaskGP(train_X, Y, cat_dims=self.cat_dims, input_transform=tf)
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fit_gpytorch_mll(ExactMarginalLogLikelihood(gp.likelihood, gp))
         return LogExpectedImprovement(gp, best_f=Y.max())

@@ -50,9 +50,17 @@ from pathlib import Path
 
 import torch
 
-from botorch_nap.baselines import GPEI, NAP, NPEI, OptimizerSettings, Proposer, RandomSearch
-from botorch_nap.nn.transformer import NAPTransformer
-from botorch_nap.tasks.base import Task, TaskFamily
+from botorch_nap.baselines import (
+    GPEI,
+    NAP,
+    NPEI,
+    GPEIMixed,
+    OptimizerSettings,
+    Proposer,
+    RandomSearch,
+)
+from botorch_nap.nn.transformer import NAPTransformer, check_categories
+from botorch_nap.tasks.base import SearchSpace, Task, TaskFamily
 
 
 @dataclass
@@ -152,10 +160,13 @@ def _load_network(path: str, dim: int, mtime: float) -> NAPTransformer:
     return NAPTransformer.load(path, expected_dim=dim).eval()
 
 
-def load_network(arg: str, kind: str, dim: int) -> NAPTransformer:
-    """The (cached, eval-mode) network of a checkpoint, checked against the task's dim."""
+def load_network(arg: str, kind: str, space: SearchSpace) -> NAPTransformer:
+    """The (cached, eval-mode) network of a checkpoint, checked against the task's space
+    (its dim and its categorical dims)."""
     path = resolve_checkpoint(arg, kind)
-    return _load_network(str(path), dim, (path / "weights.pt").stat().st_mtime)
+    net = _load_network(str(path), space.dim, (path / "weights.pt").stat().st_mtime)
+    check_categories(net.config, space, f"checkpoint {arg!r}")
+    return net
 
 
 def portable_checkpoint(path: Path) -> str:
@@ -203,16 +214,23 @@ def describe_method(spec: str) -> dict:
 
 # ----------------------------------------------------------------------------- built-ins
 def _nap(arg: str | None, ctx: MethodContext) -> Proposer:
-    net = load_network(arg, "nap", ctx.family.space.dim)
+    net = load_network(arg, "nap", ctx.family.space)
     return NAP(net, budget=ctx.n_init + ctx.steps, settings=ctx.settings)
 
 
 def _np_ei(arg: str | None, ctx: MethodContext) -> Proposer:
-    return NPEI(load_network(arg, "np", ctx.family.space.dim), settings=ctx.settings)
+    return NPEI(load_network(arg, "np", ctx.family.space), settings=ctx.settings)
 
 
 def _gp_ei(arg: str | None, ctx: MethodContext) -> Proposer:
     return GPEI(settings=ctx.settings)
+
+
+def _gp_ei_mixed(arg: str | None, ctx: MethodContext) -> Proposer:
+    cat_dims = sorted(ctx.family.space.categorical_dims)
+    if not cat_dims:
+        raise ValueError(f"gp-ei-mixed: family {ctx.family.name} has no categorical parameter")
+    return GPEIMixed(cat_dims, settings=ctx.settings)
 
 
 def _random(arg: str | None, ctx: MethodContext) -> Proposer:
@@ -249,6 +267,9 @@ def _portfolio(arg: str | None, ctx: MethodContext) -> Proposer:
 register_method("nap", _nap, "NAP acquisition head of <checkpoint>", needs_arg=True)
 register_method("np-ei", _np_ei, "exact EI over the bar posterior of <checkpoint>", True)
 register_method("gp-ei", _gp_ei, "BoTorch SingleTaskGP + LogEI")
+register_method(
+    "gp-ei-mixed", _gp_ei_mixed, "BoTorch MixedSingleTaskGP (categorical kernel) + LogEI"
+)
 register_method("random", _random, "uniform random search")
 register_method(
     "gp-ei-transfer", _gp_ei_transfer, "k (default 5) meta-train portfolio steps, then GP-EI"

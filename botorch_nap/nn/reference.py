@@ -47,7 +47,7 @@ def dense_forward(
     t_frac = torch.as_tensor(t_frac, dtype=dt).expand(b)
 
     tokens = torch.cat(
-        [net.emb_x(hist_x) + net.emb_y(hist_y.unsqueeze(-1)), net.emb_x(query_x)], dim=1
+        [net.embed_x(hist_x) + net.emb_y(hist_y.unsqueeze(-1)), net.embed_x(query_x)], dim=1
     )
     key_ok = torch.cat([mask, torch.zeros(b, m, dtype=torch.bool)], dim=1)  # b x (n+m)
     eye = torch.eye(n + m, dtype=torch.bool)

@@ -15,6 +15,15 @@ Heads
 
 Inputs are normalised by the caller (:mod:`botorch_nap.normalization`): x in the unit cube,
 history y standardised by the history's own statistics.
+
+Categorical inputs
+    BoTorch sees a categorical parameter with ``k`` choices as one dim of ordinal codes
+    ``0 .. k-1`` (unit cube: ``code / (k - 1)``). A network built with
+    ``NAPConfig(categories=...)`` decodes such a dim back to its code and feeds it to the
+    embedding *one-hot* (``k`` inputs), so any two distinct choices are equally far apart and
+    no order among choices is implied. The encoding lives in the network, so training,
+    :class:`~botorch_nap.acquisition.nap.NAPAcquisition`, the neural-process model, the
+    benchmark and Ax all see the same thing.
 """
 
 from __future__ import annotations
@@ -51,6 +60,9 @@ class NAPConfig:
     Such a network must be trained on tasks padded the same way (e.g. ``GPPriorFamily(dim=6,
     min_dim=2)``), so that a padded coordinate means "this dimension does not exist".
     ``None`` (default): exactly ``dim_x`` dims.
+
+    ``categories``: per input dim, the number of choices of a categorical parameter (0 for
+    a numerical one); those dims enter one-hot (module docstring). ``None``: all numerical.
     """
 
     dim_x: int
@@ -64,10 +76,25 @@ class NAPConfig:
     dropout: float = 0.0
     horizon: int = 50
     min_dim: int | None = None
+    categories: list[int] | None = None
 
     def __post_init__(self) -> None:
         if self.dim_x < 1:
             raise ValueError(f"dim_x must be >= 1, got {self.dim_x}")
+        if self.categories is not None:
+            self.categories = [int(k) for k in self.categories]
+            if len(self.categories) != self.dim_x:
+                raise ValueError(
+                    f"categories must give one entry per input dim ({self.dim_x}), "
+                    f"got {len(self.categories)}"
+                )
+            if any(k == 1 or k < 0 for k in self.categories):
+                raise ValueError(
+                    "categories entries must be 0 (not categorical) or the number of "
+                    f"choices (>= 2), got {self.categories}"
+                )
+            if self.min_dim is not None and self.min_dim != self.dim_x:
+                raise ValueError("a variable-dimension network cannot have categorical dims")
         if self.min_dim is not None and not 1 <= self.min_dim <= self.dim_x:
             raise ValueError(f"min_dim must be in [1, dim_x={self.dim_x}], got {self.min_dim}")
         if self.d_model % self.n_heads != 0:
@@ -91,11 +118,30 @@ class NAPConfig:
         lo = self.dim_x if self.min_dim is None else self.min_dim
         return lo <= d <= self.dim_x
 
+    @property
+    def input_width(self) -> int:
+        """Width of the embedding's input: one column per numerical dim, ``k`` per categorical."""
+        if not self.categories:
+            return self.dim_x
+        return sum(k if k else 1 for k in self.categories)
+
     def describe_dims(self) -> str:
         """``"6"`` or ``"2..6"``: the input dims this network accepts, for error messages."""
         if self.min_dim is None or self.min_dim == self.dim_x:
             return str(self.dim_x)
         return f"{self.min_dim}..{self.dim_x}"
+
+
+def check_categories(config: NAPConfig, space, source: object = "the network") -> None:
+    """Raise ``ValueError`` when a network's categorical dims differ from a search space's
+    (``space``: a :class:`~botorch_nap.tasks.base.SearchSpace`)."""
+    want = space.category_counts()
+    have = config.categories if config.categories and any(config.categories) else None
+    if have != want:
+        raise ValueError(
+            f"{source}: the network's categorical dims (choices per dim) are {have}, but the "
+            f"search space's are {want}; use a checkpoint trained on this space"
+        )
 
 
 class HistoryEncoding(NamedTuple):
@@ -234,7 +280,10 @@ class NAPTransformer(nn.Module):
         super().__init__()
         self.config = config
         d = config.d_model
-        self.emb_x = _mlp(config.dim_x, d, d)
+        self.emb_x = _mlp(config.input_width, d, d)
+        cats = config.categories or []
+        self._numeric = [j for j in range(config.dim_x) if not (cats and cats[j])]
+        self._categorical = [(j, k) for j, k in enumerate(cats) if k]
         self.emb_y = _mlp(1, d, d)
         self.blocks = nn.ModuleList([Block(config) for _ in range(config.n_layers)])
         self.ln_f = nn.LayerNorm(d)
@@ -265,6 +314,22 @@ class NAPTransformer(nn.Module):
         if x.shape[-1] < self.config.dim_x:
             x = torch.nn.functional.pad(x, (0, self.config.dim_x - x.shape[-1]))
         return x
+
+    def encode_inputs(self, x: Tensor) -> Tensor:
+        """Unit-cube ``... x dim_x`` -> the embedding's ``... x input_width`` inputs: numerical
+        dims as they are, then each categorical dim one-hot (its code is ``round(u (k-1))``).
+        Identity for a network without categorical dims."""
+        if not self._categorical:
+            return x
+        parts = [x[..., self._numeric]]
+        for j, k in self._categorical:
+            code = (x[..., j] * (k - 1)).round().clamp(0, k - 1).long()
+            parts.append(F.one_hot(code, k).to(x.dtype))
+        return torch.cat(parts, dim=-1)
+
+    def embed_x(self, x: Tensor) -> Tensor:
+        """``emb_x`` of unit-cube points (categorical dims one-hot first)."""
+        return self.emb_x(self.encode_inputs(x))
 
     def encode_history(
         self,
@@ -300,7 +365,7 @@ class NAPTransformer(nn.Module):
             t_frac = budget_fraction(mask.sum(-1), self.config.horizon)
         t_frac = torch.as_tensor(t_frac, dtype=self.dtype, device=hist_x.device).expand(b)
 
-        h = self.emb_x(hist_x) + self.emb_y(hist_y.unsqueeze(-1))
+        h = self.embed_x(hist_x) + self.emb_y(hist_y.unsqueeze(-1))
         keys, values = [], []
         attn_mask = None if bool(mask.all()) else mask
         for block in self.blocks:
@@ -341,7 +406,7 @@ class NAPTransformer(nn.Module):
     def _score_chunk(
         self, enc: HistoryEncoding, qx: Tensor, mask: Tensor | None
     ) -> tuple[Tensor, Tensor]:
-        z = self.emb_x(qx)
+        z = self.embed_x(qx)
         for block, k, v in zip(self.blocks, enc.keys, enc.values):
             z = block.query(z, k, v, mask)
         z = self.ln_f(z)

@@ -31,6 +31,8 @@ class SearchSpace:
         integer_dims: dims whose values must be integers (in search-space coordinates).
         categorical_dims: ``{dim: number of categories}``; values are codes ``0..k-1``.
         log_dims: dims that hold log10 of the raw parameter.
+        choices: ``{dim: names}`` of categorical dims whose choices have names (code ``c``
+            is ``names[c]``); optional.
     """
 
     bounds: Tensor
@@ -38,6 +40,7 @@ class SearchSpace:
     integer_dims: list[int] = field(default_factory=list)
     categorical_dims: dict[int, int] = field(default_factory=dict)
     log_dims: list[int] = field(default_factory=list)
+    choices: dict[int, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.bounds = torch.as_tensor(self.bounds, dtype=torch.float64)
@@ -51,10 +54,20 @@ class SearchSpace:
             lo, hi = self.bounds[0, j].item(), self.bounds[1, j].item()
             if lo != 0 or hi != k - 1:
                 raise ValueError(f"categorical dim {j} must have bounds [0, {k - 1}]")
+        for j, names in self.choices.items():
+            if self.categorical_dims.get(j) != len(names):
+                raise ValueError(f"dim {j}: {len(names)} choice names for a non-matching dim")
 
     @property
     def dim(self) -> int:
         return self.bounds.shape[1]
+
+    def category_counts(self) -> list[int] | None:
+        """Per dim, the number of choices of a categorical parameter (0 otherwise), as
+        ``NAPConfig(categories=...)`` takes it; ``None`` when no dim is categorical."""
+        if not self.categorical_dims:
+            return None
+        return [self.categorical_dims.get(j, 0) for j in range(self.dim)]
 
     @property
     def continuous_dims(self) -> list[int]:

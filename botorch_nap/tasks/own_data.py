@@ -27,6 +27,9 @@ Folder format (full description with an example in ``OWN_DATA.md`` next to this 
 * CSV: one column per parameter (by name) plus the objective column; other columns are
   ignored; categorical cells hold the choice strings (or their 0-based codes).
 * NPZ: ``X`` (``n x d``, raw units, parameter order, categoricals as 0-based codes) and ``y``.
+
+Categorical choices are coded in their sorted order whatever order ``space.json`` lists them
+(codes read from files are recoded), so two listings of one space give the same points.
 * ``lower``/``upper`` may be omitted for float/int parameters: they are then taken from the
   data (min/max over all tasks). ``"log": true`` puts the parameter in log10 space (values
   must be > 0). Rows with a missing (empty / NaN) value are dropped with a warning.
@@ -131,6 +134,27 @@ def load_own_data(folder: str | os.PathLike, name: str | None = None) -> PoolFam
             raise ValueError(f"{folder}: two task files named {f.stem!r}")
         raw[f.stem] = (X[keep], y[keep])
 
+    # Categorical codes follow the sorted order of the choices, not their listing order, so
+    # that two listings of one space give the same coded points (and the same model inputs).
+    choice_names: dict[int, list[str]] = {}
+    for j, p in enumerate(params):
+        if p.get("type") == "categorical":
+            listed = [str(c) for c in p["choices"]]
+            if len(set(listed)) != len(listed):
+                raise ValueError(f"{spec_path}: parameter {p['name']!r} repeats a choice")
+            order = sorted(range(len(listed)), key=lambda i: listed[i])
+            rank = np.empty(len(listed))
+            rank[order] = np.arange(len(listed))
+            for tid, (X, _) in raw.items():
+                col = X[:, j]
+                if not (np.isin(col, np.arange(len(listed)))).all():
+                    raise ValueError(
+                        f"{folder}: task {tid!r}, parameter {p['name']!r}: categorical codes "
+                        f"must be integers 0..{len(listed) - 1}"
+                    )
+                X[:, j] = rank[col.astype(int)]
+            choice_names[j] = [listed[i] for i in order]
+
     allX = np.concatenate([X for X, _ in raw.values()])
     lo, hi, ints, cats, logs, names = [], [], [], {}, [], []
     for j, p in enumerate(params):
@@ -156,7 +180,9 @@ def load_own_data(folder: str | os.PathLike, name: str | None = None) -> PoolFam
             raise ValueError(f"{spec_path}: parameter {p['name']!r} has an empty range [{a}, {b}]")
         lo.append(a)
         hi.append(b)
-    space = SearchSpace(torch.tensor([lo, hi], dtype=torch.float64), names, ints, cats, logs)
+    space = SearchSpace(
+        torch.tensor([lo, hi], dtype=torch.float64), names, ints, cats, logs, choice_names
+    )
 
     pools = {}
     for tid, (X, y) in raw.items():

@@ -2,7 +2,8 @@
 
 Names: ``gp_prior`` (kw ``dim``, ``kernel``, ...), the synthetic functions of
 :data:`~botorch_nap.tasks.synthetic.SYNTHETIC_NAMES`, ``synthetic_mix`` (kw ``functions``:
-several of them as one variable-dimension family), ``hpobench_xgb``, the YAHPO scenarios
+several of them as one variable-dimension family), ``hpobench_xgb``, ``antibody`` (CDRH3
+design, categorical), the YAHPO scenarios
 ``lcbench``, ``rbv2_rpart``, ``rbv2_xgboost``, ``iaml_glmnet``, or a path to a folder of
 the user's own data (:mod:`botorch_nap.tasks.own_data`). ``augment=True`` (or a dict of
 :class:`~botorch_nap.tasks.augment.AugmentedFamily` options) wraps the family in GP-posterior
@@ -20,6 +21,7 @@ from botorch_nap.tasks.paths import data_file_exists
 YAHPO_NAMES = ("lcbench", "rbv2_rpart", "rbv2_xgboost", "iaml_glmnet")
 DATA_FILES = {
     "hpobench_xgb": "hpobench_xgb/hpobench_xgb.npz",
+    "antibody": "antibody/absolut_energies.csv.gz",
     **{n: f"yahpo/{n}/model.onnx" for n in YAHPO_NAMES},
 }
 
@@ -27,7 +29,14 @@ DATA_FILES = {
 def family_names() -> list[str]:
     from botorch_nap.tasks.synthetic import SYNTHETIC_NAMES
 
-    return ["gp_prior", *SYNTHETIC_NAMES, "synthetic_mix", "hpobench_xgb", *YAHPO_NAMES]
+    return [
+        "gp_prior",
+        *SYNTHETIC_NAMES,
+        "synthetic_mix",
+        "hpobench_xgb",
+        "antibody",
+        *YAHPO_NAMES,
+    ]
 
 
 def get_family(
@@ -71,6 +80,10 @@ def _build(name: str, data_dir, **kw) -> TaskFamily:
         from botorch_nap.tasks.pools import load_hpobench_xgb
 
         return load_hpobench_xgb(data_dir, **kw)
+    if name == "antibody":
+        from botorch_nap.tasks.antibody import load_antibody
+
+        return load_antibody(data_dir, **kw)
     if name in YAHPO_NAMES:
         from botorch_nap.tasks.yahpo import YahpoFamily
 
@@ -100,7 +113,7 @@ def list_families(data_dir: str | os.PathLike | None = None) -> list[dict]:
         row = {"name": name, "dims": None, "n_train": None, "n_val": None, "n_test": None}
         kind = (
             "pool"
-            if name == "hpobench_xgb"
+            if name in ("hpobench_xgb", "antibody")
             else "surrogate"
             if name in YAHPO_NAMES
             else "synthetic"

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from botorch_nap.nn.transformer import CONFIG_FILE, NAPConfig, NAPTransformer
+from botorch_nap.nn.transformer import CONFIG_FILE, NAPConfig, NAPTransformer, check_categories
 from botorch_nap.training.checkpoint import LAST_DIR
 
 NET_FIELDS = ("d_model", "n_layers", "n_heads", "d_ff", "n_buckets", "horizon")
@@ -112,10 +112,18 @@ def _build_net(args, family, device: torch.device) -> NAPTransformer:
     dim = family.space.dim
     if args.init_from:
         net = NAPTransformer.load(args.init_from, expected_dim=dim)
+        check_categories(net.config, family.space, args.init_from)
     else:
         kw = {k: getattr(args, f"net_{k}") for k in NET_FIELDS}
         # A mixed-dimension family (GPPriorFamily(min_dim=...)) trains a variable-dim network.
-        net = NAPTransformer(NAPConfig(dim_x=dim, min_dim=getattr(family, "min_dim", None), **kw))
+        net = NAPTransformer(
+            NAPConfig(
+                dim_x=dim,
+                min_dim=getattr(family, "min_dim", None),
+                categories=family.space.category_counts(),
+                **kw,
+            )
+        )
     return net.to(device).train()
 
 

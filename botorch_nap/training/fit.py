@@ -393,6 +393,7 @@ def _stage_np(out, state, plan, profile, family, family_spec, seed, bar, log) ->
             NAPConfig(
                 dim_x=profile.dim,
                 min_dim=getattr(family, "min_dim", None),
+                categories=family.space.category_counts(),
                 horizon=plan.n_init + plan.steps,
                 **plan.network,
             )

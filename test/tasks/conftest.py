@@ -25,3 +25,8 @@ def hpobench_dir() -> Path:
 @pytest.fixture
 def yahpo_dir() -> Path:
     return data_dir_or_skip("yahpo/scenarios.json")
+
+
+@pytest.fixture
+def antibody_dir() -> Path:
+    return data_dir_or_skip("antibody/absolut_energies.csv.gz")
