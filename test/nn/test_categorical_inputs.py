@@ -10,8 +10,8 @@ import torch
 
 from botorch_nap.acquisition.nap import NAPAcquisition
 from botorch_nap.nn.transformer import NAPConfig, NAPTransformer, check_categories
-from botorch_nap.tasks.own_data import load_own_data
 from botorch_nap.tasks.base import SearchSpace
+from botorch_nap.tasks.own_data import load_own_data
 
 
 def _net(categories, seed=0) -> NAPTransformer:
