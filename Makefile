@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: demo test lint format install install-dev install-peers clean
+.PHONY: demo test lint format install install-dev install-peers install-abc clean
 
 $(VENV)/.torch:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,17 @@ $(VENV)/.installed: $(VENV)/.torch setup.py
 $(VENV)/.installed-dev: $(VENV)/.torch setup.py
 	$(PIP) install -q -e ".[dev]"
 	$(MAKE) install-peers
+	$(MAKE) install-abc
 	touch $@
+
+# ABC (Debian package berkeley-abc) evaluates the logic-synthesis tasks live. Installed with
+# apt-get where we are root; elsewhere the message says what is missing, and the EDA tests
+# fail with the package's name rather than skip.
+install-abc:
+	@command -v berkeley-abc >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq berkeley-abc; \
+	  else echo "berkeley-abc missing: sudo apt-get install berkeley-abc"; fi; }
 
 # HEBO 0.3.6 pins numpy<1.25 (and pymoo==0.6.0 wants cma==3.2.2); pip would downgrade the
 # whole stack. Installed without those pins it runs on numpy 2 (botorch_nap.benchmark.peers).

@@ -23,7 +23,7 @@ setup(
     ),
     package_data={
         "botorch_nap.pretrained": ["*/*/*.json", "*/*/*.pt", "*/*.md"],
-        "botorch_nap.tasks": ["*.json", "*.md"],
+        "botorch_nap.tasks": ["*.json", "*.md", "eda_pools/*.json", "eda_pools/*.npz"],
     },
     install_requires=[
         # torch is deliberately a wide range: install torch==2.13.0 (CPU wheel) first,

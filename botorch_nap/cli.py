@@ -46,10 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data-dir", default=None, help="folder with the data (default: env/auto)")
     t.set_defaults(func=_tasks)
     from botorch_nap.benchmark import commands as benchmark_commands
+    from botorch_nap.tasks.eda import register_command as register_eda
     from botorch_nap.training import commands as training_commands
 
     training_commands.register(sub)
     benchmark_commands.register(sub)
+    register_eda(sub)
     return parser
 
 

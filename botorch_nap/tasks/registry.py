@@ -3,7 +3,8 @@
 Names: ``gp_prior`` (kw ``dim``, ``kernel``, ...), the synthetic functions of
 :data:`~botorch_nap.tasks.synthetic.SYNTHETIC_NAMES`, ``synthetic_mix`` (kw ``functions``:
 several of them as one variable-dimension family), ``hpobench_xgb``, ``antibody`` (CDRH3
-design, categorical), the YAHPO scenarios
+design, categorical), ``eda`` (ABC synthesis sequences on EPFL circuits, categorical;
+kw ``pools``), the YAHPO scenarios
 ``lcbench``, ``rbv2_rpart``, ``rbv2_xgboost``, ``iaml_glmnet``, or a path to a folder of
 the user's own data (:mod:`botorch_nap.tasks.own_data`). ``augment=True`` (or a dict of
 :class:`~botorch_nap.tasks.augment.AugmentedFamily` options) wraps the family in GP-posterior
@@ -35,6 +36,7 @@ def family_names() -> list[str]:
         "synthetic_mix",
         "hpobench_xgb",
         "antibody",
+        "eda",
         *YAHPO_NAMES,
     ]
 
@@ -84,6 +86,10 @@ def _build(name: str, data_dir, **kw) -> TaskFamily:
         from botorch_nap.tasks.antibody import load_antibody
 
         return load_antibody(data_dir, **kw)
+    if name == "eda":
+        from botorch_nap.tasks.eda import load_eda
+
+        return load_eda(**kw)
     if name in YAHPO_NAMES:
         from botorch_nap.tasks.yahpo import YahpoFamily
 
@@ -110,10 +116,18 @@ def list_families(data_dir: str | os.PathLike | None = None) -> list[dict]:
     for name in family_names():
         needs = DATA_FILES.get(name)
         found = None if needs is None else data_file_exists(needs, data_dir)
+        if name == "eda":
+            from botorch_nap.tasks.eda import SHIPPED_POOLS
+
+            # Pools ship with the package; live evaluation needs the circuits (and ABC).
+            needs = "eda_pools (shipped) + epfl/*.aig, berkeley-abc for live runs"
+            found = (SHIPPED_POOLS / "space.json").is_file() and data_file_exists(
+                "epfl/ctrl.aig", data_dir
+            )
         row = {"name": name, "dims": None, "n_train": None, "n_val": None, "n_test": None}
         kind = (
             "pool"
-            if name in ("hpobench_xgb", "antibody")
+            if name in ("hpobench_xgb", "antibody", "eda")
             else "surrogate"
             if name in YAHPO_NAMES
             else "synthetic"

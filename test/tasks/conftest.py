@@ -30,3 +30,8 @@ def yahpo_dir() -> Path:
 @pytest.fixture
 def antibody_dir() -> Path:
     return data_dir_or_skip("antibody/absolut_energies.csv.gz")
+
+
+@pytest.fixture
+def epfl_dir() -> Path:
+    return data_dir_or_skip("epfl/router.aig")

@@ -1,0 +1,330 @@
+"""Logic synthesis with ABC: the live :class:`EDAObjective` and the ``eda`` pool family.
+
+A point is a sequence of ``L`` synthesis operators applied to an EPFL circuit (AIGER file
+``epfl/<circuit>.aig`` under the data root), as BOiLS (Grosnit et al., 2022) defines the
+problem, evaluated live by ABC (the Debian package ``berkeley-abc``):
+
+* **operators** (:data:`OPERATORS`, BOiLS's standard set): ``balance``, ``refactor``,
+  ``refactor -z``, ``resub``, ``resub -z``, ``rewrite``, ``rewrite -z``; ``L = 20`` by
+  default. A sequence is ``L`` categorical dims (``s1 .. sL``), codes ``0..6`` in that
+  (sorted) order.
+* **evaluation**: ``read <circuit>.aig; strash; <op 1>; ...; <op L>; if -K 6; print_stats``:
+  technology mapping onto 6-input LUTs; *area* is the LUT count (``nd``), *delay* the
+  number of LUT levels (``lev``).
+* **QoR** (lower is better): ``area / area_ref + delay / delay_ref``, the reference being
+  ABC's ``resyn2`` script run through the same pipeline (so ``resyn2`` itself scores 2.0).
+  Tasks maximise, so the pool families store ``-QoR``.
+
+The ``eda`` family is a pool family in the users' own-data format (one task per circuit:
+``N`` random sequences and their QoR), built by ``botorch-nap eda-pools`` (progress bar,
+per-circuit cache, resumable) from :data:`DEFAULT_CIRCUITS`, the EPFL circuits that evaluate
+in well under a second here. ``get_family("eda")`` loads the pools shipped in
+``botorch_nap/tasks/eda_pools`` (or ``pools=<folder>``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from botorch_nap.tasks.paths import find_data_file
+
+ABC_PACKAGE = "berkeley-abc"
+#: In sorted order, as the own-data loader codes categorical choices: a code means the same
+#: operator in the pools, in :class:`EDAObjective` and in a network's one-hot inputs.
+OPERATORS = (
+    "balance",
+    "refactor",
+    "refactor -z",
+    "resub",
+    "resub -z",
+    "rewrite",
+    "rewrite -z",
+)
+RESYN2 = (
+    "balance",
+    "rewrite",
+    "refactor",
+    "balance",
+    "rewrite",
+    "rewrite -z",
+    "balance",
+    "refactor -z",
+    "rewrite -z",
+    "balance",
+)
+SEQUENCE_LENGTH = 20
+LUT_INPUTS = 6
+#: EPFL circuits whose 20-step evaluation takes under half a second here and whose QoR varies
+#: over random sequences (adder, bar and dec score the same for every sequence we tried; the
+#: other EPFL circuits take 1.4-10 s per sequence).
+DEFAULT_CIRCUITS = ("cavlc", "ctrl", "i2c", "int2float", "max", "priority", "router")
+SHIPPED_POOLS = Path(__file__).resolve().parent / "eda_pools"
+_STATS = re.compile(r"nd\s*=\s*(\d+).*?lev\s*=\s*(\d+)")
+
+
+def find_abc() -> str:
+    """Path of the ABC executable; ``RuntimeError`` naming the package when it is missing."""
+    for name in (ABC_PACKAGE, "yosys-abc"):
+        path = shutil.which(name)
+        if path:
+            return path
+    raise RuntimeError(
+        f"ABC is not installed: the logic-synthesis tasks need the Debian package "
+        f"{ABC_PACKAGE!r} (apt-get install {ABC_PACKAGE}; `make install-dev` does it as root)"
+    )
+
+
+@dataclass(frozen=True)
+class MappedStats:
+    """A mapped circuit: LUT count (area) and LUT levels (delay)."""
+
+    luts: int
+    levels: int
+
+
+def run_abc(
+    circuit: Path, operators: tuple[str, ...] | list[str], timeout: float = 300.0
+) -> MappedStats:
+    """Apply ``operators`` to an AIGER circuit with ABC, map to 6-LUTs, return the stats."""
+    bad = [op for op in operators if op not in OPERATORS]
+    if bad:
+        raise ValueError(f"unknown synthesis operator(s) {bad}; known: {list(OPERATORS)}")
+    script = "; ".join(
+        [f"read {circuit}", "strash", *operators, f"if -K {LUT_INPUTS}", "print_stats"]
+    )
+    done = subprocess.run(
+        [find_abc(), "-c", script], capture_output=True, text=True, timeout=timeout
+    )
+    found = _STATS.findall(done.stdout)
+    if done.returncode != 0 or not found:
+        tail = (done.stderr or done.stdout).strip()[-400:]
+        raise RuntimeError(f"ABC failed on {circuit.name} (exit {done.returncode}): {tail}")
+    luts, levels = found[-1]
+    return MappedStats(int(luts), int(levels))
+
+
+def circuit_path(circuit: str, data_dir: str | os.PathLike | None = None) -> Path:
+    """``epfl/<circuit>.aig`` under the data root (clear error when missing)."""
+    return find_data_file(f"epfl/{circuit}.aig", data_dir)
+
+
+class EDAObjective:
+    """QoR of synthesis sequences on one circuit (lower is better), evaluated live by ABC.
+
+    Usable directly in a BoTorch or Ax loop: :meth:`__call__` takes ``... x L`` operator
+    codes (floats or ints, ``0..6`` in :data:`OPERATORS` order) and returns ``...`` QoR
+    values; :meth:`qor` takes operator names. ``bounds`` (``2 x L``) and ``cat_dims`` are
+    what BoTorch's ``optimize_acqf_mixed_alternating`` and ``MixedSingleTaskGP`` take.
+    Results are cached per sequence.
+
+    Example:
+        >>> f = EDAObjective("ctrl")
+        >>> f.qor(["balance", "rewrite -z"] * 10)
+        >>> f(torch.zeros(3, 20))  # 3 sequences of 20 x "balance" -> 3 QoR values
+    """
+
+    def __init__(
+        self,
+        circuit: str,
+        length: int = SEQUENCE_LENGTH,
+        data_dir: str | os.PathLike | None = None,
+    ) -> None:
+        if length < 1:
+            raise ValueError(f"length must be >= 1, got {length}")
+        self.circuit, self.length = circuit, length
+        self.path = circuit_path(circuit, data_dir)
+        self.reference = run_abc(self.path, RESYN2)
+        self._cache: dict[tuple[int, ...], float] = {}
+        self.bounds = torch.tensor([[0.0] * length, [len(OPERATORS) - 1.0] * length])
+        self.cat_dims = list(range(length))
+
+    def stats(self, operators: list[str] | tuple[str, ...]) -> MappedStats:
+        return run_abc(self.path, tuple(operators))
+
+    def qor_of(self, stats: MappedStats) -> float:
+        return stats.luts / self.reference.luts + stats.levels / self.reference.levels
+
+    def qor(self, operators: list[str] | tuple[str, ...]) -> float:
+        """QoR of a sequence of operator names (any length; ``L`` for the search space)."""
+        codes = tuple(OPERATORS.index(op) if op in OPERATORS else -1 for op in operators)
+        if -1 in codes:
+            raise ValueError(f"unknown synthesis operator in {list(operators)}; known: {OPERATORS}")
+        if codes not in self._cache:
+            self._cache[codes] = self.qor_of(self.stats(operators))
+        return self._cache[codes]
+
+    def decode(self, x: Tensor | list) -> list[str]:
+        """One sequence of codes -> operator names (checks length and range)."""
+        codes = torch.as_tensor(x, dtype=torch.float64).reshape(-1)
+        if codes.numel() != self.length:
+            raise ValueError(f"a sequence has {self.length} operators, got {codes.numel()}")
+        if not torch.isfinite(codes).all():
+            raise ValueError("sequence codes contain NaN or inf")
+        idx = codes.round().long()
+        if (idx < 0).any() or (idx >= len(OPERATORS)).any():
+            raise ValueError(f"operator codes must lie in 0..{len(OPERATORS) - 1}")
+        return [OPERATORS[i] for i in idx.tolist()]
+
+    def __call__(self, X: Tensor) -> Tensor:
+        X = torch.as_tensor(X)
+        if X.shape[-1] != self.length:
+            raise ValueError(f"expected ... x {self.length} operator codes, got {tuple(X.shape)}")
+        flat = X.reshape(-1, self.length)
+        out = torch.tensor([self.qor(self.decode(x)) for x in flat], dtype=torch.float64)
+        return out.reshape(X.shape[:-1])
+
+
+# ---------------------------------------------------------------------------- pools
+def _space_json(length: int, circuits: list[str]) -> dict:
+    return {
+        "name": "eda",
+        "objective": "qor",
+        "minimize": True,
+        "description": (
+            f"ABC synthesis sequences of {length} operators on EPFL circuits; QoR = LUTs / "
+            "LUTs(resyn2) + levels / levels(resyn2) after `if -K 6` (botorch_nap/tasks/eda.py)"
+        ),
+        "parameters": [
+            {"name": f"s{i + 1}", "type": "categorical", "choices": list(OPERATORS)}
+            for i in range(length)
+        ],
+        "circuits": circuits,
+    }
+
+
+def _sequences(circuit: str, n: int, length: int, seed: int) -> np.ndarray:
+    """The circuit's ``n`` random sequences (distinct), a pure function of the arguments."""
+    rng = np.random.default_rng([seed, *circuit.encode()])
+    seen: dict[tuple, None] = {}
+    # One row per draw, so that the first n sequences are the same for any larger n.
+    while len(seen) < n:
+        seen.setdefault(tuple(int(v) for v in rng.integers(0, len(OPERATORS), length)), None)
+    return np.array(list(seen), dtype=np.int64).reshape(n, length)
+
+
+def build_eda_pools(
+    out: str | os.PathLike,
+    circuits: list[str] | tuple[str, ...] = DEFAULT_CIRCUITS,
+    n: int = 500,
+    length: int = SEQUENCE_LENGTH,
+    seed: int = 0,
+    workers: int = 1,
+    data_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> Path:
+    """Evaluate ``n`` random sequences per circuit into an own-data folder (``space.json`` +
+    one ``<circuit>.npz`` each, QoR as the objective, minimised).
+
+    Every evaluation is appended to ``out/cache/<circuit>.jsonl`` as it finishes, so an
+    interrupted build resumes where it stopped; rerunning with a larger ``n`` extends the
+    pools (a circuit's first ``n`` sequences are the same for any larger ``n``).
+    """
+    out = Path(out).expanduser()
+    cache_dir = out / "cache"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    find_abc()
+    todo: list[tuple[str, tuple[int, ...]]] = []
+    done: dict[str, dict[tuple[int, ...], dict]] = {}
+    refs: dict[str, MappedStats] = {}
+    for c in circuits:
+        path = circuit_path(c, data_dir)
+        ref_file = cache_dir / f"{c}.ref.json"
+        if ref_file.is_file():
+            refs[c] = MappedStats(**json.loads(ref_file.read_text()))
+        else:
+            refs[c] = run_abc(path, RESYN2)
+            ref_file.write_text(json.dumps(refs[c].__dict__))
+        done[c] = {}
+        cache = cache_dir / f"{c}.jsonl"
+        if cache.is_file():
+            for line in cache.read_text().splitlines():
+                if line.strip():
+                    rec = json.loads(line)
+                    done[c][tuple(rec["seq"])] = rec
+        seqs = [tuple(int(v) for v in s) for s in _sequences(c, n, length, seed)]
+        todo += [(c, s) for s in seqs if s not in done[c]]
+
+    def evaluate(job: tuple[str, tuple[int, ...]]) -> tuple[str, dict]:
+        c, seq = job
+        st = run_abc(circuit_path(c, data_dir), tuple(OPERATORS[i] for i in seq))
+        qor = st.luts / refs[c].luts + st.levels / refs[c].levels
+        return c, {"seq": list(seq), "luts": st.luts, "levels": st.levels, "qor": qor}
+
+    bar = tqdm(total=len(todo), desc="eda pools", unit="seq", disable=not progress)
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        for c, rec in pool.map(evaluate, todo):
+            with (cache_dir / f"{c}.jsonl").open("a") as fh:
+                fh.write(json.dumps(rec) + "\n")
+            done[c][tuple(rec["seq"])] = rec
+            bar.update(1)
+    bar.close()
+
+    for c in circuits:
+        recs = [done[c][tuple(int(v) for v in s)] for s in _sequences(c, n, length, seed)]
+        X = np.array([r["seq"] for r in recs], dtype=np.float64)
+        y = np.array([r["qor"] for r in recs], dtype=np.float64)
+        tmp = Path(tempfile.mkstemp(suffix=".npz", dir=out)[1])
+        np.savez(tmp, X=X, y=y)
+        tmp.replace(out / f"{c}.npz")
+    (out / "space.json").write_text(json.dumps(_space_json(length, list(circuits)), indent=2))
+    return out
+
+
+def load_eda(pools: str | os.PathLike | None = None, **kw):
+    """The ``eda`` pool family from a folder built by :func:`build_eda_pools` (default: the
+    pools shipped with the package)."""
+    from botorch_nap.tasks.own_data import load_own_data
+
+    folder = Path(pools).expanduser() if pools is not None else SHIPPED_POOLS
+    if not (folder / "space.json").is_file():
+        raise FileNotFoundError(
+            f"no EDA pools in {folder}: build them with `botorch-nap eda-pools --out {folder}`"
+        )
+    return load_own_data(folder, name="eda", **kw)
+
+
+def eda_pools_command(args) -> int:
+    """``botorch-nap eda-pools``."""
+    out = build_eda_pools(
+        args.out,
+        circuits=args.circuits.split(",") if args.circuits else DEFAULT_CIRCUITS,
+        n=args.n,
+        length=args.length,
+        seed=args.seed,
+        workers=args.workers,
+        data_dir=args.data_dir,
+        progress=not args.no_progress,
+    )
+    print(f"EDA pools in {out} (use --family {out}, or get_family('eda', pools='{out}'))")
+    return 0
+
+
+def register_command(sub) -> None:
+    p = sub.add_parser(
+        "eda-pools",
+        help="evaluate random ABC synthesis sequences per EPFL circuit into an own-data folder",
+    )
+    p.add_argument("--out", required=True, help="output folder (rerun to resume)")
+    p.add_argument(
+        "--circuits", default=None, help=f"comma-separated (default: {','.join(DEFAULT_CIRCUITS)})"
+    )
+    p.add_argument("--n", type=int, default=500, help="sequences per circuit")
+    p.add_argument("--length", type=int, default=SEQUENCE_LENGTH, help="operators per sequence")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=1, help="ABC processes at once")
+    p.add_argument("--data-dir", default=None, help="data root holding epfl/")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=eda_pools_command)
