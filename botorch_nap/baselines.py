@@ -1,8 +1,9 @@
 r"""One interface for every method: ``propose(train_X, train_Y, bounds, candidates=None) -> x``.
 
 Each proposer returns one point, ``1 x d``, chosen through the public BoTorch route a user
-would take: ``optimize_acqf`` over ``bounds`` when ``candidates`` is None (continuous), else
-``optimize_acqf_discrete`` over the pool with the observed points in ``X_avoid``.
+would take: ``optimize_acqf`` over ``bounds`` when ``candidates`` is None (continuous; with
+categorical parameters ``optimize_acqf_mixed_alternating``), else ``optimize_acqf_discrete``
+over the pool with the observed points in ``X_avoid``.
 
 * :class:`GPEI`: ``SingleTaskGP`` (BoTorch's default outcome transform, a ``Normalize``
   input transform on ``bounds``), fitted by ``fit_gpytorch_mll``, ``LogExpectedImprovement``.
@@ -27,7 +28,7 @@ from botorch.acquisition import AcquisitionFunction, LogExpectedImprovement
 from botorch.fit import fit_gpytorch_mll
 from botorch.models import MixedSingleTaskGP, SingleTaskGP
 from botorch.models.transforms.input import Normalize
-from botorch.optim import optimize_acqf, optimize_acqf_discrete
+from botorch.optim import optimize_acqf, optimize_acqf_discrete, optimize_acqf_mixed_alternating
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from torch import Tensor
 
@@ -72,9 +73,17 @@ class Proposer:
     name = "proposer"
     default_maxiter = DEFAULT_MAXITER
 
-    def __init__(self, maximize: bool = True, settings: OptimizerSettings | None = None) -> None:
+    def __init__(
+        self,
+        maximize: bool = True,
+        settings: OptimizerSettings | None = None,
+        cat_dims: dict[int, int] | None = None,
+    ) -> None:
         self.maximize = maximize
         self.settings = settings or OptimizerSettings()
+        #: ``{dim: number of choices}`` of categorical parameters: off-pool decisions then go
+        #: through ``optimize_acqf_mixed_alternating`` (codes stay codes), not ``optimize_acqf``.
+        self.cat_dims = dict(cat_dims or {})
 
     def acquisition(
         self, train_X: Tensor, train_Y: Tensor, bounds: Tensor, pool: bool = False
@@ -90,6 +99,18 @@ class Proposer:
         if free is not None and free.shape[0] == 0:
             raise ValueError("every candidate has already been evaluated")
         acqf = self.acquisition(train_X, train_Y, bounds, pool=candidates is not None)
+        maxiter = self.settings.maxiter or self.default_maxiter
+        if candidates is None and self.cat_dims:
+            x, _ = optimize_acqf_mixed_alternating(
+                acqf,
+                bounds=bounds.to(train_X),
+                cat_dims={j: list(range(k)) for j, k in self.cat_dims.items()},
+                q=1,
+                num_restarts=self.settings.num_restarts,
+                raw_samples=self.settings.raw_samples,
+                options={"maxiter_continuous": maxiter},
+            )
+            return x.detach()
         if candidates is None:
             x, _ = optimize_acqf(
                 acqf,
@@ -97,7 +118,7 @@ class Proposer:
                 q=1,
                 num_restarts=self.settings.num_restarts,
                 raw_samples=self.settings.raw_samples,
-                options={"maxiter": self.settings.maxiter or self.default_maxiter},
+                options={"maxiter": maxiter},
             )
             return x.detach()
         # Observed points are already removed (what X_avoid would do a second time).
@@ -130,16 +151,15 @@ class GPEIMixed(GPEI):
     other dims) + ``fit_gpytorch_mll`` + ``LogExpectedImprovement``.
 
     Args:
-        cat_dims: the categorical dims (codes ``0..k-1``).
+        cat_dims: ``{dim: number of choices}`` of the categorical dims (codes ``0..k-1``).
     """
 
     name = "gp-ei-mixed"
 
-    def __init__(self, cat_dims: list[int], **kwargs) -> None:
-        super().__init__(**kwargs)
-        if not cat_dims:
+    def __init__(self, cat_dims: dict[int, int], **kwargs) -> None:
+        super().__init__(cat_dims=cat_dims, **kwargs)
+        if not self.cat_dims:
             raise ValueError("GPEIMixed needs at least one categorical dim (else use GPEI)")
-        self.cat_dims = sorted(cat_dims)
 
     def acquisition(
         self, train_X: Tensor, train_Y: Tensor, bounds: Tensor, pool: bool = False
@@ -147,9 +167,10 @@ class GPEIMixed(GPEI):
         Y = train_Y if self.maximize else -train_Y
         d = train_X.shape[-1]
         numeric = [j for j in range(d) if j not in self.cat_dims]
+        cat = sorted(self.cat_dims)
         # Codes stay codes for the categorical kernel; only numerical dims are scaled.
         tf = Normalize(d, bounds=bounds.to(train_X), indices=numeric) if numeric else None
-        gp = MixedSingleTaskGP(train_X, Y, cat_dims=self.cat_dims, input_transform=tf)
+        gp = MixedSingleTaskGP(train_X, Y, cat_dims=cat, input_transform=tf)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fit_gpytorch_mll(ExactMarginalLogLikelihood(gp.likelihood, gp))

@@ -162,6 +162,12 @@ class NAPAcquisition(AcquisitionFunction):
         return self._state(self._fast_dtype).network
 
     @property
+    def X_baseline(self) -> Tensor:
+        """The observed points (``n x d``), where BoTorch's mixed optimiser looks for the
+        evaluated points to start its local search from."""
+        return self.train_X
+
+    @property
     def context(self) -> HistoryContext:
         return self._state(self._fast_dtype).context
 

@@ -227,7 +227,7 @@ def _gp_ei(arg: str | None, ctx: MethodContext) -> Proposer:
 
 
 def _gp_ei_mixed(arg: str | None, ctx: MethodContext) -> Proposer:
-    cat_dims = sorted(ctx.family.space.categorical_dims)
+    cat_dims = dict(ctx.family.space.categorical_dims)
     if not cat_dims:
         raise ValueError(f"gp-ei-mixed: family {ctx.family.name} has no categorical parameter")
     return GPEIMixed(cat_dims, settings=ctx.settings)

@@ -141,6 +141,8 @@ def run_one(config: dict, method: str, task_id, seed: int) -> tuple[dict, dict]:
         torch.manual_seed(m_seed)
         ctx = MethodContext(family, task, m_seed, n_init, steps, settings)
         proposer = make_proposer(method, ctx)
+        if not family.is_pool and family.space.categorical_dims:
+            proposer.cat_dims = dict(family.space.categorical_dims)
         res = run_loop(
             proposer, task.evaluate, family.space.bounds, n_init, steps, candidates, d_seed
         )

@@ -72,4 +72,24 @@ def test_mixed_gp_needs_a_categorical_family(tmp_path):
     from botorch_nap.baselines import GPEIMixed
 
     with pytest.raises(ValueError, match="at least one categorical dim"):
-        GPEIMixed([])
+        GPEIMixed({})
+
+
+def test_off_pool_decisions_keep_codes_integral(tiny_net):
+    """Off a pool, categorical dims go through optimize_acqf_mixed_alternating."""
+    import torch
+
+    from botorch_nap.baselines import NAP, GPEIMixed
+
+    g = torch.Generator().manual_seed(0)
+    X = torch.stack(
+        [torch.rand(8, generator=g), torch.randint(0, 4, (8,), generator=g).double()], -1
+    ).double()
+    Y = (X[:, :1] - 0.3) ** 2 + (X[:, 1:] == 2).double()
+    bounds = torch.tensor([[0.0, 0.0], [1.0, 3.0]], dtype=torch.float64)
+    settings = OptimizerSettings(num_restarts=2, raw_samples=16, maxiter=5)
+    net = tiny_net(dim=2, categories=[0, 4])
+    for p in (NAP(net, settings=settings, cat_dims={1: 4}), GPEIMixed({1: 4}, settings=settings)):
+        x = p.propose(X, Y, bounds)
+        assert x.shape == (1, 2)
+        assert 0.0 <= x[0, 0] <= 1.0 and x[0, 1] in (0.0, 1.0, 2.0, 3.0)
