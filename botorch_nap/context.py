@@ -96,6 +96,13 @@ def validate_training_data(
     if bounds is None:
         bounds = torch.stack([torch.zeros(d), torch.ones(d)]).to(train_X)
     bounds = check_bounds(torch.as_tensor(bounds).to(train_X), d)
+    for j, k in enumerate(config.categories or []):
+        # A categorical dim is decoded as code = round(u (k - 1)): its box must be [0, k-1].
+        if k and j < d and (bounds[0, j] != 0 or bounds[1, j] != k - 1):
+            raise ValueError(
+                f"dim {j} is categorical with {k} choices for this network (codes 0..{k - 1}), "
+                f"but its bounds are [{float(bounds[0, j]):g}, {float(bounds[1, j]):g}]"
+            )
     tol = BOUNDS_TOL * (bounds[1] - bounds[0])
     outside = (train_X < bounds[0] - tol) | (train_X > bounds[1] + tol)
     if outside.any():

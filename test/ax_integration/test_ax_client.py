@@ -249,6 +249,38 @@ def test_choice_and_integer_parameters(checkpoint_2d, spy_acqf_inputs):
     assert call["out"]["train_X"].shape == (6, 2)
 
 
+def test_choice_parameters_reach_a_categorical_network_one_hot(tmp_path, spy_acqf_inputs):
+    """A network built with NAPConfig(categories=...) serves an Ax choice parameter: Ax hands
+    the ordinal code (values in sorted order, as the own-data loader codes them) and the
+    network decodes it one-hot."""
+    from botorch_nap.nn.transformer import NAPConfig, NAPTransformer
+
+    torch.manual_seed(0)
+    cfg = NAPConfig(dim_x=2, d_model=32, n_layers=2, d_ff=64, categories=[0, 4])
+    NAPTransformer(cfg).save(tmp_path / "cat")
+    client = Client(random_seed=0)
+    client.configure_experiment(
+        parameters=[
+            RangeParameterConfig(name="n", parameter_type="int", bounds=(0, 20)),
+            ChoiceParameterConfig(
+                name="c", parameter_type="str", values=["a", "b", "c", "d"], is_ordered=False
+            ),
+        ]
+    )
+    client.configure_optimization(objective="f")
+    client.set_generation_strategy(
+        nap_generation_strategy(str(tmp_path / "cat"), n_init=4, optimizer_options=FAST_OPT)
+    )
+    bonus = {"a": 0.0, "b": 3.0, "c": 1.0, "d": 2.0}
+    _run(client, lambda p: bonus[p["c"]] - abs(p["n"] - 13) / 5, 6)
+    assert _keys(client) == ["Sobol"] * 4 + ["BoTorch"] * 2
+    acqf = NAPAcquisition(**spy_acqf_inputs[-1]["out"])
+    assert acqf.network.config.categories == [0, 4]
+    assert acqf.network.encode_inputs(torch.tensor([[0.5, 1 / 3]])).tolist() == [
+        [0.5, 0.0, 1.0, 0.0, 0.0]
+    ]
+
+
 def test_batch_of_three_pending_trials_are_distinct(checkpoint_2d, spy_acqf_inputs):
     client = _client()
     client.set_generation_strategy(

@@ -122,3 +122,11 @@ def test_network_does_not_see_code_order(tmp_path):
     a = NAPAcquisition(net, X[:20], y[:20], bounds)(X[20:, None])
     b = NAPAcquisition(net2, X2[:20], y[:20], bounds)(X2[20:, None])
     assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_acquisition_checks_categorical_bounds():
+    net = _net([0, 4])
+    X = torch.tensor([[0.2, 1.0], [0.7, 3.0]], dtype=torch.float64)
+    y = torch.tensor([[0.0], [1.0]], dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"dim 1 is categorical with 4 choices .* \[0, 4\]"):
+        NAPAcquisition(net, X, y, torch.tensor([[0.0, 0.0], [1.0, 4.0]], dtype=torch.float64))
