@@ -12,7 +12,8 @@ The stages, each resumable (rerun the same command to continue):
 4. **PPO** (``out/ppo``), kept *only if* its greedy validation regret beats the warm start
    (PPO's own iteration-0 validation); otherwise the model is the NP, whose zero-initialised
    acquisition head makes NAP rank exactly like NP-EI.
-5. **Verdict**: the model against GP-EI and random on the validation split (same initial
+5. **Verdict**: the model against GP-EI (with a categorical kernel when every parameter is
+   categorical) and random on the validation split (same initial
    points; paired Wilcoxon test on the regret AUC; a regret plot), printed plainly and
    written to ``out/MODEL_CARD.md`` with the family's description and the command.
 
@@ -51,6 +52,7 @@ from botorch_nap.nn.transformer import WEIGHTS_FILE, NAPConfig, NAPTransformer
 FIT_FILE = "fit.json"
 CARD_FILE = "MODEL_CARD.md"
 CLOCK_FILE = "fit_clock.json"
+GP_LABELS = {"gp-ei": "GP-EI", "gp-ei-mixed": "GP-EI (categorical kernel)"}
 NP_DIR, PPO_DIR, VERDICT_DIR = "np", "ppo", "verdict"
 SPLIT_SHARES = {"np": 0.55, "ppo": 0.25, "verdict": 0.20}
 SMALL_NET = dict(d_model=64, n_layers=3, n_heads=4, d_ff=128, n_buckets=128)
@@ -73,6 +75,13 @@ class FamilyProfile:
     pool: bool
     min_points: int | None  # smallest pool (train and val tasks); None for a continuous box
     median_points: int | None
+    categorical: int = 0  # number of categorical dims
+
+    @property
+    def gp_reference(self) -> str:
+        """The GP baseline of the verdict: with every dim categorical, an ordinal kernel
+        would be meaningless, so GP-EI there uses BoTorch's categorical kernel."""
+        return "gp-ei-mixed" if self.categorical == self.dim else "gp-ei"
 
     def describe(self) -> str:
         kind = (
@@ -80,8 +89,9 @@ class FamilyProfile:
             if self.pool
             else "a continuous box"
         )
+        cats = f" ({self.categorical} categorical)" if self.categorical else ""
         return (
-            f"{self.name}: {self.dim} dims, {kind}; tasks: {self.n_train} train, "
+            f"{self.name}: {self.dim} dims{cats}, {kind}; tasks: {self.n_train} train, "
             f"{self.n_val} validation, {self.n_test} test"
         )
 
@@ -104,6 +114,7 @@ def profile_family(family) -> FamilyProfile:
         pool=pool,
         min_points=min(sizes) if pool else None,
         median_points=int(np.median(sizes)) if pool else None,
+        categorical=len(family.space.categorical_dims),
     )
 
 
@@ -149,6 +160,15 @@ def plan_fit(profile: FamilyProfile, minutes: float) -> FitPlan:
         reasons.append(
             f"GP-posterior task augmentation: {profile.n_train} training tasks "
             f"(< {FEW_TASKS}) over-fit the NP"
+        )
+    if profile.categorical:
+        reasons.append(
+            f"{profile.categorical} categorical dim(s) enter the network one-hot"
+            + (
+                "; the verdict's GP-EI uses a categorical kernel (MixedSingleTaskGP)"
+                if profile.gp_reference == "gp-ei-mixed"
+                else ""
+            )
         )
     n_init = 5
     if profile.pool:
@@ -513,11 +533,12 @@ def _stage_verdict(out, state, plan, family_spec, seed, bar, log) -> None:
     vdir = out / VERDICT_DIR
     vdir.mkdir(exist_ok=True)
     nap = f"nap:{out.resolve()}"
+    gp = FamilyProfile(**state["profile"]).gp_reference
     cfg = BenchmarkConfig(
         family=family_spec["name"],
         family_kwargs=family_spec.get("kw", {}),
         data_dir=family_spec.get("data_dir"),
-        methods=[nap, "gp-ei", "random"],
+        methods=[nap, gp, "random"],
         split="val",
         seeds=list(range(plan.verdict_seeds)),
         n_init=plan.n_init,
@@ -526,36 +547,37 @@ def _stage_verdict(out, state, plan, family_spec, seed, bar, log) -> None:
     )
     log(
         f"verdict: {state['profile']['n_val']} validation tasks x {plan.verdict_seeds} seeds, "
-        f"{plan.n_init} + {plan.steps} steps, against GP-EI and random"
+        f"{plan.n_init} + {plan.steps} steps, against {GP_LABELS[gp]} and random"
     )
     results = run_benchmark(cfg, vdir / "results.json", progress=False)
-    summary = summarize(results, reference="gp-ei", also_vs="random")
+    summary = summarize(results, reference=gp, also_vs="random")
     plot = plot_regret(summary, vdir / "regret.png")
-    st.update(done=True, **verdict(summary, nap), plot=str(plot.relative_to(out)))
+    st.update(done=True, **verdict(summary, nap, gp), plot=str(plot.relative_to(out)))
     state["verdict"] = st
     _save_state(out, state)
 
 
-def verdict(summary: dict, nap: str) -> dict:
-    """The plain-words verdict of a validation summary (``reference`` GP-EI)."""
+def verdict(summary: dict, nap: str, reference: str = "gp-ei") -> dict:
+    """The plain-words verdict of a validation summary against ``reference`` (a GP-EI)."""
     auc = {m: summary["table"][m]["auc"]["mean"] for m in summary["methods"]}
     vs_gp = summary["tests"][nap]["auc"]
     vs_rand = summary["tests_also"]["tests"][nap]["auc"]
-    gp, model = auc["gp-ei"], auc[nap]
+    gp, model = auc[reference], auc[nap]
+    label = GP_LABELS[reference]
     n = f"{summary['n_tasks']} validation tasks x {summary['n_seeds']} seeds"
     beats_gp = model < gp and vs_gp["p"] < SIGNIFICANCE
     if beats_gp:
         text = (
-            f"USE IT: beats GP-EI on your validation tasks: regret AUC {model:.4f} vs GP-EI "
-            f"{gp:.4f} ({(gp - model) / max(gp, 1e-12):.0%} lower, paired p = {vs_gp['p']:.3g}, "
-            f"{n})."
+            f"USE IT: beats {label} on your validation tasks: regret AUC {model:.4f} vs "
+            f"{label} {gp:.4f} ({(gp - model) / max(gp, 1e-12):.0%} lower, paired "
+            f"p = {vs_gp['p']:.3g}, {n})."
         )
     else:
         how = "is worse than" if model > gp else "is not significantly better than"
         text = (
-            f"DO NOT USE IT YET: does not beat GP-EI on your validation tasks: regret AUC "
-            f"{model:.4f} {how} GP-EI's {gp:.4f} (paired p = {vs_gp['p']:.3g}, {n}). Use "
-            "GP-EI, or give it more tasks / time."
+            f"DO NOT USE IT YET: does not beat {label} on your validation tasks: regret AUC "
+            f"{model:.4f} {how} {label}'s {gp:.4f} (paired p = {vs_gp['p']:.3g}, {n}). Use "
+            f"{label}, or give it more tasks / time."
         )
     text += f" Against random search: AUC {auc['random']:.4f} (p = {vs_rand['p']:.3g})."
     return {

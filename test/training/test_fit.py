@@ -95,3 +95,28 @@ def test_budget_clock_survives_a_killed_fit(tmp_path):
     state = json.loads((out / "fit.json").read_text())
     assert state["elapsed_s"] >= 10_000.0
     assert state["stages"]["np"]["steps"] == 20  # the floor: no budget was left
+
+
+def test_categorical_family_is_judged_against_the_categorical_gp():
+    from botorch_nap.training.fit import verdict
+
+    cats = FamilyProfile("c", 4, 20, 2, 2, True, 100, 100, categorical=4)
+    assert cats.gp_reference == "gp-ei-mixed"
+    assert any("one-hot" in r and "MixedSingleTaskGP" in r for r in plan_fit(cats, 30).reasons)
+    mixed = FamilyProfile("m", 4, 20, 2, 2, True, 100, 100, categorical=1)
+    assert mixed.gp_reference == "gp-ei"
+    assert FamilyProfile("n", 4, 20, 2, 2, True, 100, 100).gp_reference == "gp-ei"
+    # The verdict names the reference it was measured against.
+    summary = {
+        "methods": ["nap:x", "gp-ei-mixed", "random"],
+        "table": {
+            m: {"auc": {"mean": a}}
+            for m, a in [("nap:x", 0.1), ("gp-ei-mixed", 0.2), ("random", 0.3)]
+        },
+        "tests": {"nap:x": {"auc": {"p": 0.001}}},
+        "tests_also": {"tests": {"nap:x": {"auc": {"p": 0.0001}}}},
+        "n_tasks": 2,
+        "n_seeds": 3,
+    }
+    v = verdict(summary, "nap:x", "gp-ei-mixed")
+    assert v["use_it"] and "GP-EI (categorical kernel) 0.2000" in v["text"]
