@@ -15,11 +15,13 @@ problem, evaluated live by ABC (the Debian package ``berkeley-abc``):
   ABC's ``resyn2`` script run through the same pipeline (so ``resyn2`` itself scores 2.0).
   Tasks maximise, so the pool families store ``-QoR``.
 
-The ``eda`` family is a pool family in the users' own-data format (one task per circuit:
+The ``eda`` family is a pool family in the users' own-data format (one task per circuit and
+LUT size, :data:`DEFAULT_LUT_INPUTS` = 6 and 4, ids ``<circuit>`` and ``<circuit>_k4``:
 ``N`` random sequences and their QoR), built by ``botorch-nap eda-pools`` (progress bar,
-per-circuit cache, resumable) from :data:`DEFAULT_CIRCUITS`, the EPFL circuits that evaluate
+per-task cache, resumable) from :data:`DEFAULT_CIRCUITS`, the EPFL circuits that evaluate
 in well under a second here. ``get_family("eda")`` loads the pools shipped in
-``botorch_nap/tasks/eda_pools`` (or ``pools=<folder>``).
+``botorch_nap/tasks/eda_pools`` (or ``pools=<folder>``); the split is
+:func:`~botorch_nap.tasks.base.deterministic_split` over the sorted task ids.
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ LUT_INPUTS = 6
 #: over random sequences (adder, bar and dec score the same for every sequence we tried; the
 #: other EPFL circuits take 1.4-10 s per sequence).
 DEFAULT_CIRCUITS = ("cavlc", "ctrl", "i2c", "int2float", "max", "priority", "router")
+#: LUT sizes of the shipped pools: each circuit is a task per size (14 tasks, not 7).
+DEFAULT_LUT_INPUTS = (6, 4)
 SHIPPED_POOLS = Path(__file__).resolve().parent / "eda_pools"
 _STATS = re.compile(r"nd\s*=\s*(\d+).*?lev\s*=\s*(\d+)")
 
@@ -96,14 +100,18 @@ class MappedStats:
 
 
 def run_abc(
-    circuit: Path, operators: tuple[str, ...] | list[str], timeout: float = 300.0
+    circuit: Path,
+    operators: tuple[str, ...] | list[str],
+    lut_inputs: int = LUT_INPUTS,
+    timeout: float = 300.0,
 ) -> MappedStats:
-    """Apply ``operators`` to an AIGER circuit with ABC, map to 6-LUTs, return the stats."""
+    """Apply ``operators`` to an AIGER circuit with ABC, map to ``lut_inputs``-input LUTs,
+    return the stats."""
     bad = [op for op in operators if op not in OPERATORS]
     if bad:
         raise ValueError(f"unknown synthesis operator(s) {bad}; known: {list(OPERATORS)}")
     script = "; ".join(
-        [f"read {circuit}", "strash", *operators, f"if -K {LUT_INPUTS}", "print_stats"]
+        [f"read {circuit}", "strash", *operators, f"if -K {lut_inputs}", "print_stats"]
     )
     done = subprocess.run(
         [find_abc(), "-c", script], capture_output=True, text=True, timeout=timeout
@@ -119,6 +127,17 @@ def run_abc(
 def circuit_path(circuit: str, data_dir: str | os.PathLike | None = None) -> Path:
     """``epfl/<circuit>.aig`` under the data root (clear error when missing)."""
     return find_data_file(f"epfl/{circuit}.aig", data_dir)
+
+
+def task_name(circuit: str, lut_inputs: int = LUT_INPUTS) -> str:
+    """A pool task's id: the circuit for 6-LUT mapping, ``<circuit>_k<K>`` otherwise."""
+    return circuit if lut_inputs == LUT_INPUTS else f"{circuit}_k{lut_inputs}"
+
+
+def parse_task_name(name: str) -> tuple[str, int]:
+    """``(circuit, lut_inputs)`` of a task id written by :func:`task_name`."""
+    m = re.fullmatch(r"(.+)_k(\d+)", name)
+    return (m.group(1), int(m.group(2))) if m else (name, LUT_INPUTS)
 
 
 class EDAObjective:
@@ -141,18 +160,21 @@ class EDAObjective:
         circuit: str,
         length: int = SEQUENCE_LENGTH,
         data_dir: str | os.PathLike | None = None,
+        lut_inputs: int = LUT_INPUTS,
     ) -> None:
         if length < 1:
             raise ValueError(f"length must be >= 1, got {length}")
-        self.circuit, self.length = circuit, length
+        if lut_inputs < 2:
+            raise ValueError(f"lut_inputs must be >= 2, got {lut_inputs}")
+        self.circuit, self.length, self.lut_inputs = circuit, length, lut_inputs
         self.path = circuit_path(circuit, data_dir)
-        self.reference = run_abc(self.path, RESYN2)
+        self.reference = run_abc(self.path, RESYN2, lut_inputs)
         self._cache: dict[tuple[int, ...], float] = {}
         self.bounds = torch.tensor([[0.0] * length, [len(OPERATORS) - 1.0] * length])
         self.cat_dims = list(range(length))
 
     def stats(self, operators: list[str] | tuple[str, ...]) -> MappedStats:
-        return run_abc(self.path, tuple(operators))
+        return run_abc(self.path, tuple(operators), self.lut_inputs)
 
     def qor_of(self, stats: MappedStats) -> float:
         return stats.luts / self.reference.luts + stats.levels / self.reference.levels
@@ -188,7 +210,7 @@ class EDAObjective:
 
 
 # ---------------------------------------------------------------------------- pools
-def _space_json(length: int, circuits: list[str]) -> dict:
+def _space_json(length: int, tasks: list[str]) -> dict:
     return {
         "name": "eda",
         "objective": "qor",
@@ -201,7 +223,7 @@ def _space_json(length: int, circuits: list[str]) -> dict:
             {"name": f"s{i + 1}", "type": "categorical", "choices": list(OPERATORS)}
             for i in range(length)
         ],
-        "circuits": circuits,
+        "tasks": tasks,
     }
 
 
@@ -224,62 +246,67 @@ def build_eda_pools(
     workers: int = 1,
     data_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    lut_inputs: tuple[int, ...] = DEFAULT_LUT_INPUTS,
 ) -> Path:
-    """Evaluate ``n`` random sequences per circuit into an own-data folder (``space.json`` +
-    one ``<circuit>.npz`` each, QoR as the objective, minimised).
+    """Evaluate ``n`` random sequences per (circuit, LUT size) into an own-data folder
+    (``space.json`` + one ``<task>.npz`` each, task ids from :func:`task_name`; QoR as the
+    objective, minimised).
 
-    Every evaluation is appended to ``out/cache/<circuit>.jsonl`` as it finishes, so an
+    Every evaluation is appended to ``out/cache/<task>.jsonl`` as it finishes, so an
     interrupted build resumes where it stopped; rerunning with a larger ``n`` extends the
-    pools (a circuit's first ``n`` sequences are the same for any larger ``n``).
+    pools (a task's first ``n`` sequences are the same for any larger ``n``).
     """
     out = Path(out).expanduser()
     cache_dir = out / "cache"
     cache_dir.mkdir(parents=True, exist_ok=True)
     find_abc()
+    tasks = [task_name(c, k) for c in circuits for k in lut_inputs]
     todo: list[tuple[str, tuple[int, ...]]] = []
     done: dict[str, dict[tuple[int, ...], dict]] = {}
     refs: dict[str, MappedStats] = {}
-    for c in circuits:
+    for t in tasks:
+        c, k = parse_task_name(t)
         path = circuit_path(c, data_dir)
-        ref_file = cache_dir / f"{c}.ref.json"
+        ref_file = cache_dir / f"{t}.ref.json"
         if ref_file.is_file():
-            refs[c] = MappedStats(**json.loads(ref_file.read_text()))
+            refs[t] = MappedStats(**json.loads(ref_file.read_text()))
         else:
-            refs[c] = run_abc(path, RESYN2)
-            ref_file.write_text(json.dumps(refs[c].__dict__))
-        done[c] = {}
-        cache = cache_dir / f"{c}.jsonl"
+            refs[t] = run_abc(path, RESYN2, k)
+            ref_file.write_text(json.dumps(refs[t].__dict__))
+        done[t] = {}
+        cache = cache_dir / f"{t}.jsonl"
         if cache.is_file():
             for line in cache.read_text().splitlines():
                 if line.strip():
                     rec = json.loads(line)
-                    done[c][tuple(rec["seq"])] = rec
-        seqs = [tuple(int(v) for v in s) for s in _sequences(c, n, length, seed)]
-        todo += [(c, s) for s in seqs if s not in done[c]]
+                    done[t][tuple(rec["seq"])] = rec
+        seqs = [tuple(int(v) for v in s) for s in _sequences(t, n, length, seed)]
+        todo += [(t, s) for s in seqs if s not in done[t]]
 
     def evaluate(job: tuple[str, tuple[int, ...]]) -> tuple[str, dict]:
-        c, seq = job
-        st = run_abc(circuit_path(c, data_dir), tuple(OPERATORS[i] for i in seq))
-        qor = st.luts / refs[c].luts + st.levels / refs[c].levels
-        return c, {"seq": list(seq), "luts": st.luts, "levels": st.levels, "qor": qor}
+        t, seq = job
+        c, k = parse_task_name(t)
+        st = run_abc(circuit_path(c, data_dir), tuple(OPERATORS[i] for i in seq), k)
+        qor = st.luts / refs[t].luts + st.levels / refs[t].levels
+        return t, {"seq": list(seq), "luts": st.luts, "levels": st.levels, "qor": qor}
 
     bar = tqdm(total=len(todo), desc="eda pools", unit="seq", disable=not progress)
     with ThreadPoolExecutor(max(1, workers)) as pool:
-        for c, rec in pool.map(evaluate, todo):
-            with (cache_dir / f"{c}.jsonl").open("a") as fh:
+        for t, rec in pool.map(evaluate, todo):
+            with (cache_dir / f"{t}.jsonl").open("a") as fh:
                 fh.write(json.dumps(rec) + "\n")
-            done[c][tuple(rec["seq"])] = rec
+            done[t][tuple(rec["seq"])] = rec
             bar.update(1)
     bar.close()
 
-    for c in circuits:
-        recs = [done[c][tuple(int(v) for v in s)] for s in _sequences(c, n, length, seed)]
+    for t in tasks:
+        recs = [done[t][tuple(int(v) for v in s)] for s in _sequences(t, n, length, seed)]
         X = np.array([r["seq"] for r in recs], dtype=np.float64)
         y = np.array([r["qor"] for r in recs], dtype=np.float64)
         tmp = Path(tempfile.mkstemp(suffix=".npz", dir=out)[1])
         np.savez(tmp, X=X, y=y)
-        tmp.replace(out / f"{c}.npz")
-    (out / "space.json").write_text(json.dumps(_space_json(length, list(circuits)), indent=2))
+        tmp.replace(out / f"{t}.npz")
+    (out / "space.json").write_text(json.dumps(_space_json(length, tasks), indent=2))
     return out
 
 
@@ -307,6 +334,7 @@ def eda_pools_command(args) -> int:
         workers=args.workers,
         data_dir=args.data_dir,
         progress=not args.no_progress,
+        lut_inputs=tuple(int(k) for k in args.lut_inputs.split(",")),
     )
     print(f"EDA pools in {out} (use --family {out}, or get_family('eda', pools='{out}'))")
     return 0
@@ -323,6 +351,11 @@ def register_command(sub) -> None:
     )
     p.add_argument("--n", type=int, default=500, help="sequences per circuit")
     p.add_argument("--length", type=int, default=SEQUENCE_LENGTH, help="operators per sequence")
+    p.add_argument(
+        "--lut-inputs",
+        default=",".join(map(str, DEFAULT_LUT_INPUTS)),
+        help="LUT sizes K for `if -K` (each circuit is a task per K)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=1, help="ABC processes at once")
     p.add_argument("--data-dir", default=None, help="data root holding epfl/")

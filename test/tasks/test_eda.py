@@ -55,6 +55,19 @@ def test_bad_sequences_are_refused(epfl_dir):
         EDAObjective("nosuch", data_dir=epfl_dir)
 
 
+def test_lut_size_is_part_of_the_task(epfl_dir, tmp_path):
+    from botorch_nap.tasks.eda import parse_task_name, task_name
+
+    assert task_name("router") == "router" and task_name("router", 4) == "router_k4"
+    assert parse_task_name("router_k4") == ("router", 4)
+    assert parse_task_name("int2float") == ("int2float", 6)
+    # By hand: resyn2 then `if -K 4` on router -> nd = 104, lev = 7.
+    f4 = EDAObjective("router", length=2, data_dir=epfl_dir, lut_inputs=4)
+    assert f4.reference == MappedStats(104, 7)
+    with pytest.raises(ValueError, match="lut_inputs"):
+        EDAObjective("router", lut_inputs=1, data_dir=epfl_dir)
+
+
 def test_missing_abc_names_the_package(monkeypatch, epfl_dir, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # no executables at all
     with pytest.raises(RuntimeError, match="berkeley-abc"):
@@ -66,6 +79,7 @@ def test_missing_abc_names_the_package(monkeypatch, epfl_dir, tmp_path):
 def test_pool_builder_resumes_and_loads_as_a_family(epfl_dir, tmp_path):
     out = tmp_path / "pools"
     args = ["eda-pools", "--out", str(out), "--circuits", "ctrl,router", "--length", "4"]
+    args += ["--lut-inputs", "6"]
     args += ["--data-dir", str(epfl_dir), "--no-progress"]
     assert cli_main([*args, "--n", "3"]) == 0
     lines = (out / "cache" / "ctrl.jsonl").read_text().splitlines()
@@ -91,5 +105,5 @@ def test_shipped_pools():
     fam = get_family("eda")
     assert fam.space.dim == 20 and fam.space.category_counts() == [7] * 20
     ids = [i for s in ("train", "val", "test") for i in fam.split_ids(s)]
-    assert sorted(ids) == sorted(DEFAULT_CIRCUITS)
+    assert sorted(ids) == sorted([*DEFAULT_CIRCUITS, *(f"{c}_k4" for c in DEFAULT_CIRCUITS)])
     assert all(len(fam.task(i)) == 500 for i in ids)
