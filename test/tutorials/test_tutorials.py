@@ -63,3 +63,34 @@ def test_tutorial_04_compare_with_gp_on_hpobench(tmp_path, require_data):
     tiny = ["--tasks", "2", "--seeds", "1", "--steps", "2", "--out", str(tmp_path)]
     summary = mod.main([*tiny, "--data-dir", str(data)])
     _check_tutorial_04(summary, tmp_path, "hpobench_xgb")
+
+
+def test_tutorial_05_antibody_and_circuits_runs_tiny(require_data, capsys):
+    import logging
+    import sys
+
+    import torch
+
+    data = require_data("antibody/absolut_energies.csv.gz")
+    require_data("epfl/int2float.aig")
+    repo = str(TUTORIALS.parent)
+    if repo not in sys.path:  # ``ax_integration`` is the package, not the test folder
+        sys.path.insert(0, repo)
+    threads, level = torch.get_num_threads(), logging.getLogger("ax").level
+    try:
+        mod = _load("05_antibody_and_circuits")
+        tiny = ["--steps", "2", "--trials", "4", "--n-init", "3", "--train-steps", "5"]
+        out = mod.main([*tiny, "--data-dir", str(data)])
+    finally:
+        torch.set_num_threads(threads)
+        logging.getLogger("ax").setLevel(level)
+    assert set(out["antibody"]) == {"NAP", "GP-EI (categorical kernel)", "random"}
+    for best in out["antibody"].values():
+        # Best energies so far: 5 initial + 2 steps, never worse (energies: lower is better).
+        assert len(best) == 7 and all(b <= a for a, b in zip(best, best[1:]))
+        assert best[:5] == out["antibody"]["random"][:5]  # shared initial sequences
+    assert set(out["circuits"]) == {"NAP", "Ax default"}
+    for best in out["circuits"].values():
+        assert len(best) == 4 and all(0.5 < q < 4.0 for q in best)
+    printed = capsys.readouterr().out
+    assert "Antibody design" in printed and "Logic synthesis" in printed
