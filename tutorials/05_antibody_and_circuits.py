@@ -106,7 +106,9 @@ def antibody(args) -> dict[str, list[float]]:
 def circuits(args) -> dict[str, list[float]]:
     objective = EDAObjective(args.circuit, data_dir=args.data_dir)
     net, which = find_network("eda", args.eda_checkpoint, args.train_steps)
-    path = net.save(tempfile.mkdtemp(prefix="nap_eda_")) if "shipped" not in which else "eda"
+    # Ax's NAP strategy takes a checkpoint folder or a shipped model's name.
+    shipped = which.startswith("shipped")
+    path = "eda" if shipped else net.save(tempfile.mkdtemp(prefix="nap_eda_"))
     print(f"\n== Logic synthesis: {args.circuit}, 20 ABC operators, QoR (resyn2 = 2.0)")
     print(f"Network: {which}")
     # One unordered choice per step, values in OPERATORS order (sorted): Ax codes them 0..6

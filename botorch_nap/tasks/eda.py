@@ -20,8 +20,10 @@ LUT size, :data:`DEFAULT_LUT_INPUTS` = 6 and 4, ids ``<circuit>`` and ``<circuit
 ``N`` random sequences and their QoR), built by ``botorch-nap eda-pools`` (progress bar,
 per-task cache, resumable) from :data:`DEFAULT_CIRCUITS`, the EPFL circuits that evaluate
 in well under a second here. ``get_family("eda")`` loads the pools shipped in
-``botorch_nap/tasks/eda_pools`` (or ``pools=<folder>``); the split is
-:func:`~botorch_nap.tasks.base.deterministic_split` over the sorted task ids.
+``botorch_nap/tasks/eda_pools`` (or ``pools=<folder>``); the split is by circuit
+(:func:`~botorch_nap.tasks.base.deterministic_split` over the sorted circuit names; a
+circuit's tasks share its split): train cavlc, ctrl, i2c, priority, router; validation max;
+test int2float.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from botorch_nap.tasks.base import deterministic_split
 from botorch_nap.tasks.paths import find_data_file
 
 ABC_PACKAGE = "berkeley-abc"
@@ -211,7 +214,13 @@ class EDAObjective:
 
 # ---------------------------------------------------------------------------- pools
 def _space_json(length: int, tasks: list[str]) -> dict:
+    # Split by circuit: a circuit's tasks (one per LUT size) share a split, so no test
+    # circuit is seen in training under another LUT size.
+    circuits = sorted({parse_task_name(t)[0] for t in tasks})
+    by_circuit = deterministic_split(circuits)
+    split = {s: [t for t in tasks if parse_task_name(t)[0] in by_circuit[s]] for s in by_circuit}
     return {
+        "split": split,
         "name": "eda",
         "objective": "qor",
         "minimize": True,

@@ -107,3 +107,14 @@ def test_shipped_pools():
     ids = [i for s in ("train", "val", "test") for i in fam.split_ids(s)]
     assert sorted(ids) == sorted([*DEFAULT_CIRCUITS, *(f"{c}_k4" for c in DEFAULT_CIRCUITS)])
     assert all(len(fam.task(i)) == 500 for i in ids)
+    # Split by circuit: a circuit's LUT-size variants never straddle two splits.
+    from botorch_nap.tasks.eda import parse_task_name
+
+    circuits = {
+        s: {parse_task_name(t)[0] for t in fam.split_ids(s)} for s in ("train", "val", "test")
+    }
+    assert not (circuits["train"] & circuits["test"]) and not (circuits["val"] & circuits["test"])
+    assert circuits["test"] == {"int2float"} and fam.split_ids("test") == [
+        "int2float",
+        "int2float_k4",
+    ]
