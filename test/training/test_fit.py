@@ -51,6 +51,8 @@ def test_fit_end_to_end_writes_model_card_and_verdict(tmp_path, capsys):
     assert state["stages"]["np"]["done"] and state["stages"]["ppo"]["done"]
     printed = capsys.readouterr().out
     assert verdict["text"] in printed
+    # 5 training tasks: augmentation, whose GP fits happen before the speed calibration.
+    assert "augmentation: one GP per training task fitted" in printed
     # Rerunning resumes: nothing is redone, the same verdict comes back.
     assert cli_main(argv) == code
     assert json.loads((out / "fit.json").read_text())["verdict"] == verdict
