@@ -62,7 +62,11 @@ def _add_family_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--data-dir", help="data root for file-backed families")
     p.add_argument(
-        "--augment", action="store_true", help="GP-posterior task augmentation (few tasks)"
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="GP-posterior task augmentation (default: on when the family has fewer than 15 "
+        "training tasks, as `fit` decides)",
     )
 
 
@@ -83,12 +87,24 @@ def _family_from_args(args, meta: dict | None = None):
         "name": args.family,
         "kw": _parse_kv(args.family_kw),
         "data_dir": args.data_dir,
-        "augment": bool(args.augment),
+        "augment": args.augment,
     }
     if args.family is None:
         if meta is None or "family_spec" not in meta:
             raise SystemExit("--family is required (or --resume a run that recorded it)")
         spec = meta["family_spec"]
+    if spec["augment"] is None:
+        from botorch_nap.training.fit import FEW_TASKS
+
+        # fit's rule: few training tasks over-fit the NP without augmentation.
+        base = get_family(spec["name"], data_dir=spec["data_dir"], **spec["kw"])
+        n_train = len(base.split_ids("train"))
+        spec["augment"] = n_train < FEW_TASKS
+        if spec["augment"]:
+            print(
+                f"{n_train} training tasks (< {FEW_TASKS}): GP-posterior task augmentation on "
+                "(--no-augment turns it off)"
+            )
     fam = get_family(spec["name"], data_dir=spec["data_dir"], augment=spec["augment"], **spec["kw"])
     return fam, spec
 
@@ -304,7 +320,8 @@ def register(subparsers) -> None:
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--n-points", type=int, nargs=2, default=(16, 96), metavar=("LO", "HI"))
-    p.add_argument("--lr", type=float, default=3e-4)
+    # fit's rule: 3e-4 left short runs under-trained (issue 17).
+    p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--val-every", type=int, default=100)
     p.add_argument("--patience", type=int, default=10)

@@ -144,3 +144,33 @@ def test_same_command_same_weights_and_mixed_dim_family_builds_variable_dim_net(
     assert a == b
     net = NAPTransformer.load(tmp_path / "a", expected_dim=3)
     assert net.config.dim_x == 4 and net.config.min_dim == 2
+
+
+def test_pretrain_follows_fits_rules_for_few_tasks_and_categories(tmp_path, capsys):
+    """Expert defaults follow fit's rules: few training tasks switch augmentation on (unless
+    --no-augment), and a categorical space builds a one-hot network."""
+    import numpy as np
+
+    from botorch_nap.tasks.own_data import write_own_data
+
+    rng = np.random.default_rng(0)
+    tasks = {}
+    for t in range(6):
+        X = np.stack([rng.random(30), rng.integers(0, 3, 30)], axis=1)
+        tasks[f"t{t}"] = (X, -((X[:, 0] - 0.1 * t) ** 2) + (X[:, 1] == t % 3))
+    params = [
+        {"name": "x", "type": "float", "lower": 0.0, "upper": 1.0},
+        {"name": "c", "type": "categorical", "choices": ["a", "b", "c"]},
+    ]
+    split = {"train": ["t0", "t1", "t2", "t3"], "val": ["t4"], "test": ["t5"]}
+    folder = str(write_own_data(tmp_path / "few", tasks, params, split=split))
+    base = ["pretrain", "--family", folder, *NET, "--steps", "2", "--batch-size", "2"]
+    base += ["--n-points", "4", "8", "--val-every", "1", "--no-progress"]
+    assert run([*base, "--out", str(tmp_path / "auto")]) == 0
+    assert "augmentation on" in capsys.readouterr().out
+    cfg = json.loads((tmp_path / "auto" / "config.json").read_text())
+    assert cfg["meta"]["family_spec"]["augment"] is True
+    assert cfg["network"]["categories"] == [0, 3]
+    assert run([*base, "--no-augment", "--out", str(tmp_path / "off")]) == 0
+    off = json.loads((tmp_path / "off" / "config.json").read_text())
+    assert off["meta"]["family_spec"]["augment"] is False
