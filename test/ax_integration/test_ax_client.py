@@ -223,26 +223,34 @@ def test_json_save_load_continue(checkpoint_2d, tmp_path):
 
 
 # --------------------------------------------------------------------------- search spaces
-def test_choice_and_integer_parameters(checkpoint_2d, spy_acqf_inputs):
+CHOICE_BONUS = {"a": 0.0, "b": 3.0, "c": 1.0, "d": 2.0}
+
+
+def _run_choice_and_integer(checkpoint: str, trials: int) -> Client:
+    """NAP on an integer parameter ``n`` and an unordered choice ``c`` (values a..d)."""
     client = Client(random_seed=0)
     client.configure_experiment(
         parameters=[
             RangeParameterConfig(name="n", parameter_type="int", bounds=(0, 20)),
             ChoiceParameterConfig(
-                name="c", parameter_type="str", values=["a", "b", "c", "d"], is_ordered=False
+                name="c", parameter_type="str", values=list(CHOICE_BONUS), is_ordered=False
             ),
         ]
     )
     client.configure_optimization(objective="f")
     client.set_generation_strategy(
-        nap_generation_strategy(checkpoint_2d, n_init=4, optimizer_options=FAST_OPT)
+        nap_generation_strategy(checkpoint, n_init=4, optimizer_options=FAST_OPT)
     )
-    bonus = {"a": 0.0, "b": 3.0, "c": 1.0, "d": 2.0}
-    _run(client, lambda p: bonus[p["c"]] - abs(p["n"] - 13) / 5, 7)
+    _run(client, lambda p: CHOICE_BONUS[p["c"]] - abs(p["n"] - 13) / 5, trials)
+    return client
+
+
+def test_choice_and_integer_parameters(checkpoint_2d, spy_acqf_inputs):
+    client = _run_choice_and_integer(checkpoint_2d, 7)
     assert _keys(client) == ["Sobol"] * 4 + ["BoTorch"] * 3
     for trial in client._experiment.trials.values():
         p = trial.arm.parameters
-        assert isinstance(p["n"], int) and 0 <= p["n"] <= 20 and p["c"] in bonus
+        assert isinstance(p["n"], int) and 0 <= p["n"] <= 20 and p["c"] in CHOICE_BONUS
     # One model dim per parameter: the choice is an ordinal code 0..3, not one-hot.
     call = spy_acqf_inputs[-1]
     assert call["kwargs"]["bounds"] == [(0, 20), (0, 3)]
@@ -258,21 +266,7 @@ def test_choice_parameters_reach_a_categorical_network_one_hot(tmp_path, spy_acq
     torch.manual_seed(0)
     cfg = NAPConfig(dim_x=2, d_model=32, n_layers=2, d_ff=64, categories=[0, 4])
     NAPTransformer(cfg).save(tmp_path / "cat")
-    client = Client(random_seed=0)
-    client.configure_experiment(
-        parameters=[
-            RangeParameterConfig(name="n", parameter_type="int", bounds=(0, 20)),
-            ChoiceParameterConfig(
-                name="c", parameter_type="str", values=["a", "b", "c", "d"], is_ordered=False
-            ),
-        ]
-    )
-    client.configure_optimization(objective="f")
-    client.set_generation_strategy(
-        nap_generation_strategy(str(tmp_path / "cat"), n_init=4, optimizer_options=FAST_OPT)
-    )
-    bonus = {"a": 0.0, "b": 3.0, "c": 1.0, "d": 2.0}
-    _run(client, lambda p: bonus[p["c"]] - abs(p["n"] - 13) / 5, 6)
+    client = _run_choice_and_integer(str(tmp_path / "cat"), 6)
     assert _keys(client) == ["Sobol"] * 4 + ["BoTorch"] * 2
     acqf = NAPAcquisition(**spy_acqf_inputs[-1]["out"])
     assert acqf.network.config.categories == [0, 4]
