@@ -67,6 +67,15 @@ def _unevaluated(candidates: Tensor, train_X: Tensor) -> Tensor:
     return candidates[torch.tensor(keep, dtype=torch.bool, device=candidates.device)]
 
 
+def _fitted_log_ei(gp, Y: Tensor) -> LogExpectedImprovement:
+    """Fit ``gp`` by marginal likelihood; LogEI over the best observed ``Y`` (maximised)."""
+    with warnings.catch_warnings():
+        # Tiny or degenerate histories make the fit warn; BoTorch retries internally.
+        warnings.simplefilter("ignore")
+        fit_gpytorch_mll(ExactMarginalLogLikelihood(gp.likelihood, gp))
+    return LogExpectedImprovement(gp, best_f=Y.max())
+
+
 class Proposer:
     """Base class: subclasses build an acquisition function and inherit the optimisation."""
 
@@ -138,11 +147,7 @@ class GPEI(Proposer):
         gp = SingleTaskGP(
             train_X, Y, input_transform=Normalize(train_X.shape[-1], bounds=bounds.to(train_X))
         )
-        with warnings.catch_warnings():
-            # Tiny or degenerate histories make the fit warn; BoTorch retries internally.
-            warnings.simplefilter("ignore")
-            fit_gpytorch_mll(ExactMarginalLogLikelihood(gp.likelihood, gp))
-        return LogExpectedImprovement(gp, best_f=Y.max())
+        return _fitted_log_ei(gp, Y)
 
 
 class GPEIMixed(GPEI):
@@ -171,10 +176,7 @@ class GPEIMixed(GPEI):
         # Codes stay codes for the categorical kernel; only numerical dims are scaled.
         tf = Normalize(d, bounds=bounds.to(train_X), indices=numeric) if numeric else None
         gp = MixedSingleTaskGP(train_X, Y, cat_dims=cat, input_transform=tf)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fit_gpytorch_mll(ExactMarginalLogLikelihood(gp.likelihood, gp))
-        return LogExpectedImprovement(gp, best_f=Y.max())
+        return _fitted_log_ei(gp, Y)
 
 
 class NPEI(Proposer):

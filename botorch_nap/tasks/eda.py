@@ -101,6 +101,10 @@ class MappedStats:
     luts: int
     levels: int
 
+    def qor(self, reference: MappedStats) -> float:
+        """``luts / luts_ref + levels / levels_ref`` (lower is better; the reference: 2)."""
+        return self.luts / reference.luts + self.levels / reference.levels
+
 
 def run_abc(
     circuit: Path,
@@ -179,16 +183,13 @@ class EDAObjective:
     def stats(self, operators: list[str] | tuple[str, ...]) -> MappedStats:
         return run_abc(self.path, tuple(operators), self.lut_inputs)
 
-    def qor_of(self, stats: MappedStats) -> float:
-        return stats.luts / self.reference.luts + stats.levels / self.reference.levels
-
     def qor(self, operators: list[str] | tuple[str, ...]) -> float:
         """QoR of a sequence of operator names (any length; ``L`` for the search space)."""
         codes = tuple(OPERATORS.index(op) if op in OPERATORS else -1 for op in operators)
         if -1 in codes:
             raise ValueError(f"unknown synthesis operator in {list(operators)}; known: {OPERATORS}")
         if codes not in self._cache:
-            self._cache[codes] = self.qor_of(self.stats(operators))
+            self._cache[codes] = self.stats(operators).qor(self.reference)
         return self._cache[codes]
 
     def decode(self, x: Tensor | list) -> list[str]:
@@ -271,6 +272,7 @@ def build_eda_pools(
     find_abc()
     tasks = [task_name(c, k) for c in circuits for k in lut_inputs]
     todo: list[tuple[str, tuple[int, ...]]] = []
+    seqs: dict[str, list[tuple[int, ...]]] = {}
     done: dict[str, dict[tuple[int, ...], dict]] = {}
     refs: dict[str, MappedStats] = {}
     for t in tasks:
@@ -289,15 +291,15 @@ def build_eda_pools(
                 if line.strip():
                     rec = json.loads(line)
                     done[t][tuple(rec["seq"])] = rec
-        seqs = [tuple(int(v) for v in s) for s in _sequences(t, n, length, seed)]
-        todo += [(t, s) for s in seqs if s not in done[t]]
+        seqs[t] = [tuple(int(v) for v in s) for s in _sequences(t, n, length, seed)]
+        todo += [(t, s) for s in seqs[t] if s not in done[t]]
 
     def evaluate(job: tuple[str, tuple[int, ...]]) -> tuple[str, dict]:
         t, seq = job
         c, k = parse_task_name(t)
         st = run_abc(circuit_path(c, data_dir), tuple(OPERATORS[i] for i in seq), k)
-        qor = st.luts / refs[t].luts + st.levels / refs[t].levels
-        return t, {"seq": list(seq), "luts": st.luts, "levels": st.levels, "qor": qor}
+        rec = {"seq": list(seq), "luts": st.luts, "levels": st.levels}
+        return t, {**rec, "qor": st.qor(refs[t])}
 
     bar = tqdm(total=len(todo), desc="eda pools", unit="seq", disable=not progress)
     with ThreadPoolExecutor(max(1, workers)) as pool:
@@ -309,7 +311,7 @@ def build_eda_pools(
     bar.close()
 
     for t in tasks:
-        recs = [done[t][tuple(int(v) for v in s)] for s in _sequences(t, n, length, seed)]
+        recs = [done[t][s] for s in seqs[t]]
         X = np.array([r["seq"] for r in recs], dtype=np.float64)
         y = np.array([r["qor"] for r in recs], dtype=np.float64)
         tmp = Path(tempfile.mkstemp(suffix=".npz", dir=out)[1])

@@ -93,11 +93,11 @@ def _family_from_args(args, meta: dict | None = None):
         if meta is None or "family_spec" not in meta:
             raise SystemExit("--family is required (or --resume a run that recorded it)")
         spec = meta["family_spec"]
+    base = get_family(spec["name"], data_dir=spec["data_dir"], **spec["kw"])
     if spec["augment"] is None:
         from botorch_nap.training.fit import FEW_TASKS
 
         # fit's rule: few training tasks over-fit the NP without augmentation.
-        base = get_family(spec["name"], data_dir=spec["data_dir"], **spec["kw"])
         n_train = len(base.split_ids("train"))
         spec["augment"] = n_train < FEW_TASKS
         if spec["augment"]:
@@ -105,8 +105,12 @@ def _family_from_args(args, meta: dict | None = None):
                 f"{n_train} training tasks (< {FEW_TASKS}): GP-posterior task augmentation on "
                 "(--no-augment turns it off)"
             )
-    fam = get_family(spec["name"], data_dir=spec["data_dir"], augment=spec["augment"], **spec["kw"])
-    return fam, spec
+    if spec["augment"]:
+        from botorch_nap.tasks.augment import AugmentedFamily
+
+        # What get_family(augment=True) builds, around the family already loaded.
+        return AugmentedFamily(base), spec
+    return base, spec
 
 
 def _portable_path(path: str | None) -> str | None:
