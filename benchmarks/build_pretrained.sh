@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuild the shipped models in botorch_nap/pretrained/ from scratch (CPU, one thread each).
 #
-#   benchmarks/build_pretrained.sh [hpobench_xgb|gp_prior|lcbench|synthetic ...]  # default: all
+#   benchmarks/build_pretrained.sh [hpobench_xgb|gp_prior|lcbench|synthetic|antibody|eda ...]  # default: all
 #
 # Each model: NP pretraining (the NP-EI model and PPO's warm start), PPO + aux NP loss, then
 # `botorch-nap ship` copies both into the package and writes MODEL_CARD.md with these very
@@ -30,7 +30,7 @@ build() {  # name, description, family args, NP steps, PPO iterations[, NP extra
 }
 
 models=("$@")
-[ ${#models[@]} -eq 0 ] && models=(hpobench_xgb gp_prior lcbench synthetic)
+[ ${#models[@]} -eq 0 ] && models=(hpobench_xgb gp_prior lcbench synthetic antibody eda)
 for m in "${models[@]}"; do
     case $m in
         hpobench_xgb) build hpobench_xgb \
@@ -47,6 +47,16 @@ for m in "${models[@]}"; do
             "--family synthetic_mix --family-kw functions=branin,hartmann3" 20000 60 \
             "--family-kw functions=branin,hartmann3 near_frac=0.3 --n-points 16 64 --val-every 500 --patience 20" \
             "--horizon 20 --n-init 5" ;;
+        antibody) build antibody \
+            "Antibody CDRH3 design (Absolut! binding energies, 11 positions x 20 amino acids, one-hot): one pool per antigen, the 19 training antigens (split by antigen: see botorch_nap.tasks.antibody). Pool model: use it with optimize_acqf_discrete on ordinal codes 0..19 (amino acids in sorted order). The settings are the ones \`botorch-nap fit antibody\` chose, with fixed step counts so that the rebuild is exact." \
+            "--family antibody --data-dir $DATA" 3000 180 \
+            "--n-points 16 96 --net-horizon 30 --val-every 150 --patience 8" \
+            "--horizon 25 --n-init 5 --n-candidates 256 --episodes-per-iter 8 --reward log_regret --early-weight 0 --top-k 0 --val-every 3 --val-episodes 24 --checkpoint-every 3" ;;
+        eda) build eda \
+            "Logic synthesis (ABC): sequences of 20 operators out of 7 (one-hot) on the pools shipped in botorch_nap/tasks/eda_pools (7 EPFL circuits x LUT sizes 6 and 4, 500 random sequences each, QoR against resyn2); split by circuit. 10 training tasks (< 15), so the NP is trained on GP-posterior augmented tasks, as \`botorch-nap fit eda\` decides. Inputs are ordinal codes 0..6 (botorch_nap.tasks.eda.OPERATORS order): optimize_acqf_discrete on a pool, or optimize_acqf_mixed_alternating with every dim in cat_dims for any sequence (EDAObjective evaluates it live)." \
+            "--family eda --augment" 800 60 \
+            "--n-points 16 96 --net-horizon 30 --val-every 50 --patience 8" \
+            "--horizon 25 --n-init 5 --n-candidates 256 --episodes-per-iter 8 --reward log_regret --early-weight 0 --top-k 0 --val-every 3 --val-episodes 16 --checkpoint-every 3" ;;
         *) echo "unknown model $m" >&2; exit 2 ;;
     esac
 done

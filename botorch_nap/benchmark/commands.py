@@ -180,7 +180,12 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
         metavar="README",
         help="replace the text between <!-- results:start --> and <!-- results:end -->",
     )
-    p.add_argument("--reference", default=None, help="method for paired tests (default: NAP)")
+    p.add_argument(
+        "--reference",
+        default=None,
+        help="method for paired tests (default: NAP); comma-separated: the first one a file "
+        "holds, e.g. gp-ei,gp-ei-mixed over families with and without categorical dims",
+    )
     p.add_argument(
         "--also-vs",
         default=None,

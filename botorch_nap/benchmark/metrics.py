@@ -176,6 +176,13 @@ def summarize(
     methods = [m for m in methods if m in present]
     if not methods:
         raise ValueError("the results hold no finished runs")
+    if reference and "," in reference:
+        # A preference list for reports over several files, e.g. "gp-ei,gp-ei-mixed": the
+        # GP baseline each family was run with.
+        options = [r.strip() for r in reference.split(",") if r.strip()]
+        reference = next((r for r in options if r in methods), None)
+        if reference is None:
+            raise ValueError(f"none of the references {options} is among the methods {methods}")
     reference = reference or default_reference(methods)
     if reference not in methods:
         raise ValueError(f"reference {reference!r} is not among the methods {methods}")

@@ -66,7 +66,9 @@ from botorch_nap.training.env import (
 )
 
 REFERENCE_DIR = "reference"
-TRAINABLE = ("all", "last_block", "heads")
+#: "policy": the acquisition MLP, its EI scale and the critic only; the trunk and the bar head
+#: stay the NP's, so EI from NAP's own bar head is NP-EI and any gain is the policy's.
+TRAINABLE = ("all", "last_block", "heads", "policy")
 
 
 @dataclass
@@ -106,7 +108,7 @@ class PPOConfig:
     # optimiser: Adam, linear warm-up then linear decay to final_lr_frac
     lr: float = 1e-4  # heads (acquisition, value, bar)
     trunk_lr_mult: float = 0.2  # trunk lr = lr * trunk_lr_mult (keeps the NP intact)
-    trainable: str = "all"  # "all" | "last_block" | "heads"
+    trainable: str = "all"  # "all" | "last_block" | "heads" | "policy" (see TRAINABLE)
     warmup_iters: int = 5
     final_lr_frac: float = 0.1
     max_grad_norm: float = 0.5
@@ -227,7 +229,9 @@ def set_trainable(net: NAPTransformer, trainable: str) -> None:
         p.requires_grad_(trainable == "all")
     if trainable == "all":
         return
-    heads = [net.acq_mlp, net.value_head, net.bar_head]
+    heads = [net.acq_mlp, net.value_head]
+    if trainable != "policy":
+        heads.append(net.bar_head)
     if trainable == "last_block":
         heads += [net.blocks[-1], net.ln_f]
     for m in heads:

@@ -150,6 +150,18 @@ def test_summarize_also_vs_adds_second_paired_tests():
         summarize(_fake_results(curves, steps=2), also_vs="portfolio", n_boot=20)
 
 
+def test_reference_list_takes_the_first_method_a_file_holds():
+    curves = {}
+    for s in range(4):
+        curves[("gp-ei-mixed", 1, s)] = [1.0, 0.6, 0.5]
+        curves[("nap:ck", 1, s)] = [1.0, 0.3, 0.2]
+    res = _fake_results(curves, steps=2)
+    s = summarize(res, reference="gp-ei,gp-ei-mixed", n_boot=10)
+    assert s["reference"] == "gp-ei-mixed" and set(s["tests"]) == {"nap:ck"}
+    with pytest.raises(ValueError, match="none of the references"):
+        summarize(res, reference="gp-ei,random", n_boot=10)
+
+
 def test_headline_targets_script_reads_a_results_file(tmp_path):
     import importlib.util
     from pathlib import Path

@@ -109,15 +109,30 @@ def test_from_pretrained_builds_working_acquisitions(name):
     net = NAPTransformer.load(checkpoint_path(name, "nap"))
     d = net.config.min_dim or net.config.dim_x
     g = torch.Generator().manual_seed(0)
-    X = torch.rand(8, d, generator=g, dtype=torch.float64)
-    Y = (X - 0.3).pow(2).sum(-1, keepdim=True).neg()
-    bounds = torch.stack([torch.zeros(d), torch.ones(d)]).double()
+    cats = net.config.categories
+    if cats and any(cats):
+        # A categorical model (antibody, eda): ordinal codes 0..k-1, decisions over a pool.
+        from botorch.optim import optimize_acqf_discrete
+
+        counts = torch.tensor(cats, dtype=torch.float64)
+        X = (torch.rand(8, d, generator=g, dtype=torch.float64) * counts).floor()
+        pool = (torch.rand(64, d, generator=g, dtype=torch.float64) * counts).floor()
+        bounds = torch.stack([torch.zeros(d, dtype=torch.float64), counts - 1])
+    else:
+        X = torch.rand(8, d, generator=g, dtype=torch.float64)
+        pool = None
+        bounds = torch.stack([torch.zeros(d), torch.ones(d)]).double()
+    Y = (X / bounds[1] - 0.3).pow(2).sum(-1, keepdim=True).neg()
     for acqf in (
         NAPAcquisition.from_pretrained(name, X, Y, bounds),
         NPExpectedImprovement.from_pretrained(name, X, Y, bounds),
     ):
-        x, _ = optimize_acqf(acqf, bounds, q=1, num_restarts=2, raw_samples=32)
-        assert x.shape == (1, d) and ((x >= 0) & (x <= 1)).all()
+        if pool is None:
+            x, _ = optimize_acqf(acqf, bounds, q=1, num_restarts=2, raw_samples=32)
+            assert x.shape == (1, d) and ((x >= 0) & (x <= 1)).all()
+        else:
+            x, _ = optimize_acqf_discrete(acqf, q=1, choices=pool)
+            assert (pool == x).all(-1).any()
     post = NeuralProcessModel.from_pretrained(name, X, Y, bounds=bounds).posterior(X[:2])
     assert torch.isfinite(post.mean).all()
 

@@ -99,6 +99,20 @@ def test_resume_is_bit_for_bit(gp_family, tmp_path, reward, top_k):
     assert same_state(best_a, best_b)
 
 
+def test_policy_only_training_leaves_the_np_untouched(gp_family, tmp_path):
+    """trainable="policy": the trunk and bar head keep the warm start's weights (so EI from
+    NAP's own bar head is exactly NP-EI) while the acquisition head does learn."""
+    torch.manual_seed(0)
+    net = NAPTransformer(tiny_config())
+    start = {k: v.clone() for k, v in net.state_dict().items()}
+    train(net, gp_family, small_cfg(trainable="policy", lr=1e-2), out_dir=tmp_path, progress=False)
+    last = NAPTransformer.load(tmp_path / "last").state_dict()
+    changed = {k for k, v in last.items() if not torch.equal(v, start[k])}
+    assert changed, "nothing trained"
+    assert all(k.startswith(("acq_mlp.", "acq_ei_scale", "value_head.")) for k in changed), changed
+    assert any(k.startswith("acq_mlp.") for k in changed)
+
+
 def test_config_validation():
     with pytest.raises(ValueError):
         PPOConfig(reward="nope")
