@@ -78,14 +78,18 @@ def ship(
     commands: list[str],
     description: str = "",
     root: Path = ROOT,
+    test_note: str = "",
 ) -> Path:
     """Copy each ``kind -> run dir`` of ``runs`` to ``root/name/kind`` and write the card.
+
+    ``test_note``: what the test split showed (a card section of its own), e.g. that NAP
+    differs from its NP without a measured benefit.
 
     Raises ``ValueError`` when a checkpoint is over 5 MB or the runs disagree on the
     network's input dims.
     """
     out = Path(root) / name
-    rows, dims, net_desc, family = [], set(), "", ""
+    rows, dims, net_desc, family, categorical = [], set(), "", "", False
     for kind in ("np", "nap"):
         if kind not in runs:
             continue
@@ -96,6 +100,7 @@ def ship(
             raise ValueError(f"{run / WEIGHTS_FILE} is {size / 2**20:.1f} MB, over 5 MB")
         dims.add(net.config.describe_dims())
         c = net.config
+        categorical = categorical or bool(c.categories and any(c.categories))
         net_desc = (
             f"d_model {c.d_model}, {c.n_layers} layers, {c.n_heads} heads, d_ff {c.d_ff}, "
             f"{c.n_buckets} bars over [{c.y_min:g}, {c.y_max:g}]; "
@@ -128,6 +133,14 @@ def ship(
             "PPO checkpoint is the warm start itself: `nap/` holds the NP's weights and NAP's "
             "decisions are NP-EI's.\n"
         )
+    if test_note:
+        notes += f"\n## On the test split\n\n{test_note}\n"
+    use_inputs = (
+        "  Categorical dims take ordinal codes `0..k-1` (bounds `[0, k-1]`); the network reads "
+        "them one-hot.\n"
+        if categorical
+        else ""
+    )
     card = f"""# `{name}`: pretrained NAP and NP
 
 {description}
@@ -138,7 +151,7 @@ def ship(
 * **Use:** `NAPAcquisition.from_pretrained("{name}", train_X, train_Y, bounds)`,
   `NPExpectedImprovement.from_pretrained("{name}", ...)`, or `nap:{name}` / `np-ei:{name}` in
   `botorch-nap benchmark --methods`.
-
+{use_inputs}
 | kind | training | minutes on a 2-core CPU (1 thread) | validation | size | sha256 |
 | --- | --- | --- | --- | --- | --- |
 {table}
@@ -170,12 +183,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--nap", dest="nap_run", help="PPO run dir")
     p.add_argument("--command", action="append", default=[], help="a command that made it")
     p.add_argument("--description", default="")
+    p.add_argument("--test-note", default="", help="what the test split showed (card section)")
     p.add_argument("--root", default=str(ROOT), help="where models ship (default: the package)")
     args = p.parse_args(argv)
     runs = {k: v for k, v in (("np", args.np_run), ("nap", args.nap_run)) if v}
     if not runs:
         raise SystemExit("give --np and/or --nap")
-    out = ship(args.name, runs, args.command, args.description, Path(args.root))
+    out = ship(args.name, runs, args.command, args.description, Path(args.root), args.test_note)
     print(f"shipped {args.name} -> {out}")
     print(json.dumps(sorted(str(f.relative_to(out)) for f in out.rglob("*") if f.is_file())))
     return 0

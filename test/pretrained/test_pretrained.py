@@ -48,6 +48,7 @@ def test_ship_copies_checkpoints_and_writes_a_card(tiny_runs, tmp_path):
         ["botorch-nap pretrain --x", "botorch-nap train --y"],
         "A test.",
         root=tmp_path,
+        test_note="NAP differs from its NP without a measured benefit.",
     )
     for kind in ("np", "nap"):
         net = NAPTransformer.load(out / kind, expected_dim=2)  # variable dim: 2..3
@@ -59,6 +60,8 @@ def test_ship_copies_checkpoints_and_writes_a_card(tiny_runs, tmp_path):
     assert "Input dims:** 2..3" in card and "gp_prior_rbf_2-3d" in card
     sha = hashlib.sha256((out / "nap" / "weights.pt").read_bytes()).hexdigest()[:16]
     assert sha in card and "NLL" in card and "PPO iterations" in card
+    assert "## On the test split\n\nNAP differs from its NP without a measured benefit." in card
+    assert "ordinal codes" not in card  # no categorical dims
 
 
 def test_ship_refuses_runs_of_different_dims(tiny_runs, tmp_path):
@@ -146,6 +149,16 @@ def test_a_nap_equal_to_its_np_says_so(name):
         checkpoint_path(name, "np") / "weights.pt"
     ).read_bytes()
     assert (EQUALS_NP_NOTE in card) == same
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_card_says_what_nap_adds_over_its_np(name):
+    """A shipped NAP either equals its NP (the card says so) or its card reports, from the
+    test split, whether it beats its NP (issue 13)."""
+    from botorch_nap.pretrained.build import EQUALS_NP_NOTE
+
+    card = (checkpoint_path(name, "nap").parent / CARD_FILE).read_text()
+    assert EQUALS_NP_NOTE in card or "## On the test split" in card
 
 
 def test_ship_writes_the_equality_note(tiny_runs, tmp_path):
