@@ -100,3 +100,18 @@ def test_unevaluated_filter_matches_exact_row_equality():
     seen = (pool.unsqueeze(1) == X.unsqueeze(0)).all(-1).any(-1)
     assert torch.equal(free, pool[~seen])
     assert free.shape[0] == 200 - (len(pool[::7]) - 1)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.float16])
+def test_unevaluated_mask_is_exact_in_every_float_dtype(dtype):
+    from botorch_nap.baselines import unevaluated_mask
+
+    g = torch.Generator().manual_seed(1)
+    pool = torch.rand(300, 4, generator=g).to(dtype)
+    pool[0] = 0.0
+    X = torch.cat([pool[5::9], -torch.zeros(1, 4, dtype=dtype)])  # -0.0 equals 0.0
+    X[0, 2] = torch.nextafter(X[0, 2], torch.tensor(2.0, dtype=dtype))  # one bit off: new
+    expected = ~(pool.unsqueeze(1) == X.unsqueeze(0)).all(-1).any(-1)
+    assert torch.equal(unevaluated_mask(pool, X), expected)
+    assert not expected[0] and expected[5]
+    assert unevaluated_mask(pool, X[:0]).all()

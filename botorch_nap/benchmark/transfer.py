@@ -49,7 +49,7 @@ from botorch.acquisition import AcquisitionFunction
 from botorch.utils.transforms import t_batch_mode_transform
 from torch import Tensor
 
-from botorch_nap.baselines import GPEI, Proposer
+from botorch_nap.baselines import GPEI, Proposer, unevaluated_mask
 from botorch_nap.tasks.base import TaskFamily
 
 
@@ -188,18 +188,12 @@ def _portfolio_step(prior: TransferPrior, train_X: Tensor, candidates: Tensor | 
     choices = candidates if candidates is not None else prior.configs
     if choices is None:
         raise ValueError("no candidates and no meta-train configurations to choose from")
-    free = _unevaluated_mask(choices.to(train_X), train_X)
+    free = unevaluated_mask(choices.to(train_X), train_X)
     if not free.any():
         raise ValueError("every portfolio configuration has already been evaluated")
     acqf = PortfolioAcquisition(prior, train_X)
     score = acqf.score(prior.predict_cached(choices)).masked_fill(~free, -float("inf"))
     return choices[score.argmax()].unsqueeze(0).to(train_X)
-
-
-def _unevaluated_mask(candidates: Tensor, train_X: Tensor) -> Tensor:
-    if train_X.numel() == 0:
-        return torch.ones(candidates.shape[0], dtype=torch.bool)
-    return ~(candidates.unsqueeze(1) == train_X.unsqueeze(0)).all(-1).any(-1)
 
 
 class TransferGPEI(GPEI):
