@@ -189,8 +189,9 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--also-vs",
         default=None,
-        help="a second reference for paired tests, e.g. np-ei (a bare method name matches "
-        "the file's one method of that name)",
+        help="more references for paired tests, comma-separated, e.g. np-ei or np-ei,nap "
+        "(a bare method name matches the file's one method of that name; with several, "
+        "one table for each that the file holds)",
     )
     p.add_argument("--methods", action="append", help="only these methods (comma-separated)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples")

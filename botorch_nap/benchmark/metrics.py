@@ -168,7 +168,9 @@ def summarize(
     at each checkpoint; ``trivial`` if every run of every method is at zero regret by step
     ``min(10, T)``). ``also_vs``: a second reference; its paired tests go to
     ``tests_also = {"reference": also_vs, "tests": {m: ...}}`` (e.g. NAP against its NP-EI
-    warm start while the main reference is GP-EI).
+    warm start while the main reference is GP-EI). Several, comma-separated (``"np-ei,nap"``):
+    one set of tests for each that the file holds, in ``tests_also_all`` (``tests_also`` is
+    the first).
     """
     cfg = results["config"]
     methods = list(methods or cfg["methods"])
@@ -251,19 +253,29 @@ def summarize(
 
     tests = paired_tests(ref_i)
 
-    tests_also = None
-    if also_vs is not None:
-        named = [m for m in methods if m.partition(":")[0] == also_vs]
+    def resolve(name: str) -> str | None:
+        named = [m for m in methods if m.partition(":")[0] == name]
         own = [m for m in named if m.endswith("/nap")]
-        if also_vs not in methods and len(named) == 1:
-            also_vs = named[0]  # "np-ei" names the file's one np-ei:<checkpoint>
-        elif also_vs not in methods and len(own) == 1:
+        if name in methods:
+            return name
+        if len(named) == 1:
+            return named[0]  # "np-ei" names the file's one np-ei:<checkpoint>
+        if len(own) == 1:
             # Several: EI from the NAP network's own bar head is the comparator that
             # isolates what the policy adds (see botorch_nap.benchmark.methods).
-            also_vs = own[0]
-        if also_vs not in methods:
-            raise ValueError(f"--also-vs {also_vs!r} is not among the methods {methods}")
-        tests_also = {"reference": also_vs, "tests": paired_tests(methods.index(also_vs))}
+            return own[0]
+        return None
+
+    names = [a.strip() for a in also_vs.split(",") if a.strip()] if also_vs else []
+    found = [r for r in map(resolve, names) if r is not None and r != reference]
+    if names and not found and len(names) == 1:
+        raise ValueError(f"--also-vs {names[0]!r} is not among the methods {methods}")
+    if names and not found:
+        raise ValueError(f"--also-vs: none of {names} is among the methods {methods}")
+    tests_also_all = [
+        {"reference": r, "tests": paired_tests(methods.index(r))} for r in dict.fromkeys(found)
+    ]
+    tests_also = tests_also_all[0] if tests_also_all else None
 
     per_task = {}
     task_ids = list(dict.fromkeys(t for t, _ in cells))
@@ -301,5 +313,6 @@ def summarize(
         "table": table,
         "tests": tests,
         "tests_also": tests_also,
+        "tests_also_all": tests_also_all,
         "per_task": per_task,
     }

@@ -87,11 +87,18 @@ def _main_rows(summary: dict) -> tuple[list[str], list[list[str]]]:
     return cols, rows
 
 
-def _test_rows(summary: dict, also: bool = False) -> tuple[list[str], list[list[str]]]:
+def _also(summary: dict) -> list[dict]:
+    """The extra paired tests (``--also-vs``); older summaries hold only ``tests_also``."""
+    if summary.get("tests_also_all") is not None:
+        return summary["tests_also_all"]
+    return [summary["tests_also"]] if summary.get("tests_also") else []
+
+
+def _test_rows(summary: dict, also: dict | None = None) -> tuple[list[str], list[list[str]]]:
     keys = ["auc", *[f"@{c}" for c in summary["checkpoints"]]]
     ref, tests = summary["reference"], summary["tests"]
-    if also:
-        ref, tests = summary["tests_also"]["reference"], summary["tests_also"]["tests"]
+    if also is not None:
+        ref, tests = also["reference"], also["tests"]
     cols = ["method vs " + label(ref), *[f"p {k}" for k in keys], "n differ"]
     rows = []
     for m, t in tests.items():
@@ -148,8 +155,8 @@ def format_table(summary: dict, per_task: bool = True) -> str:
     parts = [_header(summary), "", _text_table(*_main_rows(summary))]
     if summary["tests"]:
         parts += ["", _text_table(*_test_rows(summary))]
-    if summary.get("tests_also"):
-        parts += ["", _text_table(*_test_rows(summary, also=True))]
+    for also in _also(summary):
+        parts += ["", _text_table(*_test_rows(summary, also))]
     if per_task:
         parts += [
             "",
@@ -199,8 +206,8 @@ def format_markdown(
     parts += ["", _md_table(*_main_rows(summary)), "", _LEGEND]
     if summary["tests"]:
         parts += ["", _md_table(*_test_rows(summary))]
-    if summary.get("tests_also"):
-        parts += ["", _md_table(*_test_rows(summary, also=True))]
+    for also in _also(summary):
+        parts += ["", _md_table(*_test_rows(summary, also))]
     if images:
         parts += ["", *[f"![{Path(p).stem}]({p})" for p in images]]
     parts += [

@@ -150,6 +150,27 @@ def test_summarize_also_vs_adds_second_paired_tests():
         summarize(_fake_results(curves, steps=2), also_vs="portfolio", n_boot=20)
 
 
+def test_several_also_vs_give_one_table_each_for_those_the_file_holds():
+    curves = {}
+    for s in range(6):
+        curves[("gp-ei", 1, s)] = [1.0, 0.6, 0.5]
+        curves[("np-ei:ck", 1, s)] = [1.0, 0.4, 0.3]
+        curves[("nap:ck", 1, s)] = [1.0, 0.3 - 0.01 * s, 0.2]
+        curves[("optuna-tpe", 1, s)] = [1.0, 0.5, 0.45 + 0.01 * s]
+    res = _fake_results(curves, steps=2)
+    s = summarize(res, reference="gp-ei", also_vs="np-ei,nap,smac,gp-ei", n_boot=20)
+    refs = [a["reference"] for a in s["tests_also_all"]]
+    assert refs == ["np-ei:ck", "nap:ck"]  # smac absent, gp-ei is the main reference
+    assert s["tests_also"]["reference"] == "np-ei:ck"
+    vs_nap = s["tests_also_all"][1]["tests"]
+    assert set(vs_nap) == {"gp-ei", "np-ei:ck", "optuna-tpe"}
+    assert vs_nap["optuna-tpe"]["auc"]["better"] == "b"  # TPE's regret above NAP's
+    text = format_table(s)
+    assert "method vs np-ei:ck" in text and "method vs nap:ck" in text
+    with pytest.raises(ValueError, match="none of"):
+        summarize(res, also_vs="smac,hebo", n_boot=20)
+
+
 def test_reference_list_takes_the_first_method_a_file_holds():
     curves = {}
     for s in range(4):
