@@ -94,7 +94,7 @@ def add_benchmark_arguments(p: argparse.ArgumentParser) -> None:
         "--maxiter",
         type=int,
         default=None,
-        help="L-BFGS-B iterations for every method (default: each method's own; 100, NAP 5)",
+        help="L-BFGS-B iterations for every method (default: each method's own: 100, NAP 3)",
     )
     p.add_argument("--plugin", action="append", default=[], help="module registering methods")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -211,6 +211,14 @@ def test_headline_targets_script_reads_a_results_file(tmp_path):
     save_results(_fake_results(curves, steps=30), tmp_path / "r2.json")
     rows = mod.check(str(tmp_path / "r2.json"))
     assert rows[0][2] == rows[1][2] == "MISSED" and rows[3][2] == "MISSED (best: gp-ei)"
+    # With EI from NAP's own bar head beside the warm start, the targets use the warm start.
+    for key in list(curves):
+        if key[0] == "np-ei:ck":
+            curves[("np-ei:ck/nap", key[1], key[2])] = [1.0] + [0.001] * 30
+    save_results(_fake_results(curves, steps=30), tmp_path / "r3.json")
+    rows = mod.check(str(tmp_path / "r3.json"))
+    assert rows[0][1].startswith("0.1000 / ")
+    assert "np-ei:ck/nap 1.00" in rows[3][1] and rows[3][2] == "MISSED (best: np-ei:ck/nap)"
 
 
 def test_also_vs_prefers_ei_from_the_nap_networks_own_bar_head():
