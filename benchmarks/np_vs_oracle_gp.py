@@ -6,6 +6,11 @@ GP-prior functions (``GPPriorFamily``, validation split), ``n`` uniform context 
 200 uniform targets per function; NLL per target in the functions' own units (the network's
 bar NLL in standardised units plus ``log(std)`` of the context). The exact GP is the floor a
 perfect neural process would reach (up to the random-feature approximation of the samples).
+The fitted GP is what GP-EI models with: BoTorch's ``SingleTaskGP`` (its default priors,
+hyperparameters fitted by marginal likelihood on the context); the gap between the two GP
+columns is the price of not knowing the lengthscales, which a network pays too. "in B bars"
+is the exact GP's posterior put into the (first) network's bars: the floor that the bars'
+resolution sets.
 
 Run:  python benchmarks/np_vs_oracle_gp.py CKPT [CKPT ...] [--dim 3] [--ns 5 15 30]
       (a checkpoint is a folder or a shipped name, e.g. gp_prior)
@@ -32,7 +37,11 @@ def true_lengthscales(fam: GPPriorFamily, task_id: int) -> torch.Tensor:
     return lo + (hi - lo) * torch.rand(1, 1, fam.dim, generator=g, dtype=torch.float64)[0, 0]
 
 
-def gp_nll(Xc, yc, Xt, yt, ls, jitter=1e-6) -> torch.Tensor:
+def gp_nll(Xc, yc, Xt, yt, ls, bars=None, jitter=1e-6) -> tuple[torch.Tensor, torch.Tensor]:
+    """The exact GP's NLL per target, and the NLL of the same posterior put into ``bars``
+    (a :class:`~botorch_nap.nn.bar_distribution.BarDistribution` over standardised y, as the
+    network's head sees it): the floor that the bars' resolution sets."""
+
     def k(a, b):
         return torch.exp(-0.5 * (((a[:, None] - b[None]) / ls) ** 2).sum(-1))
 
@@ -40,6 +49,30 @@ def gp_nll(Xc, yc, Xt, yt, ls, jitter=1e-6) -> torch.Tensor:
     Ktc = k(Xt, Xc)
     mu = (Ktc @ torch.cholesky_solve(yc[:, None], L))[:, 0]
     var = (1 - (Ktc * torch.cholesky_solve(Ktc.T, L).T).sum(-1)).clamp_min(jitter)
+    nll = (0.5 * torch.log(2 * math.pi * var) + 0.5 * (yt - mu) ** 2 / var).mean()
+    if bars is None:
+        return nll, nll
+    _, mean, std = standardize_history(yc[None])
+    borders = bars.borders.to(yc) * std + mean
+    cdf = torch.distributions.Normal(mu[:, None], var.sqrt()[:, None]).cdf(borders[None])
+    mass = (cdf[:, 1:] - cdf[:, :-1]).clamp_min(1e-300)
+    idx = (torch.bucketize(yt, borders) - 1).clamp(0, len(borders) - 2)
+    width = borders[1:] - borders[:-1]
+    return nll, -torch.log(mass.gather(1, idx[:, None])[:, 0] / width[idx]).mean()
+
+
+def fitted_gp_nll(Xc, yc, Xt, yt) -> torch.Tensor:
+    """Predictive NLL of the observed value under a BoTorch ``SingleTaskGP`` fitted to the
+    context, as GP-EI fits it (noise included: the network predicts observations too)."""
+    from botorch.fit import fit_gpytorch_mll
+    from botorch.models import SingleTaskGP
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+
+    gp = SingleTaskGP(Xc, yc[:, None])
+    fit_gpytorch_mll(ExactMarginalLogLikelihood(gp.likelihood, gp))
+    with torch.no_grad():
+        post = gp.posterior(Xt, observation_noise=True)
+        mu, var = post.mean[:, 0], post.variance[:, 0].clamp_min(1e-12)
     return (0.5 * torch.log(2 * math.pi * var) + 0.5 * (yt - mu) ** 2 / var).mean()
 
 
@@ -68,16 +101,23 @@ def main() -> None:
         f"{fam.name}, validation functions ({len(fam.split_ids('val'))}); NLL per target "
         f"(lower is better), exact GP = the prior's own posterior"
     )
-    print(f"{'n':>4} | {'exact GP':>9} | " + " | ".join(f"{c[-24:]:>24}" for c in nets))
+    bars = next(iter(nets.values())).bar
+    print(
+        f"{'n':>4} | {'exact GP':>9} | {f'in {len(bars.borders) - 1} bars':>15} | "
+        f"{'fitted GP':>15} | " + " | ".join(f"{c[-24:]:>24}" for c in nets)
+    )
     g = torch.Generator().manual_seed(0)
     for n in args.ns:
-        gp, nn_ = [], {c: [] for c in nets}
+        gp, in_bars, fitted, nn_ = [], [], [], {c: [] for c in nets}
         for tid in fam.split_ids("val"):
             o, ph, w = fam._params(tid)
             X = torch.rand(1, n + args.targets, args.dim, generator=g, dtype=torch.float64)
             y = rff_eval(X, o[None], ph[None], w[None])[0]
             Xc, yc, Xt, yt = X[0, :n], y[:n], X[0, n:], y[n:]
-            gp.append(gp_nll(Xc, yc, Xt, yt, true_lengthscales(fam, tid)))
+            exact, binned = gp_nll(Xc, yc, Xt, yt, true_lengthscales(fam, tid), bars)
+            gp.append(exact)
+            in_bars.append(binned)
+            fitted.append(fitted_gp_nll(Xc, yc, Xt, yt))
             for c, net in nets.items():
                 nn_[c].append(net_nll(net, Xc, yc, Xt, yt))
         ref = float(torch.stack(gp).mean())
@@ -85,7 +125,12 @@ def main() -> None:
             f"{float(torch.stack(v).mean()):>9.3f} ({float(torch.stack(v).mean()) - ref:+.2f})"
             for v in nn_.values()
         ]
-        print(f"{n:>4} | {ref:>9.3f} | " + " | ".join(f"{c:>24}" for c in cells), flush=True)
+        fit, binned = (float(torch.stack(v).mean()) for v in (fitted, in_bars))
+        print(
+            f"{n:>4} | {ref:>9.3f} | {binned:>7.3f} ({binned - ref:+.2f}) | "
+            f"{fit:>7.3f} ({fit - ref:+.2f}) | " + " | ".join(f"{c:>24}" for c in cells),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

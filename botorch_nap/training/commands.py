@@ -176,6 +176,7 @@ def _pretrain(args) -> int:
         time_limit_s=args.time_limit,
         progress=not args.no_progress,
         meta={"family_spec": spec},
+        loss_weighting=args.loss_weighting,
     )
     print(
         f"done: {m['steps']} steps, best validation NLL {m['best_val_nll']:.4f} at step "
@@ -329,6 +330,13 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--val-every", type=int, default=100)
     p.add_argument("--patience", type=int, default=10)
+    p.add_argument(
+        "--loss-weighting",
+        choices=("target", "task"),
+        default="target",
+        help="average the training NLL over all targets of a batch (target) or per task "
+        "first, so that long contexts weigh as much as short ones (task)",
+    )
     p.add_argument("--time-limit", type=float, help="seconds")
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-progress", action="store_true")

@@ -78,20 +78,31 @@ def random_context_sizes(
     return torch.randint(lo, hi + 1, (b,), generator=generator)
 
 
+#: How :func:`np_loss` averages the targets' NLL (see there).
+LOSS_WEIGHTINGS = ("target", "task")
+
+
 def np_loss(
     net: NAPTransformer,
     X: Tensor,
     y: Tensor,
     n_context: Tensor,
     chunk_size: int | None = None,
+    weighting: str = "target",
 ) -> Tensor:
     """Mean bar NLL of the targets given a per-task random context.
 
     ``X``: ``b x N x d`` (unit cube), ``y``: ``b x N`` (raw, maximise), ``n_context``: ``b``.
     The points are taken in the given (already random, iid) order: point ``j`` of task ``i``
     is context when ``j < n_context[i]``, else a target. Context and targets are standardised
-    with the context's mean and std only. Returns a scalar (mean over all targets).
+    with the context's mean and std only. Returns a scalar.
+
+    ``weighting``: ``"target"`` averages over all targets of the batch, so a task with a large
+    context (few targets left) weighs little; ``"task"`` averages within each task first, so
+    every context size weighs alike (what late BO steps, with long histories, need).
     """
+    if weighting not in LOSS_WEIGHTINGS:
+        raise ValueError(f"weighting must be one of {LOSS_WEIGHTINGS}, got {weighting!r}")
     b, n, _ = X.shape
     idx = torch.arange(n, device=X.device)
     ctx_mask = idx.unsqueeze(0) < n_context.to(X.device).unsqueeze(1)  # b x N
@@ -104,6 +115,8 @@ def np_loss(
     y_t = (y - mean.unsqueeze(-1)) / std.unsqueeze(-1)
     nll = net.bar.nll(logits, y_t)  # b x N
     w = (~ctx_mask).to(nll.dtype)
+    if weighting == "task":
+        return ((nll * w).sum(1) / w.sum(1).clamp_min(1.0)).mean()
     return (nll * w).sum() / w.sum().clamp_min(1.0)
 
 

@@ -13,7 +13,10 @@ Per iteration:
    clipped policy loss - ``ent_coef`` entropy + ``vf_coef`` (clipped) value loss +
    ``aux_coef`` NP loss. The NP loss is the bar NLL of the *unevaluated candidates* of the
    same states, standardised by the history's statistics: it keeps the bar head calibrated on
-   exactly the histories the policy produces, at no extra forward cost.
+   exactly the histories the policy produces, at no extra forward cost. With ``top_k`` and
+   ``aux_targets`` set, the update scores only the policy's top-k support and a uniform draw
+   of NP-loss targets per state (exact policy terms, an unbiased NP loss; several times
+   fewer candidate passes with gradients: ``benchmarks/bench_training.py``).
 4. **Every** ``val_every`` **iterations** greedy (arg-max) episodes on a fixed set of
    validation-split candidate sets; the network with the lowest mean normalised regret over
    steps 1..T is kept (``out_dir/config.json`` + ``weights.pt``); a resumable checkpoint goes
@@ -101,6 +104,11 @@ class PPOConfig:
     vf_coef: float = 0.5
     ent_coef: float = 0.0
     aux_coef: float = 1.0
+    # > 0 (with top_k > 0): the update scores with gradients only each state's top-k allowed
+    # candidates (the whole support of the policy, so log-probs, ratios and entropies stay
+    # exact) plus this many unevaluated candidates drawn uniformly for the NP loss (an
+    # unbiased estimate of its per-state mean, with more variance). 0: every candidate.
+    aux_targets: int = 0
     norm_adv: bool = True
     update_epochs: int = 2
     minibatch_size: int = 64  # states (episode, step) per gradient step
@@ -122,6 +130,13 @@ class PPOConfig:
     def __post_init__(self) -> None:
         if self.trainable not in TRAINABLE:
             raise ValueError(f"trainable must be one of {TRAINABLE}, got {self.trainable!r}")
+        if self.aux_targets < 0:
+            raise ValueError(f"aux_targets must be >= 0, got {self.aux_targets}")
+        if self.aux_targets and not self.top_k:
+            raise ValueError(
+                "aux_targets > 0 needs top_k > 0: without top-k the policy spans every "
+                "candidate, so the update must score them all anyway"
+            )
         if self.horizon_max and self.horizon_max < self.horizon:
             raise ValueError(
                 f"horizon_max ({self.horizon_max}) must be 0 or >= horizon ({self.horizon})"
@@ -193,6 +208,12 @@ class PolicyForward(nn.Module):
     Inputs: ``X`` ``s x N x d``, ``y`` ``s x N`` (raw, float64), ``order`` ``s x L``,
     ``n_hist`` ``s``, ``allowed`` ``s x N`` or None. Returns logits ``s x N`` (masked), value
     ``s`` and the per-state NP loss ``s`` (mean bar NLL of the unevaluated candidates).
+
+    Subsampled form (``policy_idx`` ``s x k`` and ``aux_keys`` ``s x N`` given): only the
+    candidates ``policy_idx`` (the policy's support) and, per state, the ``aux_targets``
+    unevaluated candidates with the smallest ``aux_keys`` (uniform keys: a uniform draw
+    without replacement) are scored. The logits are then ``s x k``, in ``policy_idx``'s order
+    (entries outside ``allowed`` masked), and the NP loss is the mean over the drawn targets.
     """
 
     def __init__(self, net: NAPTransformer, cfg: PPOConfig) -> None:
@@ -200,18 +221,40 @@ class PolicyForward(nn.Module):
         self.net, self.cfg = net, cfg
 
     def forward(
-        self, X: Tensor, y: Tensor, order: Tensor, n_hist: Tensor, allowed: Tensor | None = None
+        self,
+        X: Tensor,
+        y: Tensor,
+        order: Tensor,
+        n_hist: Tensor,
+        allowed: Tensor | None = None,
+        policy_idx: Tensor | None = None,
+        aux_keys: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
         net = self.net
         h = history_batch(X, y, order, n_hist)
         enc = encode(net, h)
+        evaluated, y_c = h.evaluated, y
+        n_policy = None
+        if policy_idx is not None:
+            s, N, d = X.shape
+            # Unevaluated candidates first, in key order; the drawn targets are the first m.
+            keys = aux_keys.masked_fill(evaluated, math.inf)
+            aux_idx = keys.topk(min(self.cfg.aux_targets, N), dim=-1, largest=False).indices
+            idx = torch.cat([policy_idx, aux_idx], dim=1)
+            n_policy = policy_idx.shape[1]
+            X = X.gather(1, idx.unsqueeze(-1).expand(-1, -1, d))
+            y_c, evaluated = y.gather(1, idx), evaluated.gather(1, idx)
+            if allowed is not None:
+                allowed = allowed.gather(1, idx)
         out = net.score(enc, X, self.cfg.chunk_size)
-        logits = policy_logits(out.acq, h.evaluated, self.cfg.temperature, allowed)
+        logits = policy_logits(out.acq, evaluated, self.cfg.temperature, allowed)
         venc = enc._replace(tokens=enc.tokens.detach()) if self.cfg.value_detach else enc
         value = net.value(venc)
-        y_t = ((y - h.mean.unsqueeze(-1)) / h.std.unsqueeze(-1)).to(out.bar_logits.dtype)
+        y_t = ((y_c - h.mean.unsqueeze(-1)) / h.std.unsqueeze(-1)).to(out.bar_logits.dtype)
         nll = net.bar.nll(out.bar_logits, y_t)
-        w = (~h.evaluated).to(nll.dtype)
+        w = (~evaluated).to(nll.dtype)
+        if n_policy is not None:
+            logits, nll, w = logits[:, :n_policy], nll[:, n_policy:], w[:, n_policy:]
         aux = (nll * w).sum(-1) / w.sum(-1).clamp_min(1.0)
         return logits, value, aux
 
@@ -470,9 +513,31 @@ def train(
                 mb = perm[s : s + cfg.minibatch_size]
                 e, t = mb // T, mb % T
                 mb_allowed = allowed[e, t] if allowed is not None else None
-                logits, new_v, aux = ddp(env.X[e], env.y[e], env.order[e], n_state + t, mb_allowed)
+                mb_actions = actions[e, t]
+                if cfg.aux_targets:
+                    # The policy's support: the allowed candidates (first, by the stable
+                    # sort), padded with blocked ones when fewer than top_k remain.
+                    policy_idx = mb_allowed.to(torch.int8).argsort(
+                        dim=-1, descending=True, stable=True
+                    )
+                    policy_idx = policy_idx[:, : cfg.top_k]
+                    aux_keys = torch.rand(mb_allowed.shape, generator=gen).to(device)
+                    logits, new_v, aux = ddp(
+                        env.X[e],
+                        env.y[e],
+                        env.order[e],
+                        n_state + t,
+                        mb_allowed,
+                        policy_idx,
+                        aux_keys,
+                    )
+                    mb_actions = (policy_idx == mb_actions[:, None]).to(torch.int8).argmax(-1)
+                else:
+                    logits, new_v, aux = ddp(
+                        env.X[e], env.y[e], env.order[e], n_state + t, mb_allowed
+                    )
                 logp_all = F.log_softmax(logits, -1)
-                new_logp = logp_all.gather(1, actions[e, t][:, None])[:, 0].double()
+                new_logp = logp_all.gather(1, mb_actions[:, None])[:, 0].double()
                 entropy = -(logp_all.exp() * logp_all).sum(-1)
                 log_ratio = new_logp - logprobs[e, t]
                 ratio = log_ratio.exp()

@@ -37,6 +37,7 @@ from botorch_nap.training.checkpoint import (
     save_training_checkpoint,
 )
 from botorch_nap.training.common import (
+    LOSS_WEIGHTINGS,
     TRAIN,
     VAL,
     CSVLog,
@@ -99,6 +100,7 @@ def pretrain(
     log_every: int = 10,
     chunk_size: int | None = None,
     meta: dict | None = None,
+    loss_weighting: str = "target",
 ) -> dict:
     """Train ``net``'s bar head (and trunk) on the NP loss; restore the best weights.
 
@@ -124,6 +126,9 @@ def pretrain(
         log_every: steps between CSV rows.
         chunk_size: query chunk size for ``net.score`` (None: all at once).
         meta: extra entries for the checkpoint's meta.
+        loss_weighting: the training loss's average over targets, ``"target"`` or ``"task"``
+            (:func:`~botorch_nap.training.common.np_loss`). Validation always averages over
+            all targets, so validation NLLs stay comparable between the two.
 
     Returns:
         ``{"best_val_nll", "best_step", "final_train_nll", "steps", "stopped_early",
@@ -132,6 +137,8 @@ def pretrain(
     """
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
+    if loss_weighting not in LOSS_WEIGHTINGS:
+        raise ValueError(f"loss_weighting must be one of {LOSS_WEIGHTINGS}, got {loss_weighting!r}")
     if n_points[0] < 2 or n_points[1] < n_points[0]:
         raise ValueError(f"n_points must be (lo, hi) with 2 <= lo <= hi, got {n_points}")
     p0 = next(net.parameters())
@@ -170,6 +177,7 @@ def pretrain(
             "seed": seed,
             "min_context": min_context,
             "weight_decay": weight_decay,
+            "loss_weighting": loss_weighting,
         },
         **(meta or {}),
     }
@@ -199,7 +207,7 @@ def pretrain(
     bar = tqdm(total=steps, initial=step, disable=not progress, desc="pretrain", leave=False)
     while step < steps:
         X, y, n_ctx = _draw(family, batch_size, n_points, gen, TRAIN, min_context, dtype, device)
-        loss = np_loss(net, X, y, n_ctx, chunk_size)
+        loss = np_loss(net, X, y, n_ctx, chunk_size, loss_weighting)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if grad_clip:

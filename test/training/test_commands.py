@@ -42,6 +42,8 @@ def test_pretrain_train_resume_plot(tmp_path, capsys):
                 "12",
                 "--val-every",
                 "10",
+                "--loss-weighting",
+                "task",
                 "--no-progress",
             ]
         )
@@ -49,8 +51,10 @@ def test_pretrain_train_resume_plot(tmp_path, capsys):
     )
     net = NAPTransformer.load(np_dir, expected_dim=2)
     assert net.config.d_model == 16
-    spec = json.loads((np_dir / "config.json").read_text())["meta"]["family_spec"]
+    meta = json.loads((np_dir / "config.json").read_text())["meta"]
+    spec = meta["family_spec"]
     assert spec["name"] == "gp_prior" and spec["kw"]["dim"] == 2
+    assert meta["hparams"]["loss_weighting"] == "task"
 
     ppo = [
         "--episodes-per-iter",

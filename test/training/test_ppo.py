@@ -76,9 +76,11 @@ def test_ppo_run_logs_and_checkpoints(gp_family, tmp_path):
         NAPTransformer.load(tmp_path, expected_dim=3)
 
 
-@pytest.mark.parametrize("reward,top_k", [("log_regret", 0), ("vs_npei", 3)])
-def test_resume_is_bit_for_bit(gp_family, tmp_path, reward, top_k):
-    cfg = small_cfg(reward=reward, top_k=top_k)
+@pytest.mark.parametrize(
+    "reward,top_k,aux_targets", [("log_regret", 0, 0), ("vs_npei", 3, 0), ("vs_npei", 3, 4)]
+)
+def test_resume_is_bit_for_bit(gp_family, tmp_path, reward, top_k, aux_targets):
+    cfg = small_cfg(reward=reward, top_k=top_k, aux_targets=aux_targets)
     torch.manual_seed(0)
     net_a = NAPTransformer(tiny_config())
     train(net_a, gp_family, cfg, out_dir=tmp_path / "a", progress=False)
@@ -113,7 +115,94 @@ def test_policy_only_training_leaves_the_np_untouched(gp_family, tmp_path):
     assert any(k.startswith("acq_mlp.") for k in changed)
 
 
+def _states(gp_family, n_states=6, n_cand=20, top_k=4):
+    """A batch of PPO states (histories of 2..5 points) with a top-k allowed mask."""
+    from botorch_nap.training.common import sample_tasks
+
+    g = torch.Generator().manual_seed(3)
+    X, y = sample_tasks(gp_family, n_states, n_cand, g, "train", torch.float32, "cpu")
+    order = torch.stack([torch.randperm(n_cand, generator=g)[:8] for _ in range(n_states)])
+    n_hist = torch.randint(2, 6, (n_states,), generator=g)
+    allowed = torch.zeros(n_states, n_cand, dtype=torch.bool)
+    for i in range(n_states):
+        free = [
+            j
+            for j in torch.randperm(n_cand, generator=g).tolist()
+            if j not in order[i, : n_hist[i]].tolist()
+        ]
+        allowed[i, free[:top_k]] = True
+    return X, y.double(), order, n_hist, allowed
+
+
+def test_subsampled_update_keeps_the_policy_terms_exact(gp_family):
+    """aux_targets > 0 scores only the top-k support for the policy: its log-probs, entropy
+    and their gradients equal those of the full pass over every candidate."""
+    from botorch_nap.training.ppo import PolicyForward
+
+    torch.manual_seed(0)
+    net = NAPTransformer(tiny_config())
+    X, y, order, n_hist, allowed = _states(gp_family)
+    full_fw = PolicyForward(net, small_cfg(top_k=4))
+    sub_fw = PolicyForward(net, small_cfg(top_k=4, aux_targets=5))
+    policy_idx = allowed.to(torch.int8).argsort(dim=-1, descending=True, stable=True)[:, :4]
+    keys = torch.rand(allowed.shape, generator=torch.Generator().manual_seed(1))
+
+    def policy_terms(fw, *extra):
+        net.zero_grad()
+        logits, value, _ = fw(X, y, order, n_hist, allowed, *extra)
+        logp = torch.log_softmax(logits, -1)
+        if extra:  # back to candidate indices
+            logp = torch.full(X.shape[:2], -math.inf).scatter(1, policy_idx, logp)
+        ent = -(logp.exp() * logp.nan_to_num(neginf=0.0)).sum(-1)
+        (logp.gather(1, policy_idx).sum() + ent.sum()).backward()
+        grads = {k: p.grad.clone() for k, p in net.named_parameters() if p.grad is not None}
+        return logp.gather(1, policy_idx), ent, value, grads
+
+    lp_full, ent_full, v_full, g_full = policy_terms(full_fw)
+    lp_sub, ent_sub, v_sub, g_sub = policy_terms(sub_fw, policy_idx, keys)
+    torch.testing.assert_close(lp_sub, lp_full, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(ent_sub, ent_full, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(v_sub, v_full)
+    assert g_full.keys() == g_sub.keys() and g_full
+    for k in g_full:
+        torch.testing.assert_close(g_sub[k], g_full[k], rtol=1e-4, atol=1e-6)
+
+
+def test_subsampled_np_loss_is_the_mean_over_the_drawn_targets(gp_family):
+    """The NP loss of the subsampled update is the bar NLL averaged over the unevaluated
+    candidates with the smallest keys; with more targets than unevaluated candidates it is
+    the full loss."""
+    from botorch_nap.training.env import encode, history_batch
+    from botorch_nap.training.ppo import PolicyForward
+
+    torch.manual_seed(0)
+    net = NAPTransformer(tiny_config())
+    X, y, order, n_hist, allowed = _states(gp_family)
+    policy_idx = allowed.to(torch.int8).argsort(dim=-1, descending=True, stable=True)[:, :4]
+    keys = torch.rand(allowed.shape, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        h = history_batch(X, y, order, n_hist)
+        out = net.score(encode(net, h), X)
+        y_t = ((y - h.mean[:, None]) / h.std[:, None]).float()
+        nll = net.bar.nll(out.bar_logits, y_t)  # s x N, every candidate
+        _, _, aux_full = PolicyForward(net, small_cfg(top_k=4))(X, y, order, n_hist, allowed)
+        _, _, aux_3 = PolicyForward(net, small_cfg(top_k=4, aux_targets=3))(
+            X, y, order, n_hist, allowed, policy_idx, keys
+        )
+        _, _, aux_all = PolicyForward(net, small_cfg(top_k=4, aux_targets=50))(
+            X, y, order, n_hist, allowed, policy_idx, keys
+        )
+    for i in range(len(X)):
+        free = [j for j in keys[i].argsort().tolist() if not h.evaluated[i, j]]
+        assert float(aux_3[i]) == pytest.approx(float(nll[i, free[:3]].mean()), rel=1e-5)
+    torch.testing.assert_close(aux_all, aux_full, rtol=1e-5, atol=1e-6)
+
+
 def test_config_validation():
+    with pytest.raises(ValueError, match="top_k"):
+        PPOConfig(aux_targets=8)  # top_k = 0: the policy spans every candidate
+    with pytest.raises(ValueError, match="aux_targets"):
+        PPOConfig(aux_targets=-1, top_k=5)
     with pytest.raises(ValueError):
         PPOConfig(reward="nope")
     with pytest.raises(ValueError):
@@ -122,11 +211,13 @@ def test_config_validation():
         PPOConfig(trainable="everything")
 
 
-def test_ppo_learns_where_the_best_region_is():
+@pytest.mark.parametrize("top_k,aux_targets", [(0, 0), (3, 4)])
+def test_ppo_learns_where_the_best_region_is(top_k, aux_targets):
     """PPO alone (no auxiliary loss, so only the policy gradient moves the network) must
     learn that large ``x_0`` is rewarded: greedy regret falls and the probability of the
     rewarded action rises. Learning in the wrong direction (e.g. a flipped advantage sign)
-    makes both move the other way."""
+    makes both move the other way. The subsampled update (top-k support, ``aux_targets``)
+    must learn too."""
     from training_helpers import SlopeFamily
 
     from botorch_nap.training.env import nap_score_fn
@@ -143,6 +234,8 @@ def test_ppo_learns_where_the_best_region_is():
         update_epochs=4,
         reward="regret",
         aux_coef=0.0,
+        top_k=top_k,
+        aux_targets=aux_targets,
         lr=3e-3,
         trunk_lr_mult=1.0,
         warmup_iters=0,

@@ -84,6 +84,49 @@ def test_np_loss_normalises_by_context_only(tiny_net):
     assert (l2 - loss).item() == pytest.approx(expected.item(), rel=1e-4, abs=1e-6)
 
 
+def test_np_loss_task_weighting_averages_each_task_first(tiny_net):
+    g = torch.Generator().manual_seed(1)
+    X = torch.rand(2, 8, 2, generator=g)
+    y = torch.randn(2, 8, generator=g)
+    n_ctx = torch.tensor([1, 6])  # 7 targets and 2 targets
+    per_task = [np_loss(tiny_net, X[i : i + 1], y[i : i + 1], n_ctx[i : i + 1]) for i in range(2)]
+    task = np_loss(tiny_net, X, y, n_ctx, weighting="task")
+    target = np_loss(tiny_net, X, y, n_ctx, weighting="target")
+    assert task.item() == pytest.approx(((per_task[0] + per_task[1]) / 2).item(), rel=1e-5)
+    assert target.item() == pytest.approx(
+        ((7 * per_task[0] + 2 * per_task[1]) / 9).item(), rel=1e-5
+    )
+    assert abs(task.item() - target.item()) > 1e-4
+    # Equal context sizes: the two averages agree.
+    same = torch.tensor([3, 3])
+    assert np_loss(tiny_net, X, y, same, weighting="task").item() == pytest.approx(
+        np_loss(tiny_net, X, y, same).item(), rel=1e-6
+    )
+    with pytest.raises(ValueError, match="weighting"):
+        np_loss(tiny_net, X, y, n_ctx, weighting="context")
+
+
+def test_pretrain_records_its_loss_weighting(gp_family, tmp_path):
+    torch.manual_seed(0)
+    net = NAPTransformer(tiny_config())
+    pretrain(
+        net,
+        gp_family,
+        steps=4,
+        batch_size=4,
+        n_points=(8, 12),
+        val_every=2,
+        val_tasks=4,
+        out_dir=tmp_path,
+        progress=False,
+        loss_weighting="task",
+    )
+    meta = json.loads((tmp_path / "config.json").read_text())["meta"]
+    assert meta["hparams"]["loss_weighting"] == "task"
+    with pytest.raises(ValueError, match="loss_weighting"):
+        pretrain(net, gp_family, steps=1, progress=False, loss_weighting="per-point")
+
+
 def test_context_sizes_cover_small_contexts():
     n = random_context_sizes(4000, 10, torch.Generator().manual_seed(0))
     assert int(n.min()) == 1 and int(n.max()) == 9
