@@ -37,19 +37,22 @@ from botorch_nap.acquisition.np_ei import NPExpectedImprovement
 from botorch_nap.nn.transformer import NAPTransformer
 
 #: L-BFGS-B iterations of a continuous decision when the settings leave ``maxiter`` to the
-#: method. NAP's network is cheap to screen without gradients (float32, fused attention) but
-#: each gradient step costs a float64 forward and backward pass, so NAP polishes the best
-#: raw samples briefly; the benchmark checks that this loses no regret (issue 16's note).
+#: method. A network is cheap to screen without gradients (float32, fused attention) but
+#: each gradient step costs a float64 forward and backward pass, so NAP and NP-EI polish the
+#: best raw samples briefly. The long polish also over-fits the network's fine-scale bumps:
+#: on validation the short one has lower regret for both (README, Speed; issue 16's note).
 DEFAULT_MAXITER = 100
-NAP_POLISH_MAXITER = 3
+NETWORK_POLISH_MAXITER = 3
+#: The name NAP's short polish had first (NP-EI shares it now).
+NAP_POLISH_MAXITER = NETWORK_POLISH_MAXITER
 
 
 @dataclass
 class OptimizerSettings:
     """Settings for continuous ``optimize_acqf`` (shared by all proposers).
 
-    ``maxiter=None`` lets each method use its own default (:data:`DEFAULT_MAXITER`; NAP:
-    :data:`NAP_POLISH_MAXITER`); a number applies to every method.
+    ``maxiter=None`` lets each method use its own default (:data:`DEFAULT_MAXITER`; NAP and
+    NP-EI: :data:`NETWORK_POLISH_MAXITER`); a number applies to every method.
     """
 
     num_restarts: int = 8
@@ -212,6 +215,7 @@ class NPEI(Proposer):
     """NP-EI: exact (log) expected improvement over the network's bar posterior."""
 
     name = "np-ei"
+    default_maxiter = NETWORK_POLISH_MAXITER
 
     def __init__(self, network: NAPTransformer, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -235,7 +239,7 @@ class NAP(Proposer):
     """NAP: the network's acquisition head scores candidates directly."""
 
     name = "nap"
-    default_maxiter = NAP_POLISH_MAXITER
+    default_maxiter = NETWORK_POLISH_MAXITER
 
     def __init__(self, network: NAPTransformer, budget: int | None = None, **kwargs) -> None:
         super().__init__(**kwargs)

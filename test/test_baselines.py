@@ -84,9 +84,12 @@ def test_maxiter_default_is_per_method_and_settings_override_it(tiny_net, monkey
     Y = BRANIN(X).unsqueeze(-1)
     quick = OptimizerSettings(num_restarts=2, raw_samples=16)  # maxiter left to the method
     NAP(tiny_net(), settings=quick).propose(X, Y, BOUNDS)
+    NPEI(tiny_net(), settings=quick).propose(X, Y, BOUNDS)
     GPEI(settings=quick).propose(X, Y, BOUNDS)
     NAP(tiny_net(), settings=FAST).propose(X, Y, BOUNDS)
-    assert seen == [baselines.NAP_POLISH_MAXITER, baselines.DEFAULT_MAXITER, FAST.maxiter]
+    short, long_ = baselines.NETWORK_POLISH_MAXITER, baselines.DEFAULT_MAXITER
+    assert short < long_
+    assert seen == [short, short, long_, FAST.maxiter]
 
 
 def test_unevaluated_filter_matches_exact_row_equality():

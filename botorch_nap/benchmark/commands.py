@@ -22,7 +22,7 @@ import os
 import sys
 from pathlib import Path
 
-from botorch_nap.baselines import DEFAULT_MAXITER, NAP_POLISH_MAXITER
+from botorch_nap.baselines import DEFAULT_MAXITER, NETWORK_POLISH_MAXITER
 from botorch_nap.benchmark.runner import PAPER_PROTOCOL
 
 
@@ -96,7 +96,7 @@ def add_benchmark_arguments(p: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="L-BFGS-B iterations for every method (default: each method's own: "
-        f"{DEFAULT_MAXITER}, NAP {NAP_POLISH_MAXITER})",
+        f"{DEFAULT_MAXITER}, NAP and NP-EI {NETWORK_POLISH_MAXITER})",
     )
     p.add_argument("--plugin", action="append", default=[], help="module registering methods")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
