@@ -174,6 +174,7 @@ def _pretrain(args) -> int:
         out_dir=out,
         resume=args.resume,
         time_limit_s=args.time_limit,
+        stop_at=args.stop_at,
         progress=not args.no_progress,
         meta={"family_spec": spec},
         loss_weighting=args.loss_weighting,
@@ -338,6 +339,11 @@ def register(subparsers) -> None:
         "first, so that long contexts weigh as much as short ones (task)",
     )
     p.add_argument("--time-limit", type=float, help="seconds")
+    p.add_argument(
+        "--stop-at",
+        type=int,
+        help="stop at this step, keeping the learning-rate schedule of --steps (resumable)",
+    )
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_pretrain)

@@ -96,6 +96,7 @@ def pretrain(
     resume: bool = False,
     checkpoint_every: int | None = None,
     time_limit_s: float | None = None,
+    stop_at: int | None = None,
     progress: bool = True,
     log_every: int = 10,
     chunk_size: int | None = None,
@@ -122,6 +123,9 @@ def pretrain(
         resume: continue from ``out_dir/last`` (exactly: optimizer, scheduler and RNGs).
         checkpoint_every: steps between resumable checkpoints (default ``val_every``).
         time_limit_s: stop (after a final validation) once this much wall time is used.
+        stop_at: stop (after a final validation and checkpoint) at this step, with the
+            learning-rate schedule of ``steps``: the reproducible way to cut a long run, e.g.
+            to rebuild a shipped checkpoint taken from a run that went on.
         progress: show a tqdm bar.
         log_every: steps between CSV rows.
         chunk_size: query chunk size for ``net.score`` (None: all at once).
@@ -205,7 +209,7 @@ def pretrain(
     start_step = step
     stopped_early = False
     bar = tqdm(total=steps, initial=step, disable=not progress, desc="pretrain", leave=False)
-    while step < steps:
+    while step < steps and not (stop_at is not None and step >= stop_at):
         X, y, n_ctx = _draw(family, batch_size, n_points, gen, TRAIN, min_context, dtype, device)
         loss = np_loss(net, X, y, n_ctx, chunk_size, loss_weighting)
         opt.zero_grad(set_to_none=True)
@@ -219,7 +223,9 @@ def pretrain(
         bar.update(1)
 
         elapsed = time.perf_counter() - t0
-        out_of_time = time_limit_s is not None and elapsed >= time_limit_s
+        out_of_time = (time_limit_s is not None and elapsed >= time_limit_s) or (
+            stop_at is not None and step >= stop_at
+        )
         row = None
         if step % log_every == 0 or step % val_every == 0 or step == steps or out_of_time:
             row = {

@@ -208,6 +208,38 @@ def test_resume_is_bit_for_bit(gp_family, tmp_path):
     assert log_rows(tmp_path / "a" / "log.csv") == log_rows(tmp_path / "b" / "log.csv")
 
 
+def test_stop_at_cuts_a_run_that_resumes_as_if_never_cut(gp_family, tmp_path):
+    """stop_at keeps the schedule of ``steps``: the cut run's checkpoint is the uncut run's
+    state at that step, and resuming it ends where the uncut run ends."""
+    kw = dict(
+        steps=20,
+        batch_size=8,
+        n_points=(6, 16),
+        lr=1e-3,
+        val_every=5,
+        val_tasks=16,
+        patience=None,
+        log_every=5,
+        progress=False,
+    )
+    torch.manual_seed(0)
+    net_a = NAPTransformer(tiny_config())
+    pretrain(net_a, gp_family, out_dir=tmp_path / "a", **kw)
+    torch.manual_seed(0)
+    mb = pretrain(
+        NAPTransformer(tiny_config()), gp_family, out_dir=tmp_path / "b", stop_at=10, **kw
+    )
+    assert mb["steps"] == 10
+    state = torch.load(tmp_path / "b" / "last" / "train_state.pt", weights_only=True)
+    assert state["step"] == 10
+    torch.manual_seed(1)
+    net_c = NAPTransformer(tiny_config())
+    mc = pretrain(net_c, gp_family, out_dir=tmp_path / "b", resume=True, **kw)
+    assert mc["steps"] == 20
+    assert same_state(net_a, net_c)
+    assert log_rows(tmp_path / "a" / "log.csv") == log_rows(tmp_path / "b" / "log.csv")
+
+
 def test_bad_arguments(gp_family, tiny_net):
     with pytest.raises(ValueError):
         pretrain(tiny_net, gp_family, steps=0)
