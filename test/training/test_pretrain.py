@@ -177,8 +177,9 @@ def test_best_weights_kept_and_saved(gp_family, tmp_path):
     assert int(rows[-1]["step"]) == m["steps"]
 
 
-def test_resume_is_bit_for_bit(gp_family, tmp_path):
-    kw = dict(
+def _short_run(**kw) -> dict:
+    """pretrain() arguments of a short, fully logged run (resume tests)."""
+    base = dict(
         steps=40,
         batch_size=8,
         n_points=(6, 16),
@@ -189,6 +190,11 @@ def test_resume_is_bit_for_bit(gp_family, tmp_path):
         log_every=5,
         progress=False,
     )
+    return {**base, **kw}
+
+
+def test_resume_is_bit_for_bit(gp_family, tmp_path):
+    kw = _short_run()
     torch.manual_seed(0)
     net_a = NAPTransformer(tiny_config())
     ma = pretrain(net_a, gp_family, out_dir=tmp_path / "a", **kw)
@@ -211,17 +217,7 @@ def test_resume_is_bit_for_bit(gp_family, tmp_path):
 def test_stop_at_cuts_a_run_that_resumes_as_if_never_cut(gp_family, tmp_path):
     """stop_at keeps the schedule of ``steps``: the cut run's checkpoint is the uncut run's
     state at that step, and resuming it ends where the uncut run ends."""
-    kw = dict(
-        steps=20,
-        batch_size=8,
-        n_points=(6, 16),
-        lr=1e-3,
-        val_every=5,
-        val_tasks=16,
-        patience=None,
-        log_every=5,
-        progress=False,
-    )
+    kw = _short_run(steps=20, val_every=5)
     torch.manual_seed(0)
     net_a = NAPTransformer(tiny_config())
     pretrain(net_a, gp_family, out_dir=tmp_path / "a", **kw)
