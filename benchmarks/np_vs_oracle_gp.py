@@ -37,6 +37,11 @@ def true_lengthscales(fam: GPPriorFamily, task_id: int) -> torch.Tensor:
     return lo + (hi - lo) * torch.rand(1, 1, fam.dim, generator=g, dtype=torch.float64)[0, 0]
 
 
+def gaussian_nll(mu: torch.Tensor, var: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean NLL of ``y`` under independent normals ``N(mu, var)``."""
+    return (0.5 * torch.log(2 * math.pi * var) + 0.5 * (y - mu) ** 2 / var).mean()
+
+
 def gp_nll(Xc, yc, Xt, yt, ls, bars=None, jitter=1e-6) -> tuple[torch.Tensor, torch.Tensor]:
     """The exact GP's NLL per target, and the NLL of the same posterior put into ``bars``
     (a :class:`~botorch_nap.nn.bar_distribution.BarDistribution` over standardised y, as the
@@ -49,7 +54,7 @@ def gp_nll(Xc, yc, Xt, yt, ls, bars=None, jitter=1e-6) -> tuple[torch.Tensor, to
     Ktc = k(Xt, Xc)
     mu = (Ktc @ torch.cholesky_solve(yc[:, None], L))[:, 0]
     var = (1 - (Ktc * torch.cholesky_solve(Ktc.T, L).T).sum(-1)).clamp_min(jitter)
-    nll = (0.5 * torch.log(2 * math.pi * var) + 0.5 * (yt - mu) ** 2 / var).mean()
+    nll = gaussian_nll(mu, var, yt)
     if bars is None:
         return nll, nll
     _, mean, std = standardize_history(yc[None])
@@ -72,8 +77,7 @@ def fitted_gp_nll(Xc, yc, Xt, yt) -> torch.Tensor:
     fit_gpytorch_mll(ExactMarginalLogLikelihood(gp.likelihood, gp))
     with torch.no_grad():
         post = gp.posterior(Xt, observation_noise=True)
-        mu, var = post.mean[:, 0], post.variance[:, 0].clamp_min(1e-12)
-    return (0.5 * torch.log(2 * math.pi * var) + 0.5 * (yt - mu) ** 2 / var).mean()
+        return gaussian_nll(post.mean[:, 0], post.variance[:, 0].clamp_min(1e-12), yt)
 
 
 @torch.no_grad()

@@ -43,8 +43,6 @@ from botorch_nap.nn.transformer import NAPTransformer
 #: on validation the short one has lower regret for both (README, Speed; issue 16's note).
 DEFAULT_MAXITER = 100
 NETWORK_POLISH_MAXITER = 3
-#: The name NAP's short polish had first (NP-EI shares it now).
-NAP_POLISH_MAXITER = NETWORK_POLISH_MAXITER
 
 
 @dataclass
