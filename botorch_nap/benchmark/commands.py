@@ -98,6 +98,12 @@ def add_benchmark_arguments(p: argparse.ArgumentParser) -> None:
         help="L-BFGS-B iterations for every method (default: each method's own: "
         f"{DEFAULT_MAXITER}, NAP and NP-EI {NETWORK_POLISH_MAXITER})",
     )
+    p.add_argument(
+        "--redo-changed",
+        action="store_true",
+        help="when resuming --out, drop and redo the runs of methods whose checkpoint's "
+        "weights changed since (default: refuse)",
+    )
     p.add_argument("--plugin", action="append", default=[], help="module registering methods")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--report", action="store_true", help="print the report when done")
@@ -154,7 +160,9 @@ def benchmark_command(args: argparse.Namespace) -> int:
         f"results -> {out}"
     )
     try:
-        results = run_benchmark(config, out, progress=not args.no_progress)
+        results = run_benchmark(
+            config, out, progress=not args.no_progress, redo_changed=args.redo_changed
+        )
     except KeyboardInterrupt:
         print(f"\ninterrupted; finished runs are saved in {out} (rerun to resume)")
         return 130

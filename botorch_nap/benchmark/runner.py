@@ -189,16 +189,40 @@ def _merge(old: list, new: list) -> list:
     return list(old) + [v for v in new if str(v) not in seen]
 
 
+def _changed_checkpoints(results: dict, methods: list[str], redo: bool, out: Path) -> None:
+    """Refuse (or, with ``redo``, drop the runs of) methods whose checkpoint's weights are not
+    the ones their stored runs were made with: mixing them would report neither."""
+    for spec in methods:
+        old = results["methods"].get(spec, {}).get("weights_sha256")
+        new = describe_method(spec).get("weights_sha256")
+        if old is None or new is None or old == new:
+            continue
+        keys = [k for k, r in results["runs"].items() if r["method"] == spec]
+        if not redo:
+            raise ValueError(
+                f"{spec}: its checkpoint's weights changed since the {len(keys)} runs in {out} "
+                f"were made (sha256 {old[:12]}... -> {new[:12]}...); rerun with --redo-changed "
+                "to drop those runs and redo them, or write to a new --out"
+            )
+        for k in keys:
+            del results["runs"][k]
+        for k in [k for k in results["failures"] if k.startswith(f"{spec}|")]:
+            del results["failures"][k]
+        results["methods"][spec] = describe_method(spec)
+
+
 def run_benchmark(
     config: BenchmarkConfig,
     out: str | Path,
     progress: bool = True,
+    redo_changed: bool = False,
 ) -> dict:
     """Run every missing (method, task, seed) of ``config``, saving to ``out`` after each.
 
     Returns the results document (also on disk). Runs that raise are recorded under
     ``failures`` and retried on the next call; ``KeyboardInterrupt`` stops the benchmark
-    with every finished run saved.
+    with every finished run saved. A method whose checkpoint changed since its stored runs
+    raises ``ValueError``; ``redo_changed`` drops those runs and runs them again.
     """
     if config.n_init < 1 or config.steps < 1:
         raise ValueError("n_init and steps must be >= 1")
@@ -215,6 +239,7 @@ def run_benchmark(
         results = load_results(out)
         stored = results["config"]
         check_compatible(stored, cfg)
+        _changed_checkpoints(results, list(config.methods), redo_changed, out)
         cfg["methods"] = _merge(stored["methods"], cfg["methods"])
         cfg["seeds"] = [int(s) for s in _merge(stored["seeds"], cfg["seeds"])]
         cfg["task_ids"] = _merge(stored["task_ids"], cfg["task_ids"])

@@ -24,24 +24,42 @@ from pathlib import Path
 from botorch_nap.nn.transformer import CONFIG_FILE, WEIGHTS_FILE, NAPTransformer
 from botorch_nap.pretrained import ROOT
 from botorch_nap.training.checkpoint import LOG_FILE
+from botorch_nap.training.plots import plot_training
 
 CARD_FILE = "MODEL_CARD.md"
 #: The sentence a card carries when its NAP's weights are its NP's (tests look for it).
 EQUALS_NP_NOTE = "**This NAP equals its NP.**"
 MAX_BYTES = 5 * 1024 * 1024
+#: ``meta["kind"]`` of NP checkpoints (``pretrain``, and ``fit``'s NP stage).
+NP_KINDS = ("pretrain", "np")
 
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _last_row(run: Path) -> dict:
-    """The last row of a run's ``log.csv`` (its elapsed time and final counters)."""
+def _training_minutes(run: Path) -> float | None:
+    """CPU-minutes of a run's ``log.csv`` over all its sessions: each ``--resume`` restarts
+    ``elapsed_s`` from 0, so the total is the sum of every session's last value."""
     log = run / LOG_FILE
     if not log.is_file():
-        return {}
-    rows = list(csv.DictReader(log.open()))
-    return rows[-1] if rows else {}
+        return None
+    total, last = 0.0, None
+    for row in csv.DictReader(log.open()):
+        if not row.get("elapsed_s"):
+            continue
+        t = float(row["elapsed_s"])
+        if last is not None and t < last:
+            total += last
+        last = t
+    return None if last is None else (total + last) / 60
+
+
+def _last_step(run: Path) -> int | None:
+    """The last step a pretraining run's ``log.csv`` records."""
+    log = run / LOG_FILE
+    steps = [int(r["step"]) for r in csv.DictReader(log.open())] if log.is_file() else []
+    return max(steps) if steps else None
 
 
 def _first_val(run: Path, column: str) -> float | None:
@@ -53,11 +71,13 @@ def _first_val(run: Path, column: str) -> float | None:
 
 
 def _summary(kind: str, run: Path, meta: dict) -> dict:
-    last = _last_row(run)
-    minutes = float(last["elapsed_s"]) / 60 if last.get("elapsed_s") else None
-    if kind == "np":
+    minutes = _training_minutes(run)
+    if kind == "np" or meta.get("kind") in NP_KINDS:  # an NP shipped as the NAP too
         hp = meta.get("hparams", {})
-        training = f"{hp.get('steps', '?')} NP steps (best at step {meta.get('step')})"
+        steps, done = hp.get("steps", "?"), _last_step(run)
+        if isinstance(steps, int) and done is not None and done < steps:
+            steps = f"{done} of {steps}"  # stopped early (--stop-at, patience or time)
+        training = f"{steps} NP steps (best at step {meta.get('step')})"
         validation = f"NLL {meta['val_nll']:.4f} (bar head, validation split)"
     else:
         ppo = meta.get("ppo", {})
@@ -90,6 +110,7 @@ def ship(
     """
     out = Path(root) / name
     rows, dims, net_desc, family, categorical = [], set(), "", "", False
+    no_ppo, curves = False, []
     for kind in ("np", "nap"):
         if kind not in runs:
             continue
@@ -107,10 +128,14 @@ def ship(
             f"{net.num_parameters():,} parameters"
         )
         family = family or meta.get("family", "")
+        no_ppo = no_ppo or (kind == "nap" and meta.get("kind") in NP_KINDS)
         dest = out / kind
         dest.mkdir(parents=True, exist_ok=True)
         shutil.copy2(run / WEIGHTS_FILE, dest / WEIGHTS_FILE)
         shutil.copy2(run / CONFIG_FILE, dest / CONFIG_FILE)
+        if (run / LOG_FILE).is_file() and not (kind == "nap" and no_ppo):
+            plot_training(run, out / f"{kind}_curves.png", title=f"{name}: {kind} training")
+            curves.append(f"![{kind} training curves]({kind}_curves.png)")
         s = _summary(kind, run, meta)
         rows.append(
             (
@@ -128,11 +153,18 @@ def ship(
     shas = {r[0]: r[5] for r in rows}
     notes = ""
     if shas.get("nap") is not None and shas.get("nap") == shas.get("np"):
-        notes = (
-            f"\n{EQUALS_NP_NOTE} PPO never beat its warm start on validation, so the best "
-            "PPO checkpoint is the warm start itself: `nap/` holds the NP's weights and NAP's "
-            "decisions are NP-EI's.\n"
+        why = (
+            "No PPO was run for this network (see below)"
+            if no_ppo
+            else "PPO never beat its warm start on validation, so the best PPO checkpoint is "
+            "the warm start itself"
         )
+        notes = (
+            f"\n{EQUALS_NP_NOTE} {why}: `nap/` holds the NP's weights, whose acquisition "
+            "head (never trained) ranks candidates as NP-EI does.\n"
+        )
+    if curves:
+        notes += "\n## Training curves\n\n" + "\n".join(curves) + "\n"
     if test_note:
         notes += f"\n## On the test split\n\n{test_note}\n"
     use_inputs = (
@@ -140,6 +172,11 @@ def ship(
         "them one-hot.\n"
         if categorical
         else ""
+    )
+    nap_is = (
+        "`nap/` is the same NP (no PPO run)"
+        if no_ppo
+        else "`nap/` is PPO with the auxiliary NP loss, started from `np/`"
     )
     card = f"""# `{name}`: pretrained NAP and NP
 
@@ -156,9 +193,9 @@ def ship(
 | --- | --- | --- | --- | --- | --- |
 {table}
 
-`np/` is the neural process alone (its bar head gives NP-EI); `nap/` is PPO with the
-auxiliary NP loss, started from `np/`. Test-split results are in the README's Results
-section, produced by `botorch-nap benchmark` and `botorch-nap report`.
+`np/` is the neural process alone (its bar head gives NP-EI); {nap_is}. Test-split
+results are in the README's Results section, produced by `botorch-nap benchmark` and
+`botorch-nap report`.
 {notes}
 ## Reproduce
 

@@ -26,8 +26,11 @@ PPO_PANELS = [
 ]
 
 
-def plot_training(run_dir: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
-    """Draw the curves of ``run_dir/log.csv`` to ``out`` (default ``run_dir/curves.png``).
+def plot_training(
+    run_dir: str | os.PathLike, out: str | os.PathLike | None = None, title: str | None = None
+) -> Path:
+    """Draw the curves of ``run_dir/log.csv`` to ``out`` (default ``run_dir/curves.png``),
+    titled ``title`` (default: the run's path).
 
     Works for both pretraining (x axis: step) and PPO runs (x axis: iteration).
     """
@@ -37,6 +40,7 @@ def plot_training(run_dir: str | os.PathLike, out: str | os.PathLike | None = No
     import matplotlib.pyplot as plt
 
     run_dir = Path(run_dir)
+    suptitle = title if title is not None else str(run_dir)
     log = run_dir / LOG_FILE
     if not log.is_file():
         raise FileNotFoundError(f"no training log in {run_dir}: {log} is missing")
@@ -65,7 +69,7 @@ def plot_training(run_dir: str | os.PathLike, out: str | os.PathLike | None = No
             ax.legend()
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
-    fig.suptitle(str(run_dir))
+    fig.suptitle(suptitle)
     fig.tight_layout()
     out = Path(out) if out is not None else run_dir / "curves.png"
     fig.savefig(out, dpi=100)

@@ -104,6 +104,36 @@ def test_continuous_family_and_transfer_methods(tiny_net, tmp_path):
     assert s["reference"] == f"nap:{ckpt}" and set(s["tests"]) == set(methods[1:])
 
 
+def test_resume_refuses_a_checkpoint_whose_weights_changed(tiny_net, tmp_path):
+    """Runs made with other weights must not be mixed in under the same name: the resume
+    refuses, and --redo-changed drops that method's runs (only its) and redoes them."""
+    ckpt = _checkpoint(tiny_net, tmp_path / "ckpt", dim=2)
+    cfg = BenchmarkConfig(
+        "branin",
+        [f"np-ei:{ckpt}", "random"],
+        task_ids=BRANIN_TASKS[:1],
+        seeds=[0, 1],
+        n_init=3,
+        steps=1,
+        optimizer=FAST,
+    )
+    out = tmp_path / "r.json"
+    first = run_benchmark(cfg, out, progress=False)
+    random_runs = {k: v["finished"] for k, v in first["runs"].items() if v["method"] == "random"}
+    run_benchmark(cfg, out, progress=False)  # same weights: resumes (nothing to do)
+    tiny_net(dim=2, seed=1).save(tmp_path / "ckpt")  # retrained in place
+    with pytest.raises(ValueError, match=r"np-ei:.*weights changed.*--redo-changed"):
+        run_benchmark(cfg, out, progress=False)
+    assert load_results(out)["runs"] == first["runs"]  # nothing lost by the refusal
+    again = run_benchmark(cfg, out, progress=False, redo_changed=True)
+    new_sha = again["methods"][f"np-ei:{ckpt}"]["weights_sha256"]
+    assert new_sha != first["methods"][f"np-ei:{ckpt}"]["weights_sha256"]
+    assert len(again["runs"]) == 4 and again["sessions"][-1]["runs_before"] == 2  # 2 redone
+    for k, r in again["runs"].items():
+        if r["method"] == "random":
+            assert r["finished"] == random_runs[k]  # kept
+
+
 @pytest.fixture
 def counting_method():
     """A registered method ``counting`` (random search) that counts its runs and can be

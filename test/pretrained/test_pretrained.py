@@ -64,6 +64,33 @@ def test_ship_copies_checkpoints_and_writes_a_card(tiny_runs, tmp_path):
     assert "ordinal codes" not in card  # no categorical dims
 
 
+def test_ship_an_np_as_its_nap_without_ppo(tiny_runs, tmp_path):
+    """No PPO run: the NP ships as both kinds, and the card says that no PPO was run (not
+    that PPO lost to its warm start) and draws the NP's training curves."""
+    from botorch_nap.pretrained.build import EQUALS_NP_NOTE
+
+    out = ship("nopo", {"np": tiny_runs / "np", "nap": tiny_runs / "np"}, [], root=tmp_path)
+    card = (out / CARD_FILE).read_text()
+    assert EQUALS_NP_NOTE in card and "No PPO was run" in card and "never beat" not in card
+    assert "`nap/` is the same NP (no PPO run)" in card and "PPO iterations" not in card
+    assert (out / "np_curves.png").stat().st_size > 0 and not (out / "nap_curves.png").exists()
+    assert "![np training curves](np_curves.png)" in card
+    ppo = ship("withppo", {"np": tiny_runs / "np", "nap": tiny_runs / "nap"}, [], root=tmp_path)
+    card = (ppo / CARD_FILE).read_text()
+    assert "No PPO was run" not in card and (ppo / "nap_curves.png").is_file()
+
+
+def test_card_minutes_add_up_the_sessions_of_a_resumed_run(tmp_path):
+    """``elapsed_s`` restarts at each ``--resume``; the card's minutes are their sum."""
+    from botorch_nap.pretrained.build import _training_minutes
+
+    (tmp_path / "log.csv").write_text(
+        "step,elapsed_s,val_nll\n10,60,\n20,120,1.0\n30,30,\n40,90,0.9\n50,,\n"
+    )
+    assert _training_minutes(tmp_path) == pytest.approx((120 + 90) / 60)
+    assert _training_minutes(tmp_path / "missing") is None
+
+
 def test_ship_refuses_runs_of_different_dims(tiny_runs, tmp_path):
     other = NAPTransformer(NAPConfig(dim_x=4, d_model=16, n_layers=1, n_heads=2, d_ff=32))
     other.save(tmp_path / "other", meta={"kind": "pretrain", "val_nll": 1.0})
@@ -100,7 +127,9 @@ def test_each_shipped_model_is_complete_small_and_loads(name):
         cfg = json.loads((path / "config.json").read_text())["network"]
         net = NAPTransformer.load(path)
         assert net.config.dim_x == cfg["dim_x"]
-    assert "## Reproduce" in card and "botorch-nap pretrain" in card and "botorch-nap train" in card
+    assert "## Reproduce" in card and "botorch-nap pretrain" in card
+    # the PPO command, unless the card says that none was run (the NP ships as the NAP)
+    assert "botorch-nap train" in card or "No PPO was run" in card
 
 
 @pytest.mark.parametrize("name", SHIPPED)
