@@ -45,10 +45,25 @@ def _versions(network: NAPTransformer) -> tuple:
     return tuple((t.data_ptr(), t._version) for t in tensors)
 
 
+#: What a network may run in: its fused attention path mixes dtypes in half precision.
+NETWORK_DTYPES = (torch.float32, torch.float64)
+
+
+def check_network_dtype(dtype: torch.dtype, what: str = "dtype") -> torch.dtype:
+    """``dtype`` if the network can run in it, else ``ValueError`` naming it."""
+    if dtype not in NETWORK_DTYPES:
+        raise ValueError(
+            f"{what} is {dtype}, but the network runs in torch.float32 or torch.float64 only "
+            "(half precision is not supported)"
+        )
+    return dtype
+
+
 def inference_copy(network: NAPTransformer, dtype: torch.dtype) -> NAPTransformer:
     """A frozen eval-mode copy in ``dtype``; the caller's network is never modified."""
     if not isinstance(network, NAPTransformer):
         raise TypeError(f"network must be a NAPTransformer, got {type(network).__name__}")
+    check_network_dtype(dtype)
     per_dtype = _COPIES.setdefault(network, {})
     versions = _versions(network)
     cached = per_dtype.get(dtype)

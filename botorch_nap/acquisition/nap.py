@@ -31,6 +31,7 @@ from botorch_nap.acquisition.repeats import DEFAULT_REPEAT_RADIUS, log_novelty
 from botorch_nap.context import (
     HistoryContext,
     cast_encoding,
+    check_network_dtype,
     inference_copy,
     validate_training_data,
 )
@@ -99,8 +100,9 @@ class NAPAcquisition(AcquisitionFunction):
         self.register_buffer("train_X", train_X)
         self.register_buffer("train_Y", train_Y)
         # Gradient-free calls run in ``_fast_dtype``, backpropagating ones in ``_grad_dtype``.
-        fast = torch.float32 if dtype is None else dtype
-        self._fast_dtype, self._grad_dtype = fast, dtype or train_X.dtype
+        fast = torch.float32 if dtype is None else check_network_dtype(dtype)
+        self._fast_dtype = fast
+        self._grad_dtype = dtype or check_network_dtype(train_X.dtype, "train_X's dtype")
         # Kept out of the module tree, so that ``acqf.to(...)`` never touches the caller's net.
         object.__setattr__(self, "_source", network)
         self._states: dict[torch.dtype, _State] = {}

@@ -21,7 +21,12 @@ from botorch.models.transforms.input import InputTransform
 from botorch_community.posteriors.riemann import BoundedRiemannPosterior
 from torch import Tensor
 
-from botorch_nap.context import HistoryContext, inference_copy, validate_training_data
+from botorch_nap.context import (
+    HistoryContext,
+    check_network_dtype,
+    inference_copy,
+    validate_training_data,
+)
 from botorch_nap.nn.transformer import NAPTransformer
 from botorch_nap.normalization import to_unit_cube
 
@@ -68,6 +73,8 @@ class NeuralProcessModel(Model):
         if input_transform is not None:
             self.input_transform = input_transform
         tX, Y, bounds = validate_training_data(tX, train_Y, bounds, network.config)
+        if dtype is None:
+            check_network_dtype(tX.dtype, "train_X's dtype")
         self.network = inference_copy(network, dtype or tX.dtype)
         self.register_buffer("bounds", bounds)
         self.train_inputs = (train_X,)

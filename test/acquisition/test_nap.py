@@ -118,6 +118,23 @@ def test_history_encoded_once_per_dtype(tiny_net, monkeypatch):
     assert calls == [torch.float32, torch.float64]
 
 
+@pytest.mark.parametrize("half", [torch.bfloat16, torch.float16])
+def test_half_precision_is_refused_by_name(tiny_net, half):
+    """Half precision breaks the fused attention path deep inside a call; it is refused up
+    front with an error that names the dtype, whether asked for or carried by the data."""
+    from botorch_nap import NeuralProcessModel, NPExpectedImprovement
+
+    X, Y = _data()
+    with pytest.raises(ValueError, match=r"dtype is torch\.(bfloat16|float16).*float32 or"):
+        NAPAcquisition(tiny_net(), X, Y, BOUNDS, dtype=half)
+    with pytest.raises(ValueError, match=r"train_X's dtype is torch\.(bfloat16|float16)"):
+        NAPAcquisition(tiny_net(), X.to(half), Y.to(half), BOUNDS.to(half))
+    with pytest.raises(ValueError, match=r"dtype is torch\.(bfloat16|float16)"):
+        NPExpectedImprovement.from_network(tiny_net(), X, Y, BOUNDS, dtype=half)
+    with pytest.raises(ValueError, match=r"train_X's dtype is torch\.(bfloat16|float16)"):
+        NeuralProcessModel(tiny_net(), X.to(half), Y.to(half), bounds=BOUNDS.to(half))
+
+
 def test_default_dtype_float32_without_gradients_float64_with(tiny_net):
     X, Y = _data()
     net = tiny_net()
