@@ -10,7 +10,6 @@
 # killed run continues with the same command plus --resume. Data come from $DATA (default
 # ../shared/data). About 30 minutes per model on one core; gp_prior's NP, many hours.
 set -euo pipefail
-set -f  # no globbing: family options hold JSON lists such as [0.1,1.0]
 export OMP_NUM_THREADS=1
 RUNS=${RUNS:-runs/ship}
 DATA=${DATA:-../shared/data}
@@ -47,7 +46,7 @@ for m in "${models[@]}"; do
             "--family hpobench_xgb --data-dir $DATA" 5000 150 ;;
         gp_prior) build gp_prior \
             "One dimension-agnostic model for continuous problems of 2 to 6 dims: trained on GP-prior functions (RBF, ARD, lengthscales 0.1-1.0) of a random dimension k in 2..6, inputs zero-padded to 6 dims (NAPConfig.min_dim = 2). 30% of the training points lie next to earlier ones and 30% of the functions are observed with noise (std 0.001-0.3), so that the network knows what an observed point means. A larger network than the other models (d_model 128, 4 layers): on GP-prior functions the small one stayed far from the fitted GP's predictive NLL. The NP is the best validation checkpoint up to step 70000 of a 150,000-step schedule (--stop-at), trained as one run resumed over several sessions; the minutes are summed over them. That run's first steps are not reproduced exactly by the command below (an option of its first session was not recorded), so a rebuild gives the same recipe with different weights (sha256)." \
-            "--family gp_prior --family-kw dim=6 min_dim=2 near_frac=0.3 noise_std_range=[0.001,0.3] noisy_frac=0.3 lengthscale_range=[0.1,1.0]" 150000 0 \
+            "--family gp_prior --family-kw dim=6 min_dim=2 near_frac=0.3 noise_std_range=0.001,0.3 noisy_frac=0.3 lengthscale_range=0.1,1.0" 150000 0 \
             "--d-model 128 --n-layers 4 --d-ff 256 --stop-at 70000 --val-every 1000 --patience 40" "" \
             "No PPO was run for this network: PPO has not yet beaten EI from its own bar head on any family (issue 13), and on a network of 4.7x the others' parameters it would cost hours. The untrained acquisition head is the bar head's log-EI, so NAP, NP-EI from \`nap/\` and NP-EI from \`np/\` make the same model's decisions and differ only in the optimiser's random raw samples (each method has its own seed): on GP-prior 3-d test functions (16 functions x 10 seeds, 5 + 30 steps, the networks' short polish) their regret AUCs are 0.0869, 0.0849 and 0.0835 (NAP vs NP-EI from \`np/\`: p = 0.023; the two NP-EIs, identical but for the seed: p = 0.33), which measures that noise. GP-EI (0.0717) is still better on its own prior (p = 0.002 against NP-EI; r@25 0.0176 vs 0.0424). The previous, smaller gp_prior model scored 0.1036 (NP-EI) and 0.1069 (NAP) on the same runs' protocol." ;;
         lcbench) build lcbench \

@@ -33,18 +33,32 @@ from botorch_nap.training.checkpoint import LAST_DIR
 NET_FIELDS = ("d_model", "n_layers", "n_heads", "d_ff", "n_buckets", "horizon")
 
 
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
 def _parse_kv(items: list[str] | None) -> dict:
-    """``["dim=3", "kernel=rbf"]`` -> ``{"dim": 3, "kernel": "rbf"}`` (values parsed as JSON
-    when possible)."""
+    """``["dim=3", "kernel=rbf", "lengthscale_range=0.1,1.0"]`` -> ``{"dim": 3, "kernel":
+    "rbf", "lengthscale_range": [0.1, 1.0]}``: values parsed as JSON when possible, and
+    comma-separated numbers as a list (no brackets, which shells treat as glob patterns).
+    Other comma-separated values stay strings (e.g. ``functions=branin,hartmann3``)."""
+
+    def value(v: str):
+        try:
+            return json.loads(v)
+        except json.JSONDecodeError:
+            return v
+
     out = {}
     for item in items or []:
         if "=" not in item:
             raise SystemExit(f"--family-kw expects KEY=VALUE, got {item!r}")
         k, v = item.split("=", 1)
-        try:
-            out[k] = json.loads(v)
-        except json.JSONDecodeError:
-            out[k] = v
+        parsed = value(v)
+        parts = [value(part) for part in v.split(",")]
+        if isinstance(parsed, str) and len(parts) > 1 and all(_is_number(x) for x in parts):
+            parsed = parts
+        out[k] = parsed
     return out
 
 

@@ -178,3 +178,30 @@ def test_pretrain_follows_fits_rules_for_few_tasks_and_categories(tmp_path, caps
     assert run([*base, "--no-augment", "--out", str(tmp_path / "off")]) == 0
     off = json.loads((tmp_path / "off" / "config.json").read_text())
     assert off["meta"]["family_spec"]["augment"] is False
+
+
+def test_family_kw_takes_number_lists_without_brackets():
+    """``0.1,1.0`` is a list (a shell would glob ``[0.1,1.0]``); JSON still works; other
+    comma-separated values stay strings, as the families that split them expect."""
+    from botorch_nap.training.commands import _parse_kv
+
+    kw = _parse_kv(
+        [
+            "lengthscale_range=0.1,1.0",
+            "noise_std_range=[0.001,0.3]",
+            "dim=6",
+            "kernel=rbf",
+            "functions=branin,hartmann3",
+            "mixed=1,a",
+        ]
+    )
+    assert kw == {
+        "lengthscale_range": [0.1, 1.0],
+        "noise_std_range": [0.001, 0.3],
+        "dim": 6,
+        "kernel": "rbf",
+        "functions": "branin,hartmann3",
+        "mixed": "1,a",
+    }
+    with pytest.raises(SystemExit, match="KEY=VALUE"):
+        _parse_kv(["dim"])
