@@ -189,12 +189,13 @@ def _merge(old: list, new: list) -> list:
     return list(old) + [v for v in new if str(v) not in seen]
 
 
-def _changed_checkpoints(results: dict, methods: list[str], redo: bool, out: Path) -> None:
+def _changed_checkpoints(results: dict, described: dict[str, dict], redo: bool, out: Path) -> None:
     """Refuse (or, with ``redo``, drop the runs of) methods whose checkpoint's weights are not
-    the ones their stored runs were made with: mixing them would report neither."""
-    for spec in methods:
+    the ones their stored runs were made with: mixing them would report neither.
+    ``described``: ``{spec: describe_method(spec)}`` as of now."""
+    for spec, current in described.items():
         old = results["methods"].get(spec, {}).get("weights_sha256")
-        new = describe_method(spec).get("weights_sha256")
+        new = current.get("weights_sha256")
         if old is None or new is None or old == new:
             continue
         keys = [k for k, r in results["runs"].items() if r["method"] == spec]
@@ -208,7 +209,7 @@ def _changed_checkpoints(results: dict, methods: list[str], redo: bool, out: Pat
             del results["runs"][k]
         for k in [k for k in results["failures"] if k.startswith(f"{spec}|")]:
             del results["failures"][k]
-        results["methods"][spec] = describe_method(spec)
+        results["methods"][spec] = current
 
 
 def run_benchmark(
@@ -233,13 +234,13 @@ def run_benchmark(
     # (tuples become lists, and so on).
     cfg = json.loads(json.dumps(config.to_json()))
     cfg["task_ids"] = resolve_task_ids(family, config.split, config.task_ids)
-    for spec in config.methods:
-        describe_method(spec)  # fail fast on an unknown method or a missing checkpoint
+    # Fails fast on an unknown method or a missing checkpoint; hashes each checkpoint once.
+    described = {spec: describe_method(spec) for spec in config.methods}
     if out.exists():
         results = load_results(out)
         stored = results["config"]
         check_compatible(stored, cfg)
-        _changed_checkpoints(results, list(config.methods), redo_changed, out)
+        _changed_checkpoints(results, described, redo_changed, out)
         cfg["methods"] = _merge(stored["methods"], cfg["methods"])
         cfg["seeds"] = [int(s) for s in _merge(stored["seeds"], cfg["seeds"])]
         cfg["task_ids"] = _merge(stored["task_ids"], cfg["task_ids"])
@@ -247,7 +248,8 @@ def run_benchmark(
     else:
         results = new_results(cfg)
     for spec in cfg["methods"]:
-        results["methods"].setdefault(spec, describe_method(spec))
+        if spec not in results["methods"]:
+            results["methods"][spec] = described.get(spec) or describe_method(spec)
     # The search space's bounds: lets the report measure distances (e.g. repeats) in the
     # unit cube without rebuilding the family.
     results.setdefault("bounds", family.space.bounds.tolist())

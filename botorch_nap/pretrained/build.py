@@ -15,7 +15,6 @@ Example::
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import json
 import shutil
@@ -24,6 +23,7 @@ from pathlib import Path
 from botorch_nap.nn.transformer import CONFIG_FILE, WEIGHTS_FILE, NAPTransformer
 from botorch_nap.pretrained import ROOT
 from botorch_nap.training.checkpoint import LOG_FILE
+from botorch_nap.training.common import read_csv
 from botorch_nap.training.plots import plot_training
 
 CARD_FILE = "MODEL_CARD.md"
@@ -38,17 +38,17 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _log_rows(run: Path) -> list[dict[str, str]]:
+    """The rows of a run's ``log.csv`` (none when it has no log)."""
+    log = run / LOG_FILE
+    return read_csv(log) if log.is_file() else []
+
+
 def _training_minutes(run: Path) -> float | None:
     """CPU-minutes of a run's ``log.csv`` over all its sessions: each ``--resume`` restarts
     ``elapsed_s`` from 0, so the total is the sum of every session's last value."""
-    log = run / LOG_FILE
-    if not log.is_file():
-        return None
     total, last = 0.0, None
-    for row in csv.DictReader(log.open()):
-        if not row.get("elapsed_s"):
-            continue
-        t = float(row["elapsed_s"])
+    for t in (float(r["elapsed_s"]) for r in _log_rows(run) if r.get("elapsed_s")):
         if last is not None and t < last:
             total += last
         last = t
@@ -57,17 +57,11 @@ def _training_minutes(run: Path) -> float | None:
 
 def _last_step(run: Path) -> int | None:
     """The last step a pretraining run's ``log.csv`` records."""
-    log = run / LOG_FILE
-    steps = [int(r["step"]) for r in csv.DictReader(log.open())] if log.is_file() else []
-    return max(steps) if steps else None
+    return max((int(r["step"]) for r in _log_rows(run)), default=None)
 
 
 def _first_val(run: Path, column: str) -> float | None:
-    log = run / LOG_FILE
-    for row in csv.DictReader(log.open()) if log.is_file() else []:
-        if row.get(column):
-            return float(row[column])
-    return None
+    return next((float(r[column]) for r in _log_rows(run) if r.get(column)), None)
 
 
 def _summary(kind: str, run: Path, meta: dict) -> dict:

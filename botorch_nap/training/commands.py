@@ -55,9 +55,10 @@ def _parse_kv(items: list[str] | None) -> dict:
             raise SystemExit(f"--family-kw expects KEY=VALUE, got {item!r}")
         k, v = item.split("=", 1)
         parsed = value(v)
-        parts = [value(part) for part in v.split(",")]
-        if isinstance(parsed, str) and len(parts) > 1 and all(_is_number(x) for x in parts):
-            parsed = parts
+        if isinstance(parsed, str) and "," in v:
+            parts = [value(part) for part in v.split(",")]
+            if all(_is_number(x) for x in parts):
+                parsed = parts
         out[k] = parsed
     return out
 
