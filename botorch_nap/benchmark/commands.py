@@ -86,6 +86,13 @@ def add_benchmark_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="HPO-B's protocol: 5 initial points, 100 steps, 5 seeds (--seeds overrides)",
     )
+    p.add_argument(
+        "--pool-size",
+        type=int,
+        default=None,
+        help="continuous families: pick among N uniform candidates per (task, seed) instead "
+        "of searching the box (PPO's training setting)",
+    )
     p.add_argument("--out", default=None, help="results JSON (default results/<family>.json)")
     p.add_argument("--workers", type=int, default=1, help="worker processes")
     p.add_argument("--threads", type=int, default=None, help="torch threads per worker")
@@ -135,6 +142,7 @@ def config_from_args(args: argparse.Namespace):
         workers=args.workers,
         threads=args.threads,
         plugins=list(args.plugin),
+        pool_size=args.pool_size,
     )
 
 

@@ -69,7 +69,15 @@ from pathlib import Path
 
 SCHEMA = "botorch-nap-benchmark/1"
 #: Config keys that define the protocol: a resumed run must agree on all of them.
-PROTOCOL_KEYS = ("family", "family_kwargs", "split", "n_init", "steps", "optimizer")
+PROTOCOL_KEYS = (
+    "family",
+    "family_kwargs",
+    "split",
+    "n_init",
+    "steps",
+    "optimizer",
+    "pool_size",
+)
 PACKAGES = (
     "botorch-nap",
     "torch",

@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+from torch import Tensor
 from tqdm.auto import tqdm
 
 from botorch_nap.baselines import OptimizerSettings
@@ -79,6 +80,10 @@ class BenchmarkConfig:
     workers: int = 1
     threads: int | None = None
     plugins: list[str] = field(default_factory=list)
+    #: Continuous families only: each (task, seed) draws this many uniform candidates, and
+    #: every method picks among them (``optimize_acqf_discrete``) instead of searching the
+    #: box: the setting PPO trains in (``PPOConfig.n_candidates``). ``None``: the box.
+    pool_size: int | None = None
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -90,6 +95,31 @@ def _stable_seed(*parts) -> int:
     """A seed from a hash of ``parts`` (Python's ``hash`` is salted per process)."""
     digest = hashlib.sha256("|".join(str(p) for p in parts).encode()).digest()
     return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
+def random_pool(bounds: Tensor, size: int, seed: int) -> Tensor:
+    """``size x d`` uniform points in ``bounds`` (``2 x d``), deterministic in ``seed``."""
+    g = torch.Generator().manual_seed(_stable_seed("pool", seed))
+    u = torch.rand(size, bounds.shape[-1], generator=g, dtype=torch.float64)
+    return bounds[0] + u * (bounds[1] - bounds[0])
+
+
+def check_pool_size(family: TaskFamily, pool_size: int | None, n_init: int, steps: int) -> None:
+    """Refuse a ``pool_size`` that the family or the budget cannot take, naming why."""
+    if pool_size is None:
+        return
+    if family.is_pool:
+        raise ValueError(f"pool_size: {family.name} is already a pool family (drop --pool-size)")
+    if family.space.categorical_dims:
+        raise ValueError(
+            f"pool_size: {family.name} has categorical dims; random pools are for continuous "
+            "families only"
+        )
+    if pool_size < n_init + steps:
+        raise ValueError(
+            f"pool_size={pool_size} is smaller than n_init + steps = {n_init + steps}: the "
+            "run would exhaust the pool"
+        )
 
 
 def design_seed(family: str, task_id, seed: int) -> int:
@@ -136,6 +166,9 @@ def run_one(config: dict, method: str, task_id, seed: int) -> tuple[dict, dict]:
     m_seed = method_seed(method, config["family"], task_id, seed)
     settings = OptimizerSettings(**config["optimizer"])
     candidates = task.X if family.is_pool else None
+    if config.get("pool_size"):
+        # Seeded like the initial design: every method sees the same pool in a (task, seed).
+        candidates = random_pool(family.space.bounds, config["pool_size"], d_seed)
     t0 = time.perf_counter()
     with torch.random.fork_rng():
         torch.manual_seed(m_seed)
@@ -167,7 +200,7 @@ def run_one(config: dict, method: str, task_id, seed: int) -> tuple[dict, dict]:
         "name": task.name,
         "optimum": float(task.optimum),
         "worst": float(task.worst),
-        "pool_size": int(task.X.shape[0]) if family.is_pool else None,
+        "pool_size": int(task.X.shape[0]) if family.is_pool else config.get("pool_size"),
     }
     return record, info
 
@@ -230,6 +263,7 @@ def run_benchmark(
     out = Path(out)
     import_plugins(config.plugins)
     family = get_cached_family(config.family, config.family_kwargs, config.data_dir)
+    check_pool_size(family, config.pool_size, config.n_init, config.steps)
     # Through JSON once, so that the comparison on resume sees what the file holds
     # (tuples become lists, and so on).
     cfg = json.loads(json.dumps(config.to_json()))

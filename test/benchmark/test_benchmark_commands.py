@@ -45,6 +45,9 @@ def test_option_parsing():
         commands.config_from_args(clash)
     m = _parser().parse_args(["benchmark", "--family", "x", "--methods", "gp-ei,random"])
     assert commands.config_from_args(m).methods == ["gp-ei", "random"]
+    assert commands.config_from_args(m).pool_size is None
+    pooled = _parser().parse_args(["benchmark", "--family", "branin", "--pool-size", "256"])
+    assert commands.config_from_args(pooled).pool_size == 256
 
 
 def test_list_methods(capsys):

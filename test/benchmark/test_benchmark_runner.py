@@ -16,6 +16,7 @@ from botorch_nap.benchmark.runner import (
     BenchmarkConfig,
     design_seed,
     method_seed,
+    random_pool,
     run_benchmark,
     run_one,
 )
@@ -102,6 +103,61 @@ def test_continuous_family_and_transfer_methods(tiny_net, tmp_path):
         assert X.shape == (5, 2) and (X >= 0).all() and (X <= 1).all()
     s = summarize(results, n_boot=20)
     assert s["reference"] == f"nap:{ckpt}" and set(s["tests"]) == set(methods[1:])
+
+
+def test_pool_size_makes_a_continuous_family_pick_among_shared_random_candidates(
+    tiny_net, tmp_path
+):
+    ckpt = _checkpoint(tiny_net, tmp_path / "ckpt", dim=2)
+    methods = [f"nap:{ckpt}", f"np-ei:{ckpt}", "gp-ei", "random"]
+    cfg = BenchmarkConfig(
+        "branin",
+        methods,
+        task_ids=BRANIN_TASKS,
+        seeds=[0, 1],
+        n_init=3,
+        steps=3,
+        optimizer=FAST,
+        pool_size=40,
+    )
+    out = tmp_path / "r.json"
+    results = run_benchmark(cfg, out, progress=False)
+    assert len(results["runs"]) == 4 * 2 * 2 and not results["failures"]
+    assert results["config"]["pool_size"] == 40 and results["tasks"]["80"]["pool_size"] == 40
+    bounds = torch.tensor(results["bounds"], dtype=torch.float64)
+    for r in results["runs"].values():
+        pool = random_pool(bounds, 40, design_seed("branin", r["task"], r["seed"]))
+        X = torch.tensor(r["X"], dtype=torch.float64)
+        # Every evaluated point, initial ones included, is a row of the (task, seed)'s pool.
+        assert ((X[:, None] - pool[None]).abs().amax(-1) == 0).any(-1).all()
+        assert len({tuple(x) for x in r["X"]}) == 6 and r["repeats"] == 0
+    # Pools differ between seeds, so runs are not all confined to one set of points.
+    p0, p1 = (random_pool(bounds, 40, design_seed("branin", 80, s)) for s in (0, 1))
+    assert not torch.equal(p0, p1)
+    # The box and a pool are different protocols: resuming across them is refused.
+    box = BenchmarkConfig(
+        "branin", ["random"], task_ids=BRANIN_TASKS, seeds=[0], n_init=3, steps=3, optimizer=FAST
+    )
+    with pytest.raises(ValueError, match="pool_size"):
+        run_benchmark(box, out, progress=False)
+
+
+@pytest.mark.parametrize(
+    "family, size, match",
+    [("hpobench_xgb", 100, "already a pool"), ("branin", 5, "smaller than n_init")],
+)
+def test_pool_size_refused_where_it_cannot_apply(shared_data, tmp_path, family, size, match):
+    cfg = BenchmarkConfig(
+        family,
+        ["random"],
+        data_dir=str(shared_data),
+        seeds=[0],
+        n_init=3,
+        steps=3,
+        pool_size=size,
+    )
+    with pytest.raises(ValueError, match=match):
+        run_benchmark(cfg, tmp_path / "r.json", progress=False)
 
 
 def test_resume_refuses_a_checkpoint_whose_weights_changed(tiny_net, tmp_path):
