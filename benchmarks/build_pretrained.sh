@@ -37,8 +37,22 @@ build() {  # name, description, family args, NP steps, PPO iterations[, NP extra
         --command "botorch-nap ship $name --np $RUNS/${name}_np --nap $nap_run"
 }
 
+build_policy() {  # name, description, shipped base model, family args, PPO args, test note
+    # PPO on the policy alone (--trainable policy), from a shipped model's NP: the trunk and
+    # bar head stay that NP's, so EI from nap/'s bar head is exactly NP-EI from np/.
+    local name=$1 desc=$2 base=$3 fam=$4 ppo=$5 note=${6:-}
+    local base_np=botorch_nap/pretrained/$base/np
+    local nap_cmd="botorch-nap train $fam --init-from $base_np $ppo --seed 0 --out $RUNS/${name}_nap"
+    echo "== $name"
+    [ -f "$RUNS/${name}_nap/weights.pt" ] && [ -f "$RUNS/${name}_nap/DONE" ] || { $nap_cmd && touch "$RUNS/${name}_nap/DONE"; }
+    botorch-nap ship "$name" --np "$base_np" --nap "$RUNS/${name}_nap" \
+        --description "$desc" --test-note "$note" --command "export OMP_NUM_THREADS=1" \
+        --command "# np/ is $base_np" --command "$nap_cmd" \
+        --command "botorch-nap ship $name --np $base_np --nap $RUNS/${name}_nap"
+}
+
 models=("$@")
-[ ${#models[@]} -eq 0 ] && models=(hpobench_xgb gp_prior lcbench synthetic antibody eda)
+[ ${#models[@]} -eq 0 ] && models=(hpobench_xgb gp_prior gp_prior_short lcbench synthetic antibody eda)
 for m in "${models[@]}"; do
     case $m in
         hpobench_xgb) build hpobench_xgb \
@@ -49,6 +63,11 @@ for m in "${models[@]}"; do
             "--family gp_prior --family-kw dim=6 min_dim=2 near_frac=0.3 noise_std_range=0.001,0.3 noisy_frac=0.3 lengthscale_range=0.1,1.0" 150000 0 \
             "--d-model 128 --n-layers 4 --d-ff 256 --stop-at 70000 --val-every 1000 --patience 40" "" \
             "No PPO was run for this network: PPO has not yet beaten EI from its own bar head on any family (issue 13), and on a network of 4.7x the others' parameters it would cost hours. The untrained acquisition head is the bar head's log-EI, so NAP, NP-EI from \`nap/\` and NP-EI from \`np/\` make the same model's decisions and differ only in the optimiser's random raw samples (each method has its own seed): on GP-prior 3-d test functions (16 functions x 10 seeds, 5 + 30 steps, the networks' short polish) their regret AUCs are 0.0869, 0.0849 and 0.0835 (NAP vs NP-EI from \`np/\`: p = 0.023; the two NP-EIs, identical but for the seed: p = 0.33), which measures that noise. GP-EI (0.0717) is still better on its own prior (p = 0.002 against NP-EI; r@25 0.0176 vs 0.0424). The previous, smaller gp_prior model scored 0.1036 (NP-EI) and 0.1069 (NAP) on the same runs' protocol." ;;
+        gp_prior_short) build_policy gp_prior_short \
+            "gp_prior's NP with a policy trained for short budgets on candidate pools: PPO on the acquisition head alone (--trainable policy; trunk and bar head frozen, so EI from nap/'s bar head is exactly NP-EI from np/), on 3-d GP-prior functions, 256 uniform candidates per episode, 5 initial points + 10 steps, reward relative to a greedy NP-EI rollout (vs_npei). For decisions among a finite set of candidates (optimize_acqf_discrete) with a budget near 15 evaluations, pass budget= to NAPAcquisition; for continuous problems use gp_prior. The best of 300 PPO iterations by PPO's own validation (256 episodes on validation functions)." \
+            gp_prior "--family gp_prior --family-kw dim=3" \
+            "--trainable policy --reward vs_npei --early-weight 1.0 --top-k 5 --aux-targets 8 --aux-coef 0 --horizon 10 --n-init 5 --episodes-per-iter 32 --iterations 300 --lr 3e-4 --val-every 25 --val-episodes 256" \
+            "The first shipped NAP whose policy beats EI from its own bar head on a test split. On GP-prior 3-d test functions (all 32 of the split x 10 seeds) in pools of 256 uniform candidates, 5 + 10 steps, NAP's regret AUC is 0.1638 vs 0.1675 for EI from its own bar head, which is NP-EI from \`np/\` (the same decisions in all 320 runs): p = 0.003 (paired Wilcoxon), r@10 0.1056 vs 0.1117 (p = 0.026). Command: \`botorch-nap benchmark --family gp_prior --family-kw dim=3 --pool-size 256 --seeds 10 --steps 10 --methods nap:gp_prior_short,np-ei:gp_prior_short/nap,np-ei:gp_prior,gp-ei,random --out docs/results/gp_prior_3d_pool.json\`. Beside them on those runs, GP-EI scores 0.1749 (NAP vs GP-EI: p = 0.030) and random search 0.2302. In the continuous box (\`optimize_acqf\`, the same 32 functions x 10 seeds, 5 + 10 steps) the gain shrinks: 0.1450 vs 0.1457 for NP-EI (p = 0.073; r@10 0.0842 vs 0.0824), so use \`gp_prior\` there. The policy was trained for this budget: pass \`budget=\` (the number of evaluations) to \`NAPAcquisition\`. What was tried before, and why this setting: \`docs/rl_stage.md\`." ;;
         lcbench) build lcbench \
             "LCBench (YAHPO Gym surrogate, 7 continuous dims, log-scaled where YAHPO says so), continuous: trained on the training instances' surrogates." \
             "--family lcbench --data-dir $DATA" 4000 100 "" "" \

@@ -300,6 +300,7 @@ def summarize(
     return {
         "family": cfg["family"],
         "split": cfg["split"],
+        "pool_size": cfg.get("pool_size"),
         "methods": methods,
         "reference": reference,
         "steps": T,

@@ -53,9 +53,15 @@ def _ms(v: float | None) -> str:
     return "-" if v is None else (f"{v:.0f}" if v >= 100 else f"{v:.1f}")
 
 
+def _where(summary: dict) -> str:
+    """``"<split> split"``, plus the pool size of a continuous family run in pools."""
+    pool = summary.get("pool_size")
+    return f"{summary['split']} split" + (f", pools of {pool} candidates" if pool else "")
+
+
 def _header(summary: dict) -> str:
     return (
-        f"{summary['family']} ({summary['split']} split): {summary['n_tasks']} tasks x "
+        f"{summary['family']} ({_where(summary)}): {summary['n_tasks']} tasks x "
         f"{summary['n_seeds']} seeds, {summary['n_init']} initial points + "
         f"{summary['steps']} steps; paired tests against {label(summary['reference'])}"
     )
@@ -183,7 +189,7 @@ def format_markdown(
         images: image paths (relative to the Markdown file) to embed.
         title: a heading; default the family and split.
     """
-    title = title or f"{summary['family']} ({summary['split']} split)"
+    title = title or f"{summary['family']} ({_where(summary)})"
     parts = [f"### {title}", "", _header(summary) + "."]
     if results is not None:
         sess = results.get("sessions") or [{}]

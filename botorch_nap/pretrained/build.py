@@ -64,7 +64,22 @@ def _first_val(run: Path, column: str) -> float | None:
     return next((float(r[column]) for r in _log_rows(run) if r.get(column)), None)
 
 
-def _summary(kind: str, run: Path, meta: dict) -> dict:
+def _shipped_base(run: Path, root: Path) -> str | None:
+    """The shipped model a run dir belongs to (``<root>/<name>/<kind>``), else None."""
+    run, root = run.resolve(), Path(root).resolve()
+    return run.parent.name if run.parent.parent == root else None
+
+
+def _summary(kind: str, run: Path, meta: dict, root: Path = ROOT) -> dict:
+    base = _shipped_base(run, root)
+    if base is not None:  # reused from another shipped model: its card has the figures
+        return {
+            "training": f"`{base}`'s {kind} (see its card)",
+            "minutes": "in its card",
+            "validation": f"NLL {meta['val_nll']:.4f} (bar head, validation split)"
+            if "val_nll" in meta
+            else "see its card",
+        }
     minutes = _training_minutes(run)
     if kind == "np" or meta.get("kind") in NP_KINDS:  # an NP shipped as the NAP too
         hp = meta.get("hparams", {})
@@ -103,8 +118,8 @@ def ship(
     network's input dims.
     """
     out = Path(root) / name
-    rows, dims, net_desc, family, categorical = [], set(), "", "", False
-    no_ppo, curves = False, []
+    rows, dims, net_desc, families, categorical = [], set(), "", {}, False
+    no_ppo, policy_only, curves = False, False, []
     for kind in ("np", "nap"):
         if kind not in runs:
             continue
@@ -121,8 +136,12 @@ def ship(
             f"{c.n_buckets} bars over [{c.y_min:g}, {c.y_max:g}]; "
             f"{net.num_parameters():,} parameters"
         )
-        family = family or meta.get("family", "")
+        if meta.get("family"):
+            families[kind] = meta["family"]
         no_ppo = no_ppo or (kind == "nap" and meta.get("kind") in NP_KINDS)
+        policy_only = policy_only or (
+            kind == "nap" and meta.get("ppo", {}).get("trainable") == "policy"
+        )
         dest = out / kind
         dest.mkdir(parents=True, exist_ok=True)
         shutil.copy2(run / WEIGHTS_FILE, dest / WEIGHTS_FILE)
@@ -130,12 +149,12 @@ def ship(
         if (run / LOG_FILE).is_file() and not (kind == "nap" and no_ppo):
             plot_training(run, out / f"{kind}_curves.png", title=f"{name}: {kind} training")
             curves.append(f"![{kind} training curves]({kind}_curves.png)")
-        s = _summary(kind, run, meta)
+        s = _summary(kind, run, meta, root)
         rows.append(
             (
                 kind,
                 s["training"],
-                f"{s['minutes']:.1f}" if s["minutes"] is not None else "?",
+                f"{m:.1f}" if isinstance(m := s["minutes"], float) else (m or "?"),
                 s["validation"],
                 f"{size / 1024:.0f} KiB",
                 _sha256(dest / WEIGHTS_FILE),
@@ -167,16 +186,26 @@ def ship(
         if categorical
         else ""
     )
-    nap_is = (
-        "`nap/` is the same NP (no PPO run)"
-        if no_ppo
-        else "`nap/` is PPO with the auxiliary NP loss, started from `np/`"
-    )
+    if no_ppo:
+        nap_is = "`nap/` is the same NP (no PPO run)"
+    elif policy_only:
+        nap_is = (
+            "`nap/` is PPO on the acquisition head alone (`--trainable policy`), started "
+            "from `np/`: its trunk and bar head are `np/`'s, so EI from `nap/`'s bar head is "
+            "NP-EI from `np/`"
+        )
+    else:
+        nap_is = "`nap/` is PPO with the auxiliary NP loss, started from `np/`"
+    # One family when both stages trained on it; else each stage's.
+    if len(set(families.values())) > 1:
+        family = ", ".join(f"`{f}` ({k})" for k, f in families.items())
+    else:
+        family = f"`{next(iter(families.values()), '')}`"
     card = f"""# `{name}`: pretrained NAP and NP
 
 {description}
 
-* **Training family:** `{family}` (training split; model selection on its validation split).
+* **Training family:** {family} (training split; model selection on its validation split).
 * **Input dims:** {dims.pop()}.
 * **Network:** {net_desc}.
 * **Use:** `NAPAcquisition.from_pretrained("{name}", train_X, train_Y, bounds)`,

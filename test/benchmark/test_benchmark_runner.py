@@ -134,6 +134,11 @@ def test_pool_size_makes_a_continuous_family_pick_among_shared_random_candidates
     # Pools differ between seeds, so runs are not all confined to one set of points.
     p0, p1 = (random_pool(bounds, 40, design_seed("branin", 80, s)) for s in (0, 1))
     assert not torch.equal(p0, p1)
+    # The report names the pools, so a pooled and a box run of a family read apart.
+    from botorch_nap.benchmark.report import format_markdown
+
+    md = format_markdown(summarize(results, n_boot=20), results)
+    assert md.startswith("### branin (test split, pools of 40 candidates)")
     # The box and a pool are different protocols: resuming across them is refused.
     box = BenchmarkConfig(
         "branin", ["random"], task_ids=BRANIN_TASKS, seeds=[0], n_init=3, steps=3, optimizer=FAST

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import shutil
 
 import pytest
 import torch
@@ -80,6 +82,26 @@ def test_ship_an_np_as_its_nap_without_ppo(tiny_runs, tmp_path):
     assert "No PPO was run" not in card and (ppo / "nap_curves.png").is_file()
 
 
+def test_ship_a_policy_trained_on_another_models_np(tiny_runs, tmp_path):
+    """A NAP whose policy alone was trained (``--trainable policy``) on a shipped model's
+    NP: the card names both stages' families, points to the base card for the NP, and says
+    that the NAP's bar head is the NP's (not that an auxiliary loss trained it)."""
+    base = ship("base", {"np": tiny_runs / "np", "nap": tiny_runs / "np"}, [], root=tmp_path)
+    policy = tmp_path / "policy_run"
+    shutil.copytree(tiny_runs / "nap", policy)
+    cfg = json.loads((policy / "config.json").read_text())
+    cfg["meta"].update(
+        family="gp_prior_rbf_3d", ppo={**cfg["meta"].get("ppo", {}), "trainable": "policy"}
+    )
+    (policy / "config.json").write_text(json.dumps(cfg))
+    out = ship("short", {"np": base / "np", "nap": policy}, [], root=tmp_path)
+    card = (out / CARD_FILE).read_text()
+    assert "`gp_prior_rbf_2-3d` (np), `gp_prior_rbf_3d` (nap)" in card
+    assert "| np | `base`'s np (see its card) | in its card |" in card
+    assert "(`--trainable policy`)" in card and "auxiliary NP loss" not in card
+    assert (out / "np" / "weights.pt").read_bytes() == (base / "np" / "weights.pt").read_bytes()
+
+
 def test_card_minutes_add_up_the_sessions_of_a_resumed_run(tmp_path):
     """``elapsed_s`` restarts at each ``--resume``; the card's minutes are their sum."""
     from botorch_nap.pretrained.build import _training_minutes
@@ -127,7 +149,10 @@ def test_each_shipped_model_is_complete_small_and_loads(name):
         cfg = json.loads((path / "config.json").read_text())["network"]
         net = NAPTransformer.load(path)
         assert net.config.dim_x == cfg["dim_x"]
-    assert "## Reproduce" in card and "botorch-nap pretrain" in card
+    assert "## Reproduce" in card
+    # the NP's pretraining command, or the shipped model whose NP it reuses (whose card has it)
+    base = re.search(r"# np/ is botorch_nap/pretrained/(\w+)/np", card)
+    assert "botorch-nap pretrain" in card or (base and base.group(1) in SHIPPED)
     # the PPO command, unless the card says that none was run (the NP ships as the NAP)
     assert "botorch-nap train" in card or "No PPO was run" in card
 
