@@ -70,9 +70,10 @@ def _shipped_base(run: Path, root: Path) -> str | None:
     return run.parent.name if run.parent.parent == root else None
 
 
-def _summary(kind: str, run: Path, meta: dict, root: Path = ROOT) -> dict:
-    base = _shipped_base(run, root)
-    if base is not None:  # reused from another shipped model: its card has the figures
+def _summary(kind: str, run: Path, meta: dict, base: str | None = None) -> dict:
+    """The card row's training, minutes and validation; ``base``: the shipped model that
+    ``run`` is part of, whose card has them."""
+    if base is not None:
         return {
             "training": f"`{base}`'s {kind} (see its card)",
             "minutes": "in its card",
@@ -149,7 +150,8 @@ def ship(
         if (run / LOG_FILE).is_file() and not (kind == "nap" and no_ppo):
             plot_training(run, out / f"{kind}_curves.png", title=f"{name}: {kind} training")
             curves.append(f"![{kind} training curves]({kind}_curves.png)")
-        s = _summary(kind, run, meta, root)
+        base = _shipped_base(run, root)
+        s = _summary(kind, run, meta, base if base != name else None)
         rows.append(
             (
                 kind,
