@@ -71,8 +71,8 @@ def _shipped_base(run: Path, root: Path) -> str | None:
 
 
 def _summary(kind: str, run: Path, meta: dict, base: str | None = None) -> dict:
-    """The card row's training, minutes and validation; ``base``: the shipped model that
-    ``run`` is part of, whose card has them."""
+    """The card row's training, minutes (as text) and validation; ``base``: the shipped
+    model that ``run`` is part of, whose card has them."""
     if base is not None:
         return {
             "training": f"`{base}`'s {kind} (see its card)",
@@ -99,7 +99,8 @@ def _summary(kind: str, run: Path, meta: dict, base: str | None = None) -> dict:
         validation = f"mean normalised regret {meta['val_regret']:.4f} over steps 1..T" + (
             f" (warm start, iteration 0: {warm:.4f})" if warm is not None else ""
         )
-    return {"training": training, "minutes": minutes, "validation": validation}
+    minutes_text = f"{minutes:.1f}" if minutes is not None else "?"
+    return {"training": training, "minutes": minutes_text, "validation": validation}
 
 
 def ship(
@@ -156,7 +157,7 @@ def ship(
             (
                 kind,
                 s["training"],
-                f"{m:.1f}" if isinstance(m := s["minutes"], float) else (m or "?"),
+                s["minutes"],
                 s["validation"],
                 f"{size / 1024:.0f} KiB",
                 _sha256(dest / WEIGHTS_FILE),
