@@ -2,7 +2,9 @@
 the trainer as the RL-stage issue found it (``--baseline-rev``, default ``d135fa5``), of
 today's trainer scoring every candidate with gradients in the update, and of the subsampled
 update (``PPOConfig.aux_targets``: the top-k support plus a uniform draw of NP-loss
-targets), in one run, with their ratios against the first (issue 13).
+targets), and of the policy-only recipe (``trainable="policy"``, the trunk and bar head
+frozen) without and with ``cache_frozen`` (the update reads the heads' inputs kept from the
+rollout), in one run, with their ratios against the first (issue 13).
 
 Every PPO run uses the same network size (default: the shipped models', d_model 64 x 3
 layers), episodes, top-k and seeds, each in a fresh worker process (the baseline imports
@@ -135,6 +137,14 @@ def main() -> None:
     runs["today, every candidate"] = run_ppo(args, {})
     runs[f"today, aux_targets {args.aux_targets}"] = run_ppo(
         args, {"aux_targets": args.aux_targets}
+    )
+    # The policy-only recipe (trainable="policy": trunk and bar head frozen) of the shipped
+    # gp_prior_short, with the update re-running the network and reading the rollout's cache.
+    runs["today, policy only"] = run_ppo(
+        args, {"trainable": "policy", "aux_targets": args.aux_targets}
+    )
+    runs["today, policy only, cache_frozen"] = run_ppo(
+        args, {"trainable": "policy", "cache_frozen": True}
     )
     ref = next(iter(runs.values()))["per_cpu_min"]
     w = max(len(k) for k in runs)

@@ -406,12 +406,38 @@ class NAPTransformer(nn.Module):
     def _score_chunk(
         self, enc: HistoryEncoding, qx: Tensor, mask: Tensor | None
     ) -> tuple[Tensor, Tensor]:
+        z, logits = self._query_chunk(enc, qx, mask)
+        return logits, self.acquisition(z, logits, enc.incumbent, enc.t_frac)
+
+    def _query_chunk(
+        self, enc: HistoryEncoding, qx: Tensor, mask: Tensor | None
+    ) -> tuple[Tensor, Tensor]:
         z = self.embed_x(qx)
         for block, k, v in zip(self.blocks, enc.keys, enc.values):
             z = block.query(z, k, v, mask)
         z = self.ln_f(z)
-        logits = self.bar_head(z)
-        return logits, self.acquisition(z, logits, enc.incumbent, enc.t_frac)
+        return z, self.bar_head(z)
+
+    def query_features(
+        self, enc: HistoryEncoding, query_x: Tensor, chunk_size: int | None = 4096
+    ) -> tuple[Tensor, Tensor]:
+        """What :meth:`acquisition` reads for ``b x m x d`` queries: their final features
+        ``z`` (``b x m x d_model``) and bar logits (``b x m x B``).
+
+        For training the heads alone on a frozen trunk (PPO's ``trainable="policy"``): these
+        are then constants, computed once per state.
+        """
+        query_x = self._check_x(query_x, "query_x").to(self.dtype)
+        if query_x.shape[0] != enc.mask.shape[0]:
+            raise ValueError(f"query batch {query_x.shape[0]} != history batch {enc.mask.shape[0]}")
+        m = query_x.shape[1]
+        step = m if not chunk_size or chunk_size >= m else chunk_size
+        mask = None if bool(enc.mask.all()) else enc.mask
+        parts = [
+            self._query_chunk(enc, query_x[:, s : s + step], mask)
+            for s in range(0, max(m, 1), step)
+        ]
+        return torch.cat([z for z, _ in parts], 1), torch.cat([lg for _, lg in parts], 1)
 
     def acquisition(self, z: Tensor, logits: Tensor, incumbent: Tensor, t_frac: Tensor) -> Tensor:
         """Acquisition head: ``z`` ``b x m x d``, ``logits`` ``b x m x B`` -> ``b x m``."""
@@ -436,10 +462,13 @@ class NAPTransformer(nn.Module):
 
     def value(self, enc: HistoryEncoding) -> Tensor:
         """PPO critic: masked mean of the history tokens, incumbent, t/T -> ``b``."""
+        return self.value_head(self.value_features(enc)).squeeze(-1)
+
+    def value_features(self, enc: HistoryEncoding) -> Tensor:
+        """The critic's input, ``b x (d_model + 2)``: pooled history tokens, incumbent, t/T."""
         w = enc.mask.to(enc.tokens.dtype).unsqueeze(-1)
         pooled = (enc.tokens * w).sum(1) / w.sum(1).clamp_min(1.0)
-        feats = torch.cat([pooled, enc.incumbent.unsqueeze(-1), enc.t_frac.unsqueeze(-1)], -1)
-        return self.value_head(feats).squeeze(-1)
+        return torch.cat([pooled, enc.incumbent.unsqueeze(-1), enc.t_frac.unsqueeze(-1)], -1)
 
     def forward(
         self,

@@ -16,7 +16,10 @@ Per iteration:
    exactly the histories the policy produces, at no extra forward cost. With ``top_k`` and
    ``aux_targets`` set, the update scores only the policy's top-k support and a uniform draw
    of NP-loss targets per state (exact policy terms, an unbiased NP loss; several times
-   fewer candidate passes with gradients: ``benchmarks/bench_training.py``).
+   fewer candidate passes with gradients: ``benchmarks/bench_training.py``). With
+   ``trainable="policy"`` and ``cache_frozen``, the trunk and bar head are frozen, so what
+   the trainable heads read (candidate features, bar logits, pooled history) is a constant
+   of the rollout: it is kept for the policy's support and the update runs the heads alone.
 4. **Every** ``val_every`` **iterations** greedy (arg-max) episodes on a fixed set of
    validation-split candidate sets; the network with the lowest mean normalised regret over
    steps 1..T is kept (``out_dir/config.json`` + ``weights.pt``); a resumable checkpoint goes
@@ -36,6 +39,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 import torch.distributed as dist
@@ -121,6 +125,11 @@ class PPOConfig:
     final_lr_frac: float = 0.1
     max_grad_norm: float = 0.5
     value_detach: bool = True  # value loss does not train the trunk (value starts random)
+    # With trainable="policy": the update reads the heads' inputs kept from the rollout (the
+    # frozen trunk makes them constants) instead of re-running the network. The same losses
+    # up to float rounding (the rollout's attention is the fused kernel); off by default so
+    # that the shipped recipes rebuild bit for bit.
+    cache_frozen: bool = False
     chunk_size: int | None = None
     # validation and checkpoints
     val_every: int = 10
@@ -130,6 +139,11 @@ class PPOConfig:
     def __post_init__(self) -> None:
         if self.trainable not in TRAINABLE:
             raise ValueError(f"trainable must be one of {TRAINABLE}, got {self.trainable!r}")
+        if self.cache_frozen and self.trainable != "policy":
+            raise ValueError(
+                f"cache_frozen needs trainable='policy' (got {self.trainable!r}): only a "
+                "frozen trunk and bar head make the heads' inputs constants of the rollout"
+            )
         if self.aux_targets < 0:
             raise ValueError(f"aux_targets must be >= 0, got {self.aux_targets}")
         if self.aux_targets and not self.top_k:
@@ -195,11 +209,56 @@ def top_k_mask(logits: Tensor, evaluated: Tensor, k: int) -> Tensor | None:
     return torch.zeros_like(evaluated).scatter_(1, idx, True) & ~evaluated
 
 
+def support_index(allowed: Tensor, k: int) -> Tensor:
+    """``b x k`` indices of the policy's support: the allowed candidates first (stable sort),
+    padded with blocked ones when fewer than ``k`` remain."""
+    return allowed.to(torch.int8).argsort(dim=-1, descending=True, stable=True)[:, :k]
+
+
 def sample_gumbel(logits: Tensor, generator: torch.Generator) -> Tensor:
     """Sample one index per row from ``softmax(logits)`` with the Gumbel-max trick."""
     u = torch.rand(logits.shape, generator=generator, dtype=torch.float64)
     g = -torch.log(-torch.log(u.clamp(1e-20, 1.0 - 1e-12)))
     return (logits.double() + g.to(logits.device)).argmax(-1)
+
+
+class FrozenFeatures(NamedTuple):
+    """The inputs of the trainable heads for ``s`` states when the trunk and bar head are
+    frozen (``trainable="policy"``): ``z`` ``s x k x d_model`` and ``bar_logits`` ``s x k x
+    B`` of ``k`` candidates per state, ``incumbent`` and ``t_frac`` ``s``, ``value_feats``
+    ``s x (d_model + 2)`` (:meth:`~botorch_nap.nn.transformer.NAPTransformer.value_features`).
+    """
+
+    z: Tensor
+    bar_logits: Tensor
+    incumbent: Tensor
+    t_frac: Tensor
+    value_feats: Tensor
+
+    def gather(self, idx: Tensor) -> FrozenFeatures:
+        """The candidates ``idx`` (``s x k'``) of each state."""
+        z, lg = self.z, self.bar_logits
+        return self._replace(
+            z=z.gather(1, idx.unsqueeze(-1).expand(-1, -1, z.shape[-1])),
+            bar_logits=lg.gather(1, idx.unsqueeze(-1).expand(-1, -1, lg.shape[-1])),
+        )
+
+
+class PolicyHeads(nn.Module):
+    """The trainable heads of a ``trainable="policy"`` run on :class:`FrozenFeatures`:
+    ``forward(f, evaluated, allowed)`` (``s x k`` masks; ``allowed`` may be None) returns the
+    masked logits ``s x k`` and the value ``s``. A module of its own so that DDP can wrap it."""
+
+    def __init__(self, net: NAPTransformer, cfg: PPOConfig) -> None:
+        super().__init__()
+        self.net, self.cfg = net, cfg
+
+    def forward(
+        self, f: FrozenFeatures, evaluated: Tensor, allowed: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        acq = self.net.acquisition(f.z, f.bar_logits, f.incumbent, f.t_frac)
+        logits = policy_logits(acq, evaluated, self.cfg.temperature, allowed)
+        return logits, self.net.value_head(f.value_feats).squeeze(-1)
 
 
 class PolicyForward(nn.Module):
@@ -257,6 +316,21 @@ class PolicyForward(nn.Module):
             logits, nll, w = logits[:, :n_policy], nll[:, n_policy:], w[:, n_policy:]
         aux = (nll * w).sum(-1) / w.sum(-1).clamp_min(1.0)
         return logits, value, aux
+
+    def frozen_features(
+        self, X: Tensor, y: Tensor, order: Tensor, n_hist: Tensor
+    ) -> tuple[FrozenFeatures, Tensor, Tensor]:
+        """:class:`FrozenFeatures` of every candidate (``k = N``), ``evaluated`` ``s x N`` and
+        the per-state NP loss ``s``, for a rollout of a ``trainable="policy"`` run."""
+        net = self.net
+        h = history_batch(X, y, order, n_hist)
+        enc = encode(net, h)
+        z, bar_logits = net.query_features(enc, X, self.cfg.chunk_size)
+        f = FrozenFeatures(z, bar_logits, enc.incumbent, enc.t_frac, net.value_features(enc))
+        y_t = ((y - h.mean.unsqueeze(-1)) / h.std.unsqueeze(-1)).to(bar_logits.dtype)
+        w = (~h.evaluated).to(bar_logits.dtype)
+        aux = (net.bar.nll(bar_logits, y_t) * w).sum(-1) / w.sum(-1).clamp_min(1.0)
+        return f, h.evaluated, aux
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -394,12 +468,14 @@ def train(
     gen = torch.Generator().manual_seed(cfg.seed + 1_000_003 * rank)
     env = BOEnv(family, env_cfg, TRAIN, gen, ref_fn, device, dtype)
     policy = PolicyForward(net, cfg)
+    heads = PolicyHeads(net, cfg) if cfg.cache_frozen else None
+    trained = heads if cfg.cache_frozen else policy  # what the update calls
     ddp = (
         nn.parallel.DistributedDataParallel(
-            policy, device_ids=[device] if device.type == "cuda" else None
+            trained, device_ids=[device] if device.type == "cuda" else None
         )
         if world > 1
-        else policy
+        else trained
     )
     run_meta = {
         "kind": "ppo",
@@ -477,12 +553,26 @@ def train(
                 if cfg.top_k
                 else None
             )
+            kept: list[tuple] = []  # cache_frozen: per step, the support's head inputs
             for t in range(T):
                 n_hist = env.n_hist
-                logits, value, _ = policy(env.X, env.y, env.order, n_hist)
+                if cfg.cache_frozen:
+                    feats, evaluated, aux_t = policy.frozen_features(
+                        env.X, env.y, env.order, n_hist
+                    )
+                    logits, value = heads(feats, evaluated)
+                else:
+                    logits, value, _ = policy(env.X, env.y, env.order, n_hist)
                 if cfg.top_k:
                     allowed[:, t] = top_k_mask(logits, env.evaluated, cfg.top_k)
                     logits = logits.masked_fill(~allowed[:, t], torch.finfo(logits.dtype).min / 4)
+                if cfg.cache_frozen:
+                    sup = (
+                        support_index(allowed[:, t], cfg.top_k)
+                        if cfg.top_k
+                        else torch.arange(logits.shape[1], device=device).expand_as(logits)
+                    )
+                    kept.append((feats.gather(sup), sup, evaluated.gather(1, sup), aux_t))
                 a = sample_gumbel(logits, gen).to(device)
                 actions[:, t] = a
                 logprobs[:, t] = F.log_softmax(logits.double(), -1).gather(1, a[:, None])[:, 0]
@@ -491,6 +581,16 @@ def train(
             env_steps += B * T
             final_regret = env.normalized_regret()
             adv, returns = compute_gae(rewards, values, cfg.gamma, cfg.gae_lambda)
+            if cfg.cache_frozen:
+                # Stacked to b x T x ...: state (e, t) is entry [e, t], as in the update.
+                kept_f = FrozenFeatures(
+                    *(torch.stack([k[0][i] for k in kept], 1) for i in range(5))
+                )
+                kept_sup, kept_eval, kept_aux = (
+                    torch.stack([k[i] for k in kept], 1) for i in (1, 2, 3)
+                )
+                kept_allowed = allowed.gather(2, kept_sup) if cfg.top_k else None
+                del kept
 
         # ---------------------------------------------------------------- 2. update
         t_mid = time.perf_counter()
@@ -514,13 +614,22 @@ def train(
                 e, t = mb // T, mb % T
                 mb_allowed = allowed[e, t] if allowed is not None else None
                 mb_actions = actions[e, t]
-                if cfg.aux_targets:
+                if cfg.cache_frozen:
+                    if cfg.aux_targets:
+                        # The draw the full update makes, so that both modes roll out the
+                        # same episodes (the frozen NP loss needs no targets).
+                        torch.rand(mb_allowed.shape, generator=gen)
+                    logits, new_v = ddp(
+                        FrozenFeatures(*(v[e, t] for v in kept_f)),
+                        kept_eval[e, t],
+                        kept_allowed[e, t] if kept_allowed is not None else None,
+                    )
+                    aux = kept_aux[e, t]
+                    mb_actions = (kept_sup[e, t] == mb_actions[:, None]).to(torch.int8).argmax(-1)
+                elif cfg.aux_targets:
                     # The policy's support: the allowed candidates (first, by the stable
                     # sort), padded with blocked ones when fewer than top_k remain.
-                    policy_idx = mb_allowed.to(torch.int8).argsort(
-                        dim=-1, descending=True, stable=True
-                    )
-                    policy_idx = policy_idx[:, : cfg.top_k]
+                    policy_idx = support_index(mb_allowed, cfg.top_k)
                     aux_keys = torch.rand(mb_allowed.shape, generator=gen).to(device)
                     logits, new_v, aux = ddp(
                         env.X[e],

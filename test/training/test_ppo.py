@@ -77,10 +77,14 @@ def test_ppo_run_logs_and_checkpoints(gp_family, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "reward,top_k,aux_targets", [("log_regret", 0, 0), ("vs_npei", 3, 0), ("vs_npei", 3, 4)]
+    "reward,top_k,aux_targets,cache",
+    [("log_regret", 0, 0, False), ("vs_npei", 3, 0, False), ("vs_npei", 3, 4, False)]
+    + [("vs_npei", 3, 4, True)],
 )
-def test_resume_is_bit_for_bit(gp_family, tmp_path, reward, top_k, aux_targets):
+def test_resume_is_bit_for_bit(gp_family, tmp_path, reward, top_k, aux_targets, cache):
     cfg = small_cfg(reward=reward, top_k=top_k, aux_targets=aux_targets)
+    if cache:
+        cfg = small_cfg(reward=reward, top_k=top_k, trainable="policy", cache_frozen=True)
     torch.manual_seed(0)
     net_a = NAPTransformer(tiny_config())
     train(net_a, gp_family, cfg, out_dir=tmp_path / "a", progress=False)
@@ -198,7 +202,47 @@ def test_subsampled_np_loss_is_the_mean_over_the_drawn_targets(gp_family):
     torch.testing.assert_close(aux_all, aux_full, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("top_k,aux_targets", [(0, 0), (3, 0), (3, 4)])
+def test_frozen_cache_gives_the_full_updates_result(gp_family, tmp_path, top_k, aux_targets):
+    """trainable="policy" with cache_frozen: the update reads the heads' inputs kept from
+    the rollout. Same episodes (the first rollout is bit for bit the same, and the RNG
+    stream stays aligned), the same losses and, up to float rounding, the same weights as
+    re-running the network in the update; and the heads do train."""
+    runs = {}
+    for cache in (False, True):
+        cfg = small_cfg(
+            trainable="policy",
+            cache_frozen=cache,
+            top_k=top_k,
+            aux_targets=aux_targets,
+            reward="vs_npei",
+            lr=1e-2,
+        )
+        torch.manual_seed(0)
+        net = NAPTransformer(tiny_config())
+        start = {k: v.clone() for k, v in net.state_dict().items()}
+        train(net, gp_family, cfg, out_dir=tmp_path / str(cache), progress=False)
+        runs[cache] = net, log_rows(tmp_path / str(cache) / "log.csv")
+    (net_a, rows_a), (net_b, rows_b) = runs[False], runs[True]
+    assert rows_a[1]["return"] == rows_b[1]["return"]
+    # With aux_targets the full update logs its NP loss on a draw of targets; the cache keeps
+    # the mean over every unevaluated candidate (the frozen NP loss trains nothing).
+    for k in ("pg_loss", "v_loss", "entropy") + (() if aux_targets else ("aux_nll",)):
+        assert float(rows_b[1][k]) == pytest.approx(float(rows_a[1][k]), rel=1e-4, abs=1e-6), k
+    assert [r["return"] for r in rows_a] == [r["return"] for r in rows_b]  # same episodes
+    state_a, state_b = net_a.state_dict(), net_b.state_dict()
+    for k in state_a:
+        if k == "acq_mlp.2.bias":
+            # It shifts every logit alike: its exact gradient is 0, so what Adam steps on is
+            # rounding, scaled up to lr.
+            continue
+        torch.testing.assert_close(state_b[k], state_a[k], rtol=1e-3, atol=1e-4)
+    assert not torch.equal(state_b["acq_mlp.2.weight"], start["acq_mlp.2.weight"])
+
+
 def test_config_validation():
+    with pytest.raises(ValueError, match="cache_frozen"):
+        PPOConfig(cache_frozen=True)  # trainable="all": the trunk moves, nothing is constant
     with pytest.raises(ValueError, match="top_k"):
         PPOConfig(aux_targets=8)  # top_k = 0: the policy spans every candidate
     with pytest.raises(ValueError, match="aux_targets"):
@@ -211,13 +255,14 @@ def test_config_validation():
         PPOConfig(trainable="everything")
 
 
-@pytest.mark.parametrize("top_k,aux_targets", [(0, 0), (3, 4)])
-def test_ppo_learns_where_the_best_region_is(top_k, aux_targets):
+@pytest.mark.parametrize("top_k,aux_targets,policy_only", [(0, 0, 0), (3, 4, 0), (3, 0, 1)])
+def test_ppo_learns_where_the_best_region_is(top_k, aux_targets, policy_only):
     """PPO alone (no auxiliary loss, so only the policy gradient moves the network) must
     learn that large ``x_0`` is rewarded: greedy regret falls and the probability of the
     rewarded action rises. Learning in the wrong direction (e.g. a flipped advantage sign)
     makes both move the other way. The subsampled update (top-k support, ``aux_targets``)
-    must learn too."""
+    must learn too, and so must the heads alone on a frozen trunk (``trainable="policy"``
+    with the update reading the rollout's features, ``cache_frozen``)."""
     from training_helpers import SlopeFamily
 
     from botorch_nap.training.env import nap_score_fn
@@ -236,7 +281,8 @@ def test_ppo_learns_where_the_best_region_is(top_k, aux_targets):
         aux_coef=0.0,
         top_k=top_k,
         aux_targets=aux_targets,
-        lr=3e-3,
+        **(dict(trainable="policy", cache_frozen=True) if policy_only else {}),
+        lr=1e-2 if policy_only else 3e-3,  # the heads alone, on random trunk features
         trunk_lr_mult=1.0,
         warmup_iters=0,
         final_lr_frac=1.0,
