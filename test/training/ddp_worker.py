@@ -15,7 +15,10 @@ from botorch_nap.tasks import get_family  # noqa: E402
 from botorch_nap.training.ppo import PPOConfig, ddp_setup, train  # noqa: E402
 
 
-def main(out: str, reward: str) -> None:
+def main(out: str, mode: str) -> None:
+    # mode: a reward, or "<reward>:cache" for the policy-only update on cached features
+    reward, _, cache = mode.partition(":")
+    extra = dict(trainable="policy", cache_frozen=True, top_k=3) if cache else {}
     torch.set_num_threads(1)
     rank, world, device = ddp_setup("cpu")
     assert world == 2
@@ -36,6 +39,7 @@ def main(out: str, reward: str) -> None:
         checkpoint_every=1,
         warmup_iters=1,
         reward=reward,
+        **extra,
     )
     m = train(net, fam, cfg, out_dir=Path(out) / "run", progress=False)
     torch.save(

@@ -13,7 +13,7 @@ import torch
 WORKER = Path(__file__).with_name("ddp_worker.py")
 
 
-@pytest.mark.parametrize("reward", ["vs_npei"])
+@pytest.mark.parametrize("reward", ["vs_npei", "vs_npei:cache"])
 def test_two_process_gloo_parameters_stay_identical(tmp_path, reward):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [
