@@ -170,7 +170,7 @@ def ship(
     notes = ""
     if shas.get("nap") is not None and shas.get("nap") == shas.get("np"):
         why = (
-            "No PPO was run for this network (see below)"
+            "No PPO policy ships with this network (see below)"
             if no_ppo
             else "PPO never beat its warm start on validation, so the best PPO checkpoint is "
             "the warm start itself"
