@@ -386,22 +386,28 @@ class NAPTransformer(nn.Module):
 
         Peak memory is ``O(b * chunk_size * (n + d_model))`` beyond the outputs.
         """
-        query_x = self._check_x(query_x, "query_x")
-        if query_x.shape[0] != enc.mask.shape[0]:
-            raise ValueError(f"query batch {query_x.shape[0]} != history batch {enc.mask.shape[0]}")
-        query_x = query_x.to(self.dtype)
-        m = query_x.shape[1]
-        step = m if not chunk_size or chunk_size >= m else chunk_size
         logits_out, acq_out = [], []
-        mask = None if bool(enc.mask.all()) else enc.mask  # skip masking a padding-free history
-        for start in range(0, max(m, 1), step):
-            logits, acq = self._score_chunk(enc, query_x[:, start : start + step], mask)
+        for qx, mask in self._query_chunks(enc, query_x, chunk_size):
+            logits, acq = self._score_chunk(enc, qx, mask)
             acq_out.append(acq)
             if return_logits:
                 logits_out.append(logits)
         acq = torch.cat(acq_out, dim=1)
         logits = torch.cat(logits_out, dim=1) if return_logits else None
         return QueryScores(logits, acq)
+
+    def _query_chunks(self, enc: HistoryEncoding, query_x: Tensor, chunk_size: int | None):
+        """Checked ``b x m x d`` queries in the network's dtype, ``chunk_size`` at a time:
+        yields ``(chunk, mask)``, where ``mask`` is None for a padding-free history."""
+        query_x = self._check_x(query_x, "query_x")
+        if query_x.shape[0] != enc.mask.shape[0]:
+            raise ValueError(f"query batch {query_x.shape[0]} != history batch {enc.mask.shape[0]}")
+        query_x = query_x.to(self.dtype)
+        m = query_x.shape[1]
+        step = m if not chunk_size or chunk_size >= m else chunk_size
+        mask = None if bool(enc.mask.all()) else enc.mask  # skip masking a padding-free history
+        for start in range(0, max(m, 1), step):
+            yield query_x[:, start : start + step], mask
 
     def _score_chunk(
         self, enc: HistoryEncoding, qx: Tensor, mask: Tensor | None
@@ -427,15 +433,9 @@ class NAPTransformer(nn.Module):
         For training the heads alone on a frozen trunk (PPO's ``trainable="policy"``): these
         are then constants, computed once per state.
         """
-        query_x = self._check_x(query_x, "query_x").to(self.dtype)
-        if query_x.shape[0] != enc.mask.shape[0]:
-            raise ValueError(f"query batch {query_x.shape[0]} != history batch {enc.mask.shape[0]}")
-        m = query_x.shape[1]
-        step = m if not chunk_size or chunk_size >= m else chunk_size
-        mask = None if bool(enc.mask.all()) else enc.mask
         parts = [
-            self._query_chunk(enc, query_x[:, s : s + step], mask)
-            for s in range(0, max(m, 1), step)
+            self._query_chunk(enc, qx, mask)
+            for qx, mask in self._query_chunks(enc, query_x, chunk_size)
         ]
         return torch.cat([z for z, _ in parts], 1), torch.cat([lg for _, lg in parts], 1)
 

@@ -222,6 +222,13 @@ def sample_gumbel(logits: Tensor, generator: torch.Generator) -> Tensor:
     return (logits.double() + g.to(logits.device)).argmax(-1)
 
 
+def _bar_nll(net: NAPTransformer, bar_logits: Tensor, y: Tensor, h) -> Tensor:
+    """Bar NLL ``s x k`` of raw values ``y`` ``s x k``, standardised by the history ``h``'s
+    statistics (the NP loss's per-candidate terms)."""
+    y_t = ((y - h.mean.unsqueeze(-1)) / h.std.unsqueeze(-1)).to(bar_logits.dtype)
+    return net.bar.nll(bar_logits, y_t)
+
+
 class FrozenFeatures(NamedTuple):
     """The inputs of the trainable heads for ``s`` states when the trunk and bar head are
     frozen (``trainable="policy"``): ``z`` ``s x k x d_model`` and ``bar_logits`` ``s x k x
@@ -309,8 +316,7 @@ class PolicyForward(nn.Module):
         logits = policy_logits(out.acq, evaluated, self.cfg.temperature, allowed)
         venc = enc._replace(tokens=enc.tokens.detach()) if self.cfg.value_detach else enc
         value = net.value(venc)
-        y_t = ((y_c - h.mean.unsqueeze(-1)) / h.std.unsqueeze(-1)).to(out.bar_logits.dtype)
-        nll = net.bar.nll(out.bar_logits, y_t)
+        nll = _bar_nll(net, out.bar_logits, y_c, h)
         w = (~evaluated).to(nll.dtype)
         if n_policy is not None:
             logits, nll, w = logits[:, :n_policy], nll[:, n_policy:], w[:, n_policy:]
@@ -327,9 +333,8 @@ class PolicyForward(nn.Module):
         enc = encode(net, h)
         z, bar_logits = net.query_features(enc, X, self.cfg.chunk_size)
         f = FrozenFeatures(z, bar_logits, enc.incumbent, enc.t_frac, net.value_features(enc))
-        y_t = ((y - h.mean.unsqueeze(-1)) / h.std.unsqueeze(-1)).to(bar_logits.dtype)
         w = (~h.evaluated).to(bar_logits.dtype)
-        aux = (net.bar.nll(bar_logits, y_t) * w).sum(-1) / w.sum(-1).clamp_min(1.0)
+        aux = (_bar_nll(net, bar_logits, y, h) * w).sum(-1) / w.sum(-1).clamp_min(1.0)
         return f, h.evaluated, aux
 
 
