@@ -347,6 +347,8 @@ def test_a_nap_that_differs_from_its_np_beats_its_own_ei_on_test(name):
     wins = []
     for fname, data in _results_files().items():
         methods = data.get("methods", {})
+        if data["config"].get("split") != "test":
+            continue
         if methods.get(f"nap:{name}", {}).get("weights_sha256") != nap_sha:
             continue
         rivals = [
