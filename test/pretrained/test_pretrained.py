@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -306,7 +307,9 @@ def test_shipped_files_hold_no_machine_paths():
             assert root not in text, (str(f.relative_to(ROOT)), root)
 
 
-def _results_files():
+@functools.cache
+def _results_files() -> dict:
+    """docs/results/*.json by file name (about 50 MB of JSON: parsed once per session)."""
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2] / "docs" / "results"
