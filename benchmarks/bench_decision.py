@@ -227,6 +227,15 @@ def breakdown(net: NAPTransformer, n: int, pool_size: int, repeats: int = 20) ->
         print(f"\nNAP pool decision, n = {n}, pool {pool_size}: milliseconds per piece")
         for name, fn in pieces.items():
             print(f"  {name:<58} {best_ms(fn):>7.2f} ms", flush=True)
+        if acqf.network._acq_mlp_is_zero():
+            # What skipping the all-zero acquisition MLP saves: the same decision with it run.
+            skip = NAPTransformer._acq_mlp_is_zero
+            NAPTransformer._acq_mlp_is_zero = lambda self: False
+            try:
+                ms = best_ms(lambda: NAP(net).propose(X, Y, bounds, pool))
+            finally:
+                NAPTransformer._acq_mlp_is_zero = skip
+            print(f"  {'NAP.propose, zero acquisition MLP run anyway':<58} {ms:>7.2f} ms")
 
 
 def main() -> None:

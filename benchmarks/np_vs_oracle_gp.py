@@ -12,7 +12,16 @@ columns is the price of not knowing the lengthscales, which a network pays too. 
 is the exact GP's posterior put into the (first) network's bars: the floor that the bars'
 resolution sets.
 
+``--contexts search`` builds each context the way a search builds its history, clustered
+around its incumbent (:func:`~botorch_nap.training.common.search_like_order`: from 5 random
+points on, each next point is one of the 3 unchosen points nearest the best one so far with
+probability 1/2, else a random one), instead of ``n`` uniform points. ``--near K`` scores only
+the ``K`` targets nearest the context's best point: where a late BO decision is made. The
+exact GP stays the floor either way, since how the context was chosen never depends on an
+unseen value.
+
 Run:  python benchmarks/np_vs_oracle_gp.py CKPT [CKPT ...] [--dim 3] [--ns 5 15 30]
+          [--contexts iid|search] [--near K]
       (a checkpoint is a folder or a shipped name, e.g. gp_prior)
 """
 
@@ -27,6 +36,7 @@ from botorch_nap.benchmark.methods import resolve_checkpoint
 from botorch_nap.nn.transformer import NAPTransformer
 from botorch_nap.normalization import standardize_history
 from botorch_nap.tasks.gp_prior import GPPriorFamily, rff_eval
+from botorch_nap.training.common import search_like_order
 
 
 def true_lengthscales(fam: GPPriorFamily, task_id: int) -> torch.Tensor:
@@ -94,6 +104,8 @@ def main() -> None:
     p.add_argument("--ns", type=int, nargs="+", default=[5, 15, 30])
     p.add_argument("--targets", type=int, default=200)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--contexts", choices=("iid", "search"), default="iid")
+    p.add_argument("--near", type=int, default=0, help="score the K targets nearest the best")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     fam = GPPriorFamily(dim=args.dim)
@@ -102,8 +114,9 @@ def main() -> None:
         for c in args.checkpoints
     }
     print(
-        f"{fam.name}, validation functions ({len(fam.split_ids('val'))}); NLL per target "
-        f"(lower is better), exact GP = the prior's own posterior"
+        f"{fam.name}, validation functions ({len(fam.split_ids('val'))}), {args.contexts} "
+        f"contexts, {f'the {args.near} targets nearest the best' if args.near else 'all targets'}"
+        "; NLL per target (lower is better), exact GP = the prior's own posterior"
     )
     bars = next(iter(nets.values())).bar
     print(
@@ -117,7 +130,14 @@ def main() -> None:
             o, ph, w = fam._params(tid)
             X = torch.rand(1, n + args.targets, args.dim, generator=g, dtype=torch.float64)
             y = rff_eval(X, o[None], ph[None], w[None])[0]
+            if args.contexts == "search":
+                order = search_like_order(X, y[None], n, g)[0]
+                X, y = X[:, order], y[order]
             Xc, yc, Xt, yt = X[0, :n], y[:n], X[0, n:], y[n:]
+            if args.near:
+                dist = (Xt - Xc[yc.argmax()]).norm(dim=-1)
+                keep = dist.topk(min(args.near, len(dist)), largest=False).indices
+                Xt, yt = Xt[keep], yt[keep]
             exact, binned = gp_nll(Xc, yc, Xt, yt, true_lengthscales(fam, tid), bars)
             gp.append(exact)
             in_bars.append(binned)

@@ -448,6 +448,11 @@ class NAPTransformer(nn.Module):
         log_ei = self.bar.log_expected_improvement(
             logits, incumbent.view(b, 1), log_norm=log_norm.squeeze(-1)
         )
+        if self._acq_mlp_is_zero():
+            # The MLP's last layer is exactly zero (never trained: an NP shipped as its own
+            # NAP), so its output is 0 for any finite input: skip it and its b x m x (d + B)
+            # features, a tenth of a pool decision.
+            return self.acq_ei_scale * log_ei
         feats = torch.cat(
             [
                 z,
@@ -459,6 +464,14 @@ class NAPTransformer(nn.Module):
             dim=-1,
         )
         return self.acq_ei_scale * log_ei + self.acq_mlp(feats).squeeze(-1)
+
+    def _acq_mlp_is_zero(self) -> bool:
+        """Whether the acquisition MLP's output is identically zero and nothing needs its
+        gradient (training must reach the zero-initialised last layer through it)."""
+        last = self.acq_mlp[-1]
+        if torch.is_grad_enabled() and any(p.requires_grad for p in self.acq_mlp.parameters()):
+            return False
+        return not (bool(last.weight.any()) or bool(last.bias.any()))
 
     def value(self, enc: HistoryEncoding) -> Tensor:
         """PPO critic: masked mean of the history tokens, incumbent, t/T -> ``b``."""

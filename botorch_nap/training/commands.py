@@ -193,6 +193,7 @@ def _pretrain(args) -> int:
         progress=not args.no_progress,
         meta={"family_spec": spec},
         loss_weighting=args.loss_weighting,
+        search_frac=args.search_contexts,
     )
     print(
         f"done: {m['steps']} steps, best validation NLL {m['best_val_nll']:.4f} at step "
@@ -352,6 +353,14 @@ def register(subparsers) -> None:
         default="target",
         help="average the training NLL over all targets of a batch (target) or per task "
         "first, so that long contexts weigh as much as short ones (task)",
+    )
+    p.add_argument(
+        "--search-contexts",
+        type=float,
+        default=0.0,
+        metavar="FRAC",
+        help="fraction of training tasks whose context is built as a search builds its "
+        "history, around its incumbent, instead of drawn iid (default 0: all iid)",
     )
     p.add_argument("--time-limit", type=float, help="seconds")
     p.add_argument(

@@ -78,6 +78,58 @@ def random_context_sizes(
     return torch.randint(lo, hi + 1, (b,), generator=generator)
 
 
+def search_like_order(
+    X: Tensor,
+    y: Tensor,
+    n_order: int,
+    generator: torch.Generator,
+    n_start: int = 5,
+    local_prob: float = 0.5,
+    k_near: int = 3,
+) -> Tensor:
+    """An order of each task's points that a search could have evaluated them in.
+
+    ``X``: ``b x N x d`` (unit cube, already in random order), ``y``: ``b x N`` (maximise).
+    The first ``n_start`` points keep their random order (an initial design). Then, up to
+    position ``n_order``, each next point is, with probability ``local_prob``, one of the
+    ``k_near`` unchosen points nearest to the best point chosen so far (exploitation), else
+    a uniformly random unchosen point (exploration); the remaining points follow in their
+    random order. Returns ``b x N`` indices.
+
+    Which point comes next depends only on the points already chosen, their values and the
+    positions of the others, never on an unchosen point's value, as in a real BO history.
+    So the first ``n`` points are a context such as a search builds (clustered around its
+    incumbents, unlike an iid draw), and the values of the others, the NP's targets, are
+    not selected on: the NP learns the same conditional, on histories shaped like the ones
+    it will read.
+    """
+    b, n, _ = X.shape
+    n_order = min(n_order, n)
+    chosen = torch.zeros(b, n, dtype=torch.bool, device=X.device)
+    order = torch.empty(b, n, dtype=torch.long, device=X.device)
+    rows = torch.arange(b, device=X.device)
+    start = min(n_start, n_order)
+    order[:, :start] = torch.arange(start, device=X.device)
+    chosen[:, :start] = True
+    for t in range(start, n_order):
+        best = y.masked_fill(~chosen, -math.inf).argmax(-1)
+        dist = (X - X[rows, best].unsqueeze(1)).square().sum(-1).masked_fill(chosen, math.inf)
+        k = min(k_near, n - t)
+        near = dist.topk(k, largest=False).indices  # b x k
+        pick_near = near[rows, torch.randint(k, (b,), generator=generator).to(X.device)]
+        keys = torch.rand(b, n, generator=generator).to(X.device).masked_fill(chosen, -1.0)
+        pick_any = keys.argmax(-1)
+        local = torch.rand(b, generator=generator).to(X.device) < local_prob
+        nxt = torch.where(local, pick_near, pick_any)
+        order[:, t] = nxt
+        chosen[rows, nxt] = True
+    if n_order < n:
+        # The rest in their random (index) order: a stable sort puts unchosen points first.
+        rest = torch.sort(chosen.to(torch.int8), dim=-1, stable=True).indices[:, : n - n_order]
+        order[:, n_order:] = rest
+    return order
+
+
 #: How :func:`np_loss` averages the targets' NLL (see there).
 LOSS_WEIGHTINGS = ("target", "task")
 

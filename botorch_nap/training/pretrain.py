@@ -44,6 +44,7 @@ from botorch_nap.training.common import (
     np_loss,
     random_context_sizes,
     sample_tasks,
+    search_like_order,
     split_has_tasks,
     warmup_linear_lambda,
 )
@@ -51,8 +52,12 @@ from botorch_nap.training.common import (
 LOG_COLUMNS = ["step", "elapsed_s", "lr", "train_nll", "val_nll", "best_val_nll"]
 
 
-def _draw(family, b, n_points, gen, split, min_context, dtype, device):
-    """One batch: ``X`` b x N x d, ``y`` b x N (shuffled iid) and context sizes ``b``."""
+def _draw(family, b, n_points, gen, split, min_context, dtype, device, search_frac=0.0):
+    """One batch: ``X`` b x N x d, ``y`` b x N (shuffled iid) and context sizes ``b``.
+
+    ``search_frac``: the fraction of tasks whose points are then put in the order a search
+    could have evaluated them in (:func:`~botorch_nap.training.common.search_like_order`),
+    so that their contexts look like BO histories rather than iid draws."""
     n = int(torch.randint(n_points[0], n_points[1] + 1, (1,), generator=gen))
     X, y = sample_tasks(family, b, n, gen, split=split, dtype=dtype, device=device)
     # Shuffle so "the first n_context points" is a uniformly random context whatever order
@@ -60,7 +65,14 @@ def _draw(family, b, n_points, gen, split, min_context, dtype, device):
     perm = torch.rand(b, n, generator=gen).argsort(-1).to(X.device)
     X = X.gather(1, perm.unsqueeze(-1).expand_as(X))
     y = y.gather(1, perm)
-    return X, y, random_context_sizes(b, n, gen, min_context)
+    n_ctx = random_context_sizes(b, n, gen, min_context)
+    if search_frac > 0:
+        order = search_like_order(X, y, int(n_ctx.max()), gen)
+        use = (torch.rand(b, generator=gen) < search_frac).to(X.device).unsqueeze(-1)
+        order = torch.where(use, order, torch.arange(n, device=X.device).expand(b, n))
+        X = X.gather(1, order.unsqueeze(-1).expand_as(X))
+        y = y.gather(1, order)
+    return X, y, n_ctx
 
 
 @torch.no_grad()
@@ -102,6 +114,7 @@ def pretrain(
     chunk_size: int | None = None,
     meta: dict | None = None,
     loss_weighting: str = "target",
+    search_frac: float = 0.0,
 ) -> dict:
     """Train ``net``'s bar head (and trunk) on the NP loss; restore the best weights.
 
@@ -133,6 +146,11 @@ def pretrain(
         loss_weighting: the training loss's average over targets, ``"target"`` or ``"task"``
             (:func:`~botorch_nap.training.common.np_loss`). Validation always averages over
             all targets, so validation NLLs stay comparable between the two.
+        search_frac: the fraction of training tasks whose context is built the way a
+            search builds its history (around its incumbent) instead of drawn iid
+            (:func:`~botorch_nap.training.common.search_like_order`); 0 (default) keeps the
+            iid contexts and the exact random stream of earlier runs. Validation contexts
+            stay iid, so validation NLLs stay comparable.
 
     Returns:
         ``{"best_val_nll", "best_step", "final_train_nll", "steps", "stopped_early",
@@ -143,6 +161,8 @@ def pretrain(
         raise ValueError(f"steps must be >= 1, got {steps}")
     if loss_weighting not in LOSS_WEIGHTINGS:
         raise ValueError(f"loss_weighting must be one of {LOSS_WEIGHTINGS}, got {loss_weighting!r}")
+    if not 0.0 <= search_frac <= 1.0:
+        raise ValueError(f"search_frac must be in [0, 1], got {search_frac}")
     if n_points[0] < 2 or n_points[1] < n_points[0]:
         raise ValueError(f"n_points must be (lo, hi) with 2 <= lo <= hi, got {n_points}")
     p0 = next(net.parameters())
@@ -182,6 +202,7 @@ def pretrain(
             "min_context": min_context,
             "weight_decay": weight_decay,
             "loss_weighting": loss_weighting,
+            **({"search_frac": search_frac} if search_frac else {}),
         },
         **(meta or {}),
     }
@@ -210,7 +231,9 @@ def pretrain(
     stopped_early = False
     bar = tqdm(total=steps, initial=step, disable=not progress, desc="pretrain", leave=False)
     while step < steps and not (stop_at is not None and step >= stop_at):
-        X, y, n_ctx = _draw(family, batch_size, n_points, gen, TRAIN, min_context, dtype, device)
+        X, y, n_ctx = _draw(
+            family, batch_size, n_points, gen, TRAIN, min_context, dtype, device, search_frac
+        )
         loss = np_loss(net, X, y, n_ctx, chunk_size, loss_weighting)
         opt.zero_grad(set_to_none=True)
         loss.backward()

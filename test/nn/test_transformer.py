@@ -141,6 +141,35 @@ def test_untrained_acquisition_head_equals_bar_log_ei():
     torch.testing.assert_close(out.acq, net.bar.log_expected_improvement(out.bar_logits, inc))
 
 
+def test_zero_acquisition_mlp_is_skipped_only_where_nothing_changes():
+    # An untrained head's MLP outputs exactly 0, so inference skips it: the scores must be
+    # the very bits the full head gives. Training must still reach the zero last layer.
+    torch.manual_seed(0)
+    net = NAPTransformer(NAPConfig(dim_x=3, **TINY)).double()
+    hx, hy, qx = _data()
+    enc = net.encode_history(hx, hy)
+    with torch.no_grad():
+        z, logits = net.query_features(enc, qx)
+        assert net._acq_mlp_is_zero()
+        skipped = net.acquisition(z, logits, enc.incumbent, enc.t_frac)
+        net.acq_mlp[-1].bias.add_(1e-300)  # no longer zero: the full head runs
+        assert not net._acq_mlp_is_zero()
+        full = net.acquisition(z, logits, enc.incumbent, enc.t_frac)
+        net.acq_mlp[-1].bias.zero_()
+    assert torch.equal(skipped, full)
+    # With gradients on, the head is not skipped and its last layer gets a gradient.
+    assert not net._acq_mlp_is_zero()
+    net.score(enc, qx).acq.sum().backward()
+    assert net.acq_mlp[-1].weight.grad is not None and net.acq_mlp[-1].weight.grad.abs().sum() > 0
+    # A frozen copy (what NAPAcquisition uses) skips it even with gradients on, and keeps
+    # gradients with respect to the queries.
+    net.requires_grad_(False)
+    assert net._acq_mlp_is_zero()
+    q = qx.clone().requires_grad_(True)
+    net(hx, hy, q).acq.sum().backward()
+    assert torch.isfinite(q.grad).all() and q.grad.abs().sum() > 0
+
+
 def test_bad_shapes_raise():
     net = _net()
     hx, hy, qx = _data()

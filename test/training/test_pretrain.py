@@ -12,7 +12,12 @@ from training_helpers import InterruptingFamily, log_rows, same_state, tiny_conf
 
 from botorch_nap.nn.transformer import NAPTransformer
 from botorch_nap.normalization import standardize_history
-from botorch_nap.training.common import np_loss, random_context_sizes, sample_tasks
+from botorch_nap.training.common import (
+    np_loss,
+    random_context_sizes,
+    sample_tasks,
+    search_like_order,
+)
 from botorch_nap.training.pretrain import _draw, pretrain, validation_nll
 
 
@@ -106,25 +111,81 @@ def test_np_loss_task_weighting_averages_each_task_first(tiny_net):
         np_loss(tiny_net, X, y, n_ctx, weighting="context")
 
 
-def test_pretrain_records_its_loss_weighting(gp_family, tmp_path):
+def _tiny_run_hparams(family, out_dir, **kwargs) -> dict:
+    """Pretrain a tiny network for 4 steps; the hyperparameters its checkpoint records."""
     torch.manual_seed(0)
     net = NAPTransformer(tiny_config())
     pretrain(
         net,
-        gp_family,
+        family,
         steps=4,
         batch_size=4,
         n_points=(8, 12),
         val_every=2,
         val_tasks=4,
-        out_dir=tmp_path,
+        out_dir=out_dir,
         progress=False,
-        loss_weighting="task",
+        **kwargs,
     )
-    meta = json.loads((tmp_path / "config.json").read_text())["meta"]
-    assert meta["hparams"]["loss_weighting"] == "task"
+    return json.loads((out_dir / "config.json").read_text())["meta"]["hparams"]
+
+
+def test_pretrain_records_its_loss_weighting(gp_family, tmp_path, tiny_net):
+    assert _tiny_run_hparams(gp_family, tmp_path, loss_weighting="task")["loss_weighting"] == "task"
     with pytest.raises(ValueError, match="loss_weighting"):
-        pretrain(net, gp_family, steps=1, progress=False, loss_weighting="per-point")
+        pretrain(tiny_net, gp_family, steps=1, progress=False, loss_weighting="per-point")
+
+
+def test_search_like_order_never_reads_an_unchosen_value():
+    # A real history is chosen from the values seen so far: the first n_order points of the
+    # order must not change when the values of the points left out change.
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.rand(16, 40, 3, generator=g), torch.randn(16, 40, generator=g)
+    order = search_like_order(X, y, 25, torch.Generator().manual_seed(1))
+    assert torch.equal(order.sort(-1).values, torch.arange(40).expand(16, 40))  # a permutation
+    y2 = y.clone()
+    rows = torch.arange(16).unsqueeze(-1)
+    y2[rows, order[:, 25:]] = torch.randn(16, 15, generator=g) * 100
+    again = search_like_order(X, y2, 25, torch.Generator().manual_seed(1))
+    assert torch.equal(again[:, :25], order[:, :25])
+    # ...whereas the chosen values steer it.
+    y3 = y.clone()
+    y3[rows, order[:, 5:25]] = -y3[rows, order[:, 5:25]]
+    assert not torch.equal(search_like_order(X, y3, 25, torch.Generator().manual_seed(1)), order)
+
+
+def test_search_like_contexts_cluster_around_their_incumbent():
+    g = torch.Generator().manual_seed(0)
+    X = torch.rand(64, 60, 2, generator=g)
+    y = -(X - 0.3).square().sum(-1)
+    order = search_like_order(X, y, 40, g, local_prob=0.8)
+    Xs, ys = X.gather(1, order.unsqueeze(-1).expand_as(X)), y.gather(1, order)
+
+    def spread(X_ctx, y_ctx):  # mean distance of the context to its best point
+        best = X_ctx[torch.arange(64), y_ctx.argmax(-1)].unsqueeze(1)
+        return (X_ctx - best).norm(dim=-1).mean().item()
+
+    assert spread(Xs[:, :40], ys[:, :40]) < 0.8 * spread(X[:, :40], y[:, :40])
+    assert ys[:, :40].max(-1).values.mean() > y[:, :40].max(-1).values.mean()
+
+
+def test_pretrain_with_search_contexts_records_it_and_iid_draws_stay_unchanged(
+    gp_family, tmp_path, tiny_net
+):
+    args = (gp_family, 4, (8, 12), torch.Generator().manual_seed(3), "train", 1)
+    X, y, n_ctx = _draw(*args, torch.float32, None)
+    X0, y0, n0 = _draw(
+        *args[:3], torch.Generator().manual_seed(3), *args[4:], torch.float32, None, 0.0
+    )
+    assert torch.equal(X, X0) and torch.equal(n_ctx, n0)  # search_frac 0: the old stream
+    Xs, ys, ns = _draw(
+        *args[:3], torch.Generator().manual_seed(3), *args[4:], torch.float32, None, 1.0
+    )
+    assert torch.equal(ns, n_ctx) and not torch.equal(Xs, X)
+    assert torch.equal(Xs.sort(1).values, X.sort(1).values)  # the same points, reordered
+    assert _tiny_run_hparams(gp_family, tmp_path, search_frac=0.5)["search_frac"] == 0.5
+    with pytest.raises(ValueError, match="search_frac"):
+        pretrain(tiny_net, gp_family, steps=1, progress=False, search_frac=1.5)
 
 
 def test_context_sizes_cover_small_contexts():
