@@ -451,7 +451,7 @@ class NAPTransformer(nn.Module):
         if self._acq_mlp_is_zero():
             # The MLP's last layer is exactly zero (never trained: an NP shipped as its own
             # NAP), so its output is 0 for any finite input: skip it and its b x m x (d + B)
-            # features, a tenth of a pool decision.
+            # features (about 5% of a pool decision: `bench_decision.py --breakdown`).
             return self.acq_ei_scale * log_ei
         feats = torch.cat(
             [
