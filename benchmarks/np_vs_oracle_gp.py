@@ -10,7 +10,8 @@ The fitted GP is what GP-EI models with: BoTorch's ``SingleTaskGP`` (its default
 hyperparameters fitted by marginal likelihood on the context); the gap between the two GP
 columns is the price of not knowing the lengthscales, which a network pays too. "in B bars"
 is the exact GP's posterior put into the (first) network's bars: the floor that the bars'
-resolution sets.
+resolution sets. ``--ensemble`` adds a column for the equal-weight mixture of all the
+checkpoints' predictive densities.
 
 ``--contexts search`` builds each context the way a search builds its history, clustered
 around its incumbent (:func:`~botorch_nap.training.common.search_like_order`: from 5 random
@@ -21,7 +22,7 @@ exact GP stays the floor either way, since how the context was chosen never depe
 unseen value.
 
 Run:  python benchmarks/np_vs_oracle_gp.py CKPT [CKPT ...] [--dim 3] [--ns 5 15 30]
-          [--contexts iid|search] [--near K]
+          [--contexts iid|search] [--near K] [--ensemble]
       (a checkpoint is a folder or a shipped name, e.g. gp_prior)
 """
 
@@ -91,10 +92,11 @@ def fitted_gp_nll(Xc, yc, Xt, yt) -> torch.Tensor:
 
 
 @torch.no_grad()
-def net_nll(net, Xc, yc, Xt, yt) -> torch.Tensor:
+def net_log_density(net, Xc, yc, Xt, yt) -> torch.Tensor:
+    """Per-target log density in the function's own units."""
     y_norm, mean, std = standardize_history(yc[None])
     logits = net.score(net.encode_history(Xc[None], y_norm), Xt[None]).bar_logits
-    return (net.bar.nll(logits, ((yt - mean) / std)[None])[0] + torch.log(std)).mean()
+    return -(net.bar.nll(logits, ((yt - mean) / std)[None])[0] + torch.log(std))
 
 
 def main() -> None:
@@ -106,6 +108,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--contexts", choices=("iid", "search"), default="iid")
     p.add_argument("--near", type=int, default=0, help="score the K targets nearest the best")
+    p.add_argument("--ensemble", action="store_true", help="also the checkpoints' mixture")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     fam = GPPriorFamily(dim=args.dim)
@@ -121,7 +124,8 @@ def main() -> None:
     bars = next(iter(nets.values())).bar
     print(
         f"{'n':>4} | {'exact GP':>9} | {f'in {len(bars.borders) - 1} bars':>15} | "
-        f"{'fitted GP':>15} | " + " | ".join(f"{c[-24:]:>24}" for c in nets)
+        f"{'fitted GP':>15} | "
+        + " | ".join(f"{c[-24:]:>24}" for c in [*nets, *(["mixture"] if args.ensemble else [])])
     )
     g = torch.Generator().manual_seed(0)
     for n in args.ns:
@@ -142,8 +146,12 @@ def main() -> None:
             gp.append(exact)
             in_bars.append(binned)
             fitted.append(fitted_gp_nll(Xc, yc, Xt, yt))
-            for c, net in nets.items():
-                nn_[c].append(net_nll(net, Xc, yc, Xt, yt))
+            logp = {c: net_log_density(net, Xc, yc, Xt, yt) for c, net in nets.items()}
+            for c, lp in logp.items():
+                nn_[c].append(-lp.mean())
+            if args.ensemble:
+                mix = torch.stack(list(logp.values())).logsumexp(0) - math.log(len(logp))
+                nn_.setdefault("mixture", []).append(-mix.mean())
         ref = float(torch.stack(gp).mean())
         cells = [
             f"{float(torch.stack(v).mean()):>9.3f} ({float(torch.stack(v).mean()) - ref:+.2f})"
