@@ -34,6 +34,7 @@ from torch import Tensor
 
 from botorch_nap.acquisition.nap import NAPAcquisition
 from botorch_nap.acquisition.np_ei import NPExpectedImprovement
+from botorch_nap.acquisition.repeats import DEFAULT_REPEAT_RADIUS
 from botorch_nap.nn.transformer import NAPTransformer
 
 #: L-BFGS-B iterations of a continuous decision when the settings leave ``maxiter`` to the
@@ -215,9 +216,15 @@ class NPEI(Proposer):
     name = "np-ei"
     default_maxiter = NETWORK_POLISH_MAXITER
 
-    def __init__(self, network: NAPTransformer, **kwargs) -> None:
+    def __init__(
+        self,
+        network: NAPTransformer,
+        repeat_radius: float = DEFAULT_REPEAT_RADIUS,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         self.network = network
+        self.repeat_radius = repeat_radius
 
     def acquisition(
         self, train_X: Tensor, train_Y: Tensor, bounds: Tensor, pool: bool = False
@@ -230,6 +237,7 @@ class NPEI(Proposer):
             bounds,
             maximize=self.maximize,
             dtype=torch.float32 if pool else None,
+            repeat_radius=self.repeat_radius,
         )
 
 
@@ -239,10 +247,17 @@ class NAP(Proposer):
     name = "nap"
     default_maxiter = NETWORK_POLISH_MAXITER
 
-    def __init__(self, network: NAPTransformer, budget: int | None = None, **kwargs) -> None:
+    def __init__(
+        self,
+        network: NAPTransformer,
+        budget: int | None = None,
+        repeat_radius: float = DEFAULT_REPEAT_RADIUS,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         self.network = network
         self.budget = budget
+        self.repeat_radius = repeat_radius
 
     def acquisition(
         self, train_X: Tensor, train_Y: Tensor, bounds: Tensor, pool: bool = False
@@ -255,6 +270,7 @@ class NAP(Proposer):
             maximize=self.maximize,
             budget=self.budget,
             dtype=torch.float32 if pool else None,
+            repeat_radius=self.repeat_radius,
         )
 
 

@@ -118,3 +118,18 @@ def test_unevaluated_mask_is_exact_in_every_float_dtype(dtype):
     assert torch.equal(unevaluated_mask(pool, X), expected)
     assert not expected[0] and expected[5]
     assert unevaluated_mask(pool, X[:0]).all()
+
+
+def test_repeat_radius_reaches_the_acquisition(tiny_net):
+    net = tiny_net()
+    X = torch.rand(6, 2, dtype=torch.float64) * (BOUNDS[1] - BOUNDS[0]) + BOUNDS[0]
+    Y = BRANIN(X).unsqueeze(-1)
+    for cls in (NAP, NPEI):
+        assert cls(net).acquisition(X, Y, BOUNDS).repeat_radius == 1e-2
+        acqf = cls(net, repeat_radius=1e-4).acquisition(X, Y, BOUNDS)
+        assert acqf.repeat_radius == 1e-4
+        # Radius 0 turns the guard off: an evaluated point then keeps the network's own score.
+        off = cls(net, repeat_radius=0.0).acquisition(X, Y, BOUNDS)
+        on = cls(net).acquisition(X, Y, BOUNDS)
+        with torch.no_grad():
+            assert (off(X[:1, None]) > on(X[:1, None])).all()

@@ -23,7 +23,18 @@ def test_demo_runs_tiny(capsys, tmp_path, pretrained_2d):
     from botorch_nap.demo import main as demo_main
 
     ckpt = pretrained_2d.save(tmp_path / "net")
-    argv = ["--network", str(ckpt), "--tasks", "2", "--seeds", "1", "--steps", "2"]
+    argv = [
+        "--network",
+        str(ckpt),
+        "--tasks",
+        "2",
+        "--seeds",
+        "1",
+        "--steps",
+        "2",
+        "--workers",
+        "1",
+    ]
     summary = demo_main([*argv, "--out", str(tmp_path / "demo")])
     assert sorted(m.split(":")[0] for m in summary["methods"]) == [
         "gp-ei",

@@ -63,6 +63,12 @@ class NAPConfig:
 
     ``categories``: per input dim, the number of choices of a categorical parameter (0 for
     a numerical one); those dims enter one-hot (module docstring). ``None``: all numerical.
+
+    ``x_fourier``: number of random Fourier features of x fed to the embedding beside x
+    itself (``sin`` and ``cos`` of ``2 pi x . b_j``, ``b_j`` Gaussian directions with
+    scales log-uniform in ``[1, x_fourier_max]``, fixed by a seed of their own), so that
+    the embedding can tell apart points closer together than its plain MLP resolves (the
+    late, local steps of a run). 0 (default): x alone.
     """
 
     dim_x: int
@@ -77,6 +83,8 @@ class NAPConfig:
     horizon: int = 50
     min_dim: int | None = None
     categories: list[int] | None = None
+    x_fourier: int = 0
+    x_fourier_max: float = 64.0
 
     def __post_init__(self) -> None:
         if self.dim_x < 1:
@@ -103,6 +111,11 @@ class NAPConfig:
             )
         if not self.y_min < self.y_max:
             raise ValueError("y_min must be < y_max")
+        if self.x_fourier < 0 or not self.x_fourier_max >= 1.0:
+            raise ValueError(
+                f"x_fourier must be >= 0 and x_fourier_max >= 1, got {self.x_fourier} and "
+                f"{self.x_fourier_max}"
+            )
 
     @classmethod
     def from_dict(cls, d: dict) -> NAPConfig:
@@ -120,10 +133,15 @@ class NAPConfig:
 
     @property
     def input_width(self) -> int:
-        """Width of the embedding's input: one column per numerical dim, ``k`` per categorical."""
+        """Width of the encoded inputs: one column per numerical dim, ``k`` per categorical."""
         if not self.categories:
             return self.dim_x
         return sum(k if k else 1 for k in self.categories)
+
+    @property
+    def embedding_width(self) -> int:
+        """Width of ``emb_x``'s input: the encoded inputs and their Fourier features."""
+        return self.input_width + 2 * self.x_fourier
 
     def describe_dims(self) -> str:
         """``"6"`` or ``"2..6"``: the input dims this network accepts, for error messages."""
@@ -280,7 +298,16 @@ class NAPTransformer(nn.Module):
         super().__init__()
         self.config = config
         d = config.d_model
-        self.emb_x = _mlp(config.input_width, d, d)
+        self.emb_x = _mlp(config.embedding_width, d, d)
+        if config.x_fourier:
+            # Not learnt and not drawn from the global RNG: the same for every network of
+            # this config, so a training seed or an init order cannot change it.
+            g = torch.Generator().manual_seed(20261204)
+            scales = torch.exp(
+                torch.rand(config.x_fourier, generator=g) * math.log(config.x_fourier_max)
+            )
+            dirs = torch.randn(config.input_width, config.x_fourier, generator=g)
+            self.register_buffer("fourier_b", dirs * scales / math.sqrt(config.input_width))
         cats = config.categories or []
         self._numeric = [j for j in range(config.dim_x) if not (cats and cats[j])]
         self._categorical = [(j, k) for j, k in enumerate(cats) if k]
@@ -328,8 +355,13 @@ class NAPTransformer(nn.Module):
         return torch.cat(parts, dim=-1)
 
     def embed_x(self, x: Tensor) -> Tensor:
-        """``emb_x`` of unit-cube points (categorical dims one-hot first)."""
-        return self.emb_x(self.encode_inputs(x))
+        """``emb_x`` of unit-cube points (categorical dims one-hot first, then the Fourier
+        features if the config asks for them)."""
+        u = self.encode_inputs(x)
+        if self.config.x_fourier:
+            phase = (2 * math.pi) * (u @ self.fourier_b.to(u.dtype))
+            u = torch.cat([u, torch.sin(phase), torch.cos(phase)], dim=-1)
+        return self.emb_x(u)
 
     def encode_history(
         self,

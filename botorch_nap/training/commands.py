@@ -31,6 +31,8 @@ from botorch_nap.nn.transformer import CONFIG_FILE, NAPConfig, NAPTransformer, c
 from botorch_nap.training.checkpoint import LAST_DIR
 
 NET_FIELDS = ("d_model", "n_layers", "n_heads", "d_ff", "n_buckets", "horizon")
+#: Network options off by default (read with their defaults where a caller leaves them out).
+NET_OPTIONS = ("x_fourier", "x_fourier_max")
 
 
 def _is_number(x) -> bool:
@@ -92,6 +94,20 @@ def _add_net_args(p: argparse.ArgumentParser) -> None:
         flag = "--net-horizon" if name == "horizon" else f"--{name.replace('_', '-')}"
         help_ = "budget for the t/T feature's default" if name == "horizon" else None
         g.add_argument(flag, dest=f"net_{name}", type=int, default=default, help=help_)
+    g.add_argument(
+        "--x-fourier",
+        dest="net_x_fourier",
+        type=int,
+        default=NAPConfig.__dataclass_fields__["x_fourier"].default,
+        help="random Fourier features of x at the embedding's entry (0: none)",
+    )
+    g.add_argument(
+        "--x-fourier-max",
+        dest="net_x_fourier_max",
+        type=float,
+        default=NAPConfig.__dataclass_fields__["x_fourier_max"].default,
+        help="largest scale of the --x-fourier features (cycles per unit)",
+    )
 
 
 def _family_from_args(args, meta: dict | None = None):
@@ -150,6 +166,8 @@ def _build_net(args, family, device: torch.device) -> NAPTransformer:
         check_categories(net.config, family.space, args.init_from)
     else:
         kw = {k: getattr(args, f"net_{k}") for k in NET_FIELDS}
+        defaults = NAPConfig.__dataclass_fields__
+        kw.update({k: getattr(args, f"net_{k}", defaults[k].default) for k in NET_OPTIONS})
         # A mixed-dimension family (GPPriorFamily(min_dim=...)) trains a variable-dim network.
         net = NAPTransformer(
             NAPConfig(

@@ -259,3 +259,33 @@ def test_variable_dim_network_pads_inputs_with_zeros(tmp_path):
         fixed.encode_history(torch.rand(1, 3, 3), torch.randn(1, 3))
     with pytest.raises(ValueError, match="min_dim"):
         NAPConfig(dim_x=3, min_dim=4)
+
+
+def test_fourier_features_fixed_saved_and_padding_safe(tmp_path):
+    cfg = dict(dim_x=4, d_model=32, n_layers=1, d_ff=64, min_dim=2, x_fourier=8)
+    torch.manual_seed(0)
+    a = NAPTransformer(NAPConfig(**cfg)).eval()
+    torch.manual_seed(1)
+    b = NAPTransformer(NAPConfig(**cfg))
+    # The features come from their own seed: the global RNG (training seed) cannot move them.
+    torch.testing.assert_close(a.fourier_b, b.fourier_b, rtol=0, atol=0)
+    assert a.fourier_b.shape == (4, 8)
+    assert NAPTransformer(NAPConfig(**cfg)).emb_x[0].in_features == 4 + 16
+    # A padded (non-existent) dim adds nothing to the phases: short inputs == zero-padded.
+    hx, hy, qx = torch.rand(1, 6, 2), torch.randn(1, 6), torch.rand(1, 3, 2)
+    short = a.score(a.encode_history(hx, hy), qx).bar_logits
+    pad = a.score(
+        a.encode_history(torch.nn.functional.pad(hx, (0, 2)), hy),
+        torch.nn.functional.pad(qx, (0, 2)),
+    ).bar_logits
+    torch.testing.assert_close(short, pad)
+    a.save(tmp_path / "f")
+    loaded = NAPTransformer.load(tmp_path / "f")
+    assert loaded.config.x_fourier == 8
+    torch.testing.assert_close(loaded.score(loaded.encode_history(hx, hy), qx).bar_logits, short)
+    # Without them the embedding reads x alone; a network with them reads more than x.
+    plain = _net(dim=2)
+    assert plain.emb_x[0].in_features == 2 and not hasattr(plain, "fourier_b")
+    for bad in (dict(x_fourier=-1), dict(x_fourier=4, x_fourier_max=0.5)):
+        with pytest.raises(ValueError, match="x_fourier"):
+            NAPConfig(dim_x=2, **bad)

@@ -304,3 +304,18 @@ def test_bad_arguments(gp_family, tiny_net):
         pretrain(tiny_net, gp_family, steps=5, n_points=(1, 4))
     with pytest.raises(FileNotFoundError):
         pretrain(tiny_net, gp_family, steps=5, out_dir="/nonexistent/x", resume=True)
+
+
+def test_pretrain_flags_build_fourier_features():
+    from botorch_nap.cli import build_parser
+    from botorch_nap.tasks import get_family
+    from botorch_nap.training.commands import _build_net
+
+    fam = get_family("gp_prior", dim=2)
+    base = ["pretrain", "--family", "gp_prior", "--out", "x", "--d-model", "16", "--d-ff", "32"]
+    args = build_parser().parse_args(base)
+    assert not hasattr(_build_net(args, fam, torch.device("cpu")), "fourier_b")
+    args = build_parser().parse_args([*base, "--x-fourier", "6", "--x-fourier-max", "8"])
+    net = _build_net(args, fam, torch.device("cpu"))
+    assert (net.config.x_fourier, net.config.x_fourier_max) == (6, 8.0)
+    assert net.fourier_b.shape == (2, 6) and net.emb_x[0].in_features == 2 + 12
