@@ -8,7 +8,7 @@ steps' lengths, and how often a proposal improved on the incumbent (locally and 
 A method that cannot take fine local steps shows a floor in the 10% quantile.
 
 Run:  python benchmarks/local_steps.py docs/results/branin.json [--from 15 --to 25]
-          [--near 0.05] [--bounds-from-file]
+          [--near 0.05]
 """
 
 from __future__ import annotations

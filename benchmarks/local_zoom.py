@@ -1,5 +1,6 @@
 """Benchmark methods that re-decide exploitative proposals in a zoomed view (an experiment
-of issue 12: the networks do not resolve distances below about 0.02 of the box).
+of issue 12: the networks' local steps stay longer than about 0.02 of the box; measured: no
+gain, README "local steps").
 
 ``napz:z<rho>:<ckpt>`` (NAP) and ``npeiz:z<rho>:<ckpt>`` (NP-EI): the method proposes as
 usual; when its proposal lies within ``rho`` (unit cube, max-norm) of the incumbent and at

@@ -94,20 +94,14 @@ def _add_net_args(p: argparse.ArgumentParser) -> None:
         flag = "--net-horizon" if name == "horizon" else f"--{name.replace('_', '-')}"
         help_ = "budget for the t/T feature's default" if name == "horizon" else None
         g.add_argument(flag, dest=f"net_{name}", type=int, default=default, help=help_)
-    g.add_argument(
-        "--x-fourier",
-        dest="net_x_fourier",
-        type=int,
-        default=NAPConfig.__dataclass_fields__["x_fourier"].default,
-        help="random Fourier features of x at the embedding's entry (0: none)",
-    )
-    g.add_argument(
-        "--x-fourier-max",
-        dest="net_x_fourier_max",
-        type=float,
-        default=NAPConfig.__dataclass_fields__["x_fourier_max"].default,
-        help="largest scale of the --x-fourier features (cycles per unit)",
-    )
+    options = {
+        "x_fourier": (int, "random Fourier features of x at the embedding's entry (0: none)"),
+        "x_fourier_max": (float, "largest scale of the --x-fourier features (cycles per unit)"),
+    }
+    for name, (type_, help_) in options.items():
+        default = NAPConfig.__dataclass_fields__[name].default
+        flag = f"--{name.replace('_', '-')}"
+        g.add_argument(flag, dest=f"net_{name}", type=type_, default=default, help=help_)
 
 
 def _family_from_args(args, meta: dict | None = None):
