@@ -26,7 +26,6 @@ from botorch_nap.benchmark.methods import resolve_checkpoint
 from botorch_nap.nn.transformer import NAPTransformer
 from botorch_nap.normalization import standardize_history
 from botorch_nap.tasks.gp_prior import GPPriorFamily, rff_eval
-from botorch_nap.training.common import search_like_order
 
 FAR = "uniform"
 
@@ -44,13 +43,10 @@ def exact_gp_ei(Xc, yc, Xq, ls, best, bars=None, jitter=1e-6) -> torch.Tensor:
     mu = (Kqc @ torch.cholesky_solve(yc[:, None], L))[:, 0]
     sd = (1 - (Kqc * torch.cholesky_solve(Kqc.T, L).T).sum(-1)).clamp_min(1e-12).sqrt()
     if bars is not None:
+        from gp_in_bars import log_ei_in_bars  # this folder is on sys.path as a script
+
         _, mean, std = standardize_history(yc[None])
-        borders = bars.borders.to(yc)
-        cdf = torch.distributions.Normal(((mu - mean) / std)[:, None], (sd / std)[:, None]).cdf(
-            borders[None]
-        )
-        logits = torch.log((cdf[:, 1:] - cdf[:, :-1]).clamp_min(1e-300))
-        return bars.log_expected_improvement(logits, (best - mean) / std).exp() * std
+        return log_ei_in_bars((mu - mean) / std, sd / std, bars, (best - mean) / std).exp() * std
     z = (mu - best) / sd
     normal = torch.distributions.Normal(0.0, 1.0)
     return sd * (z * normal.cdf(z) + normal.log_prob(z).exp())
@@ -79,7 +75,7 @@ def net_ei(net, Xc, yc, Xq) -> torch.Tensor:
 
 
 def main() -> None:
-    from np_vs_oracle_gp import true_lengthscales  # this folder is on sys.path as a script
+    from np_vs_oracle_gp import true_lengthscales, validation_context  # on sys.path as a script
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("checkpoints", nargs="+")
@@ -104,11 +100,8 @@ def main() -> None:
     g = torch.Generator().manual_seed(0)
     tasks = fam.split_ids("val")
     for tid in tasks:
+        Xc, yc, _, _ = validation_context(fam, tid, args.n, 3 * args.n, "search", g)
         o, ph, w = fam._params(tid)
-        X = torch.rand(1, 4 * args.n, args.dim, generator=g, dtype=torch.float64)
-        y = rff_eval(X, o[None], ph[None], w[None])[0]
-        order = search_like_order(X, y[None], args.n, g)[0][: args.n]
-        Xc, yc = X[0, order], y[order]
         best_i = int(yc.argmax())
         inc, best = Xc[best_i], yc[best_i]
         parts, labels = [], []

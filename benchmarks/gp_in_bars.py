@@ -27,6 +27,15 @@ from botorch_nap.nn.bar_distribution import BarDistribution
 from botorch_nap.normalization import standardize_history
 
 
+def log_ei_in_bars(mu: Tensor, sd: Tensor, bars: BarDistribution, best: Tensor) -> Tensor:
+    """Log-EI over ``best`` of normals ``N(mu, sd^2)`` (``...``, standardised units) put into
+    ``bars``, computed as a network's head computes it (uniform density within a bar)."""
+    borders = bars.borders.to(mu)
+    cdf = torch.special.ndtr((borders - mu.unsqueeze(-1)) / sd.unsqueeze(-1))
+    logits = torch.log((cdf[..., 1:] - cdf[..., :-1]).clamp_min(1e-300))
+    return bars.log_expected_improvement(logits, best.to(mu))
+
+
 class BarredLogEI(AcquisitionFunction):
     """Log-EI of a GP posterior discretised into ``bars`` (standardised by ``mean``, ``std``)."""
 
@@ -40,10 +49,7 @@ class BarredLogEI(AcquisitionFunction):
         post = self.model.posterior(X)
         mu = (post.mean[..., 0, 0] - self.mean) / self.std
         sd = post.variance[..., 0, 0].clamp_min(1e-18).sqrt() / self.std
-        borders = self.bars.borders.to(X)
-        cdf = torch.special.ndtr((borders - mu.unsqueeze(-1)) / sd.unsqueeze(-1))
-        logits = torch.log((cdf[..., 1:] - cdf[..., :-1]).clamp_min(1e-300))
-        return self.bars.log_expected_improvement(logits, self.best_norm.to(X))
+        return log_ei_in_bars(mu, sd, self.bars, self.best_norm)
 
 
 class GPEIBars(GPEI):

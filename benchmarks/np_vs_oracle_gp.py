@@ -48,6 +48,21 @@ def true_lengthscales(fam: GPPriorFamily, task_id: int) -> torch.Tensor:
     return lo + (hi - lo) * torch.rand(1, 1, fam.dim, generator=g, dtype=torch.float64)[0, 0]
 
 
+def validation_context(
+    fam: GPPriorFamily, task_id: int, n: int, n_targets: int, contexts: str, g: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``n`` context and ``n_targets`` target points of one GP-prior function, the context
+    iid (``contexts="iid"``) or built as a search builds its history (``"search"``).
+    Returns ``Xc`` (``n x d``), ``yc``, ``Xt`` (``n_targets x d``), ``yt``."""
+    o, ph, w = fam._params(task_id)
+    X = torch.rand(1, n + n_targets, fam.dim, generator=g, dtype=torch.float64)
+    y = rff_eval(X, o[None], ph[None], w[None])[0]
+    if contexts == "search":
+        order = search_like_order(X, y[None], n, g)[0]
+        X, y = X[:, order], y[order]
+    return X[0, :n], y[:n], X[0, n:], y[n:]
+
+
 def gaussian_nll(mu: torch.Tensor, var: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Mean NLL of ``y`` under independent normals ``N(mu, var)``."""
     return (0.5 * torch.log(2 * math.pi * var) + 0.5 * (y - mu) ** 2 / var).mean()
@@ -131,13 +146,7 @@ def main() -> None:
     for n in args.ns:
         gp, in_bars, fitted, nn_ = [], [], [], {c: [] for c in nets}
         for tid in fam.split_ids("val"):
-            o, ph, w = fam._params(tid)
-            X = torch.rand(1, n + args.targets, args.dim, generator=g, dtype=torch.float64)
-            y = rff_eval(X, o[None], ph[None], w[None])[0]
-            if args.contexts == "search":
-                order = search_like_order(X, y[None], n, g)[0]
-                X, y = X[:, order], y[order]
-            Xc, yc, Xt, yt = X[0, :n], y[:n], X[0, n:], y[n:]
+            Xc, yc, Xt, yt = validation_context(fam, tid, n, args.targets, args.contexts, g)
             if args.near:
                 dist = (Xt - Xc[yc.argmax()]).norm(dim=-1)
                 keep = dist.topk(min(args.near, len(dist)), largest=False).indices

@@ -18,11 +18,12 @@ import torch
 from botorch_nap.benchmark.methods import resolve_checkpoint
 from botorch_nap.nn.transformer import NAPTransformer
 from botorch_nap.normalization import standardize_history
-from botorch_nap.tasks.gp_prior import GPPriorFamily, rff_eval
-from botorch_nap.training.common import search_like_order
+from botorch_nap.tasks.gp_prior import GPPriorFamily
 
 
 def main() -> None:
+    from np_vs_oracle_gp import validation_context  # this folder is on sys.path as a script
+
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("checkpoint", nargs="?", default="gp_prior")
     p.add_argument("--dim", type=int, default=3)
@@ -47,13 +48,7 @@ def main() -> None:
             every = {t: [] for t in args.taus}
             near = {t: [] for t in args.taus}
             for tid in fam.split_ids("val"):
-                o, ph, w = fam._params(tid)
-                X = torch.rand(1, n + args.targets, args.dim, generator=g, dtype=torch.float64)
-                y = rff_eval(X, o[None], ph[None], w[None])[0]
-                if contexts == "search":
-                    order = search_like_order(X, y[None], n, g)[0]
-                    X, y = X[:, order], y[order]
-                Xc, yc, Xt, yt = X[0, :n], y[:n], X[0, n:], y[n:]
+                Xc, yc, Xt, yt = validation_context(fam, tid, n, args.targets, contexts, g)
                 y_norm, mean, std = standardize_history(yc[None])
                 with torch.no_grad():
                     enc = net.encode_history(Xc[None], y_norm)

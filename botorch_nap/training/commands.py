@@ -31,8 +31,12 @@ from botorch_nap.nn.transformer import CONFIG_FILE, NAPConfig, NAPTransformer, c
 from botorch_nap.training.checkpoint import LAST_DIR
 
 NET_FIELDS = ("d_model", "n_layers", "n_heads", "d_ff", "n_buckets", "horizon")
-#: Network options off by default (read with their defaults where a caller leaves them out).
-NET_OPTIONS = ("x_fourier", "x_fourier_max")
+#: Network options off by default, ``{field: (type, help)}`` (read with their defaults where
+#: a caller leaves them out).
+NET_OPTIONS = {
+    "x_fourier": (int, "random Fourier features of x at the embedding's entry (0: none)"),
+    "x_fourier_max": (float, "largest scale of the --x-fourier features (cycles per unit)"),
+}
 
 
 def _is_number(x) -> bool:
@@ -94,11 +98,7 @@ def _add_net_args(p: argparse.ArgumentParser) -> None:
         flag = "--net-horizon" if name == "horizon" else f"--{name.replace('_', '-')}"
         help_ = "budget for the t/T feature's default" if name == "horizon" else None
         g.add_argument(flag, dest=f"net_{name}", type=int, default=default, help=help_)
-    options = {
-        "x_fourier": (int, "random Fourier features of x at the embedding's entry (0: none)"),
-        "x_fourier_max": (float, "largest scale of the --x-fourier features (cycles per unit)"),
-    }
-    for name, (type_, help_) in options.items():
+    for name, (type_, help_) in NET_OPTIONS.items():
         default = NAPConfig.__dataclass_fields__[name].default
         flag = f"--{name.replace('_', '-')}"
         g.add_argument(flag, dest=f"net_{name}", type=type_, default=default, help=help_)
