@@ -23,7 +23,7 @@ from botorch_nap.nn.transformer import HistoryEncoding, NAPConfig, NAPTransforme
 from botorch_nap.normalization import (
     budget_fraction,
     check_bounds,
-    standardize_history,
+    fit_y_scale,
     to_unit_cube,
 )
 
@@ -157,10 +157,10 @@ class HistoryContext:
         self.bounds = bounds
         self.budget = budget
         self.U = to_unit_cube(train_X, bounds).to(network.dtype)  # n x d
-        # Standardised in the data's dtype: float32 would lose the digits of large offsets.
-        y_norm, mean, std = standardize_history(train_Y.unsqueeze(0))
+        # Fitted in the data's dtype: float32 would lose the digits of large offsets.
+        y_norm, scale = fit_y_scale(train_Y.unsqueeze(0), kind=network.config.y_transform)
         self.y_norm = y_norm.squeeze(0).to(network.dtype)  # n
-        self.y_mean, self.y_std = mean.squeeze(0), std.squeeze(0)
+        self.y_scale = scale.squeeze(0)  # raw y <-> the network's scale
         self.incumbent = self.y_norm.max() if self.y_norm.numel() else self.y_norm.new_zeros(())
         self._encoding: HistoryEncoding | None = None
 

@@ -167,7 +167,7 @@ class NeuralProcessModel(Model):
         U = to_unit_cube(tX.reshape(1, -1, d), self.bounds).to(self.network.dtype)
         logits = self.network.score(enc, U).bar_logits
         probs = torch.softmax(logits, -1).reshape(*tX.shape[:-1], -1).to(X.dtype)
-        borders = self.network.bar.borders.to(X) * ctx.y_std.to(X) + ctx.y_mean.to(X)
+        borders = ctx.y_scale.inverse(self.network.bar.borders.to(X))
         if posterior_transform is not None:
             borders, probs = _affine(posterior_transform, borders, probs)
         return BoundedRiemannPosterior(borders=borders, probabilities=probs)

@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from botorch_nap.nn.bar_distribution import BarDistribution
-from botorch_nap.normalization import budget_fraction
+from botorch_nap.normalization import Y_TRANSFORMS, budget_fraction
 
 CHECKPOINT_FORMAT = "botorch-nap/v1"
 CONFIG_FILE = "config.json"
@@ -70,6 +70,12 @@ class NAPConfig:
     the embedding can tell apart points closer together than its plain MLP resolves (the
     late, local steps of a run). 0 (default): x alone. Measured so far: no gain (README,
     "local steps").
+
+    ``y_transform``: how history values are put on the bars' scale
+    (:func:`~botorch_nap.normalization.fit_y_scale`): ``"standardize"`` (default) or
+    ``"yeo-johnson"``, a power warp fitted on the history that spreads out values crowded
+    at the top. Training and use apply the same one, read from here. Measured so far: no
+    gain on hpobench_xgb, worse on lcbench (README, "y-transform").
     """
 
     dim_x: int
@@ -86,6 +92,7 @@ class NAPConfig:
     categories: list[int] | None = None
     x_fourier: int = 0
     x_fourier_max: float = 64.0
+    y_transform: str = "standardize"
 
     def __post_init__(self) -> None:
         if self.dim_x < 1:
@@ -117,6 +124,8 @@ class NAPConfig:
                 f"x_fourier must be >= 0 and x_fourier_max >= 1, got {self.x_fourier} and "
                 f"{self.x_fourier_max}"
             )
+        if self.y_transform not in Y_TRANSFORMS:
+            raise ValueError(f"y_transform must be one of {Y_TRANSFORMS}, got {self.y_transform!r}")
 
     @classmethod
     def from_dict(cls, d: dict) -> NAPConfig:

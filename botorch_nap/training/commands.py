@@ -36,6 +36,7 @@ NET_FIELDS = ("d_model", "n_layers", "n_heads", "d_ff", "n_buckets", "horizon")
 NET_OPTIONS = {
     "x_fourier": (int, "random Fourier features of x at the embedding's entry (0: none)"),
     "x_fourier_max": (float, "largest scale of the --x-fourier features (cycles per unit)"),
+    "y_transform": (str, "history values onto the bars' scale: standardize or yeo-johnson"),
 }
 
 

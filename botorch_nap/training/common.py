@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from botorch_nap.nn.transformer import NAPTransformer
-from botorch_nap.normalization import standardize_history, to_unit_cube
+from botorch_nap.normalization import fit_y_scale, to_unit_cube
 
 # The split names the task families use.
 TRAIN, VAL, TEST = "train", "val", "test"
@@ -146,8 +146,8 @@ def np_loss(
 
     ``X``: ``b x N x d`` (unit cube), ``y``: ``b x N`` (raw, maximise), ``n_context``: ``b``.
     The points are taken in the given (already random, iid) order: point ``j`` of task ``i``
-    is context when ``j < n_context[i]``, else a target. Context and targets are standardised
-    with the context's mean and std only. Returns a scalar.
+    is context when ``j < n_context[i]``, else a target. Context and targets are put on the
+    bars' scale fitted on the context only (``net.config.y_transform``). Returns a scalar.
 
     ``weighting``: ``"target"`` averages over all targets of the batch, so a task with a large
     context (few targets left) weighs little; ``"task"`` averages within each task first, so
@@ -159,12 +159,12 @@ def np_loss(
     idx = torch.arange(n, device=X.device)
     ctx_mask = idx.unsqueeze(0) < n_context.to(X.device).unsqueeze(1)  # b x N
     n_max = int(n_context.max())
-    y_ctx, mean, std = standardize_history(y[:, :n_max], ctx_mask[:, :n_max])
+    y_ctx, scale = fit_y_scale(y[:, :n_max], ctx_mask[:, :n_max], net.config.y_transform)
     enc = net.encode_history(X[:, :n_max], y_ctx, mask=ctx_mask[:, :n_max])
     # Score every point; only non-context ones count. Queries never see each other, so
     # scoring the context points too changes nothing for the targets.
     logits = net.score(enc, X, chunk_size=chunk_size).bar_logits  # b x N x B
-    y_t = (y - mean.unsqueeze(-1)) / std.unsqueeze(-1)
+    y_t = scale(y)
     nll = net.bar.nll(logits, y_t)  # b x N
     w = (~ctx_mask).to(nll.dtype)
     if weighting == "task":

@@ -47,7 +47,7 @@ import torch
 from torch import Tensor
 
 from botorch_nap.nn.transformer import HistoryEncoding, NAPTransformer
-from botorch_nap.normalization import budget_fraction, standardize_history
+from botorch_nap.normalization import YScale, budget_fraction, fit_y_scale
 from botorch_nap.training.common import TRAIN, sample_tasks
 
 REWARDS = ("log_regret", "regret", "vs_npei", "vs_npei_log")
@@ -88,7 +88,8 @@ class History(NamedTuple):
     mask: ``b x n`` (True = real point); evaluated: ``b x N`` (candidate already in the
     history); mean, std: ``b`` (to put candidates' y on the history's scale); t_frac: ``b``
     fraction of the episode's budget spent (:func:`~botorch_nap.normalization.budget_fraction`
-    of ``n_hist`` over the episode's ``n_init + horizon`` evaluations).
+    of ``n_hist`` over the episode's ``n_init + horizon`` evaluations); scale: the map of raw
+    values onto ``hist_y``'s scale (the identity's statistics are ``mean`` and ``std``).
     """
 
     hist_x: Tensor
@@ -98,14 +99,18 @@ class History(NamedTuple):
     mean: Tensor
     std: Tensor
     t_frac: Tensor
+    scale: YScale | None = None
 
 
-def history_batch(X: Tensor, y: Tensor, order: Tensor, n_hist: Tensor) -> History:
+def history_batch(
+    X: Tensor, y: Tensor, order: Tensor, n_hist: Tensor, y_transform: str = "standardize"
+) -> History:
     """Gather the first ``n_hist[i]`` evaluated candidates of episode ``i``.
 
     ``X``: ``b x N x d``, ``y``: ``b x N``, ``order``: ``b x L`` candidate indices (entries
     at or after ``n_hist`` are ignored, may be ``-1``), ``n_hist``: ``b`` (>= 1). ``L`` is
     the episode's whole budget (``n_init + horizon``), which sets the ``t/T`` feature.
+    ``y_transform``: the network's (``NAPConfig.y_transform``).
     """
     b, N, d = X.shape
     n_max = int(n_hist.max())
@@ -113,11 +118,11 @@ def history_batch(X: Tensor, y: Tensor, order: Tensor, n_hist: Tensor) -> Histor
     idx = order[:, :n_max].clamp_min(0)
     hist_x = X.gather(1, idx.unsqueeze(-1).expand(b, n_max, d))
     hist_y_raw = y.gather(1, idx)
-    hist_y, mean, std = standardize_history(hist_y_raw, mask)
+    hist_y, scale = fit_y_scale(hist_y_raw, mask, y_transform)
     evaluated = torch.zeros(b, N, dtype=torch.bool, device=X.device)
     evaluated.scatter_(1, idx, mask)
     t_frac = budget_fraction(n_hist, order.shape[1]).to(X.dtype)
-    return History(hist_x, hist_y, mask, evaluated, mean, std, t_frac)
+    return History(hist_x, hist_y, mask, evaluated, scale.mean, scale.std, t_frac, scale)
 
 
 def encode(net: NAPTransformer, h: History) -> HistoryEncoding:
@@ -130,7 +135,7 @@ def nap_score_fn(net: NAPTransformer, chunk_size: int | None = None) -> ScoreFn:
     """Scores of NAP's acquisition head."""
 
     def f(X: Tensor, y: Tensor, order: Tensor, n_hist: Tensor) -> Tensor:
-        h = history_batch(X, y, order, n_hist)
+        h = history_batch(X, y, order, n_hist, net.config.y_transform)
         return net.score(encode(net, h), X, chunk_size, return_logits=False).acq
 
     return f
@@ -140,7 +145,7 @@ def npei_score_fn(net: NAPTransformer, chunk_size: int | None = None) -> ScoreFn
     """NP-EI: exact log expected improvement of the bar head over the incumbent."""
 
     def f(X: Tensor, y: Tensor, order: Tensor, n_hist: Tensor) -> Tensor:
-        h = history_batch(X, y, order, n_hist)
+        h = history_batch(X, y, order, n_hist, net.config.y_transform)
         enc = encode(net, h)
         logits = net.score(enc, X, chunk_size).bar_logits
         inc = enc.incumbent.unsqueeze(-1).expand(logits.shape[:-1])

@@ -223,9 +223,9 @@ def sample_gumbel(logits: Tensor, generator: torch.Generator) -> Tensor:
 
 
 def _bar_nll(net: NAPTransformer, bar_logits: Tensor, y: Tensor, h) -> Tensor:
-    """Bar NLL ``s x k`` of raw values ``y`` ``s x k``, standardised by the history ``h``'s
-    statistics (the NP loss's per-candidate terms)."""
-    y_t = ((y - h.mean.unsqueeze(-1)) / h.std.unsqueeze(-1)).to(bar_logits.dtype)
+    """Bar NLL ``s x k`` of raw values ``y`` ``s x k``, put on the history ``h``'s scale
+    (the NP loss's per-candidate terms)."""
+    y_t = h.scale(y).to(bar_logits.dtype)
     return net.bar.nll(bar_logits, y_t)
 
 
@@ -297,7 +297,7 @@ class PolicyForward(nn.Module):
         aux_keys: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
         net = self.net
-        h = history_batch(X, y, order, n_hist)
+        h = history_batch(X, y, order, n_hist, net.config.y_transform)
         enc = encode(net, h)
         evaluated, y_c = h.evaluated, y
         n_policy = None
@@ -329,7 +329,7 @@ class PolicyForward(nn.Module):
         """:class:`FrozenFeatures` of every candidate (``k = N``), ``evaluated`` ``s x N`` and
         the per-state NP loss ``s``, for a rollout of a ``trainable="policy"`` run."""
         net = self.net
-        h = history_batch(X, y, order, n_hist)
+        h = history_batch(X, y, order, n_hist, net.config.y_transform)
         enc = encode(net, h)
         z, bar_logits = net.query_features(enc, X, self.cfg.chunk_size)
         f = FrozenFeatures(z, bar_logits, enc.incumbent, enc.t_frac, net.value_features(enc))

@@ -419,20 +419,24 @@ def test_trained_head_responds_to_budget_and_incumbent(tiny_net):
     assert (outs[0] - outs[1]).abs().max() > 1e-3
 
 
-def test_training_and_use_compute_the_same_t_over_T_and_scores(tiny_net):
+@pytest.mark.parametrize("y_transform", ["standardize", "yeo-johnson"])
+def test_training_and_use_compute_the_same_t_over_T_and_scores(tiny_net, y_transform):
     """The environment (training) and NAPAcquisition (use) must give a history the same
-    t/T, and so the same scores, when the run's budget is the same."""
+    t/T and the same y scale, and so the same scores, when the run's budget is the same."""
     from botorch_nap.normalization import budget_fraction
     from botorch_nap.training.env import encode, history_batch, nap_score_fn
 
-    net = _random_head(tiny_net())
+    net = _random_head(tiny_net(y_transform=y_transform))
     g = torch.Generator().manual_seed(0)
     N, n_init, horizon, n_hist = 40, 3, 9, 7
     X = torch.rand(1, N, 2, generator=g, dtype=torch.float64)
     y = -Branin()(BOUNDS[0] + X[0] * (BOUNDS[1] - BOUNDS[0])).unsqueeze(0)
     order = torch.full((1, n_init + horizon), -1)
     order[0, :n_hist] = torch.randperm(N, generator=g)[:n_hist]
-    h = history_batch(X, y, order, torch.tensor([n_hist]))
+    h = history_batch(X, y, order, torch.tensor([n_hist]), y_transform)
+    assert (h.scale.lam is None) == (y_transform == "standardize")
+    if h.scale.lam is not None:
+        assert float(h.scale.lam) != 1.0  # the warp is on for this history
     assert h.t_frac.item() == pytest.approx(n_hist / (n_init + horizon))
     assert encode(net.double(), h).t_frac.item() == pytest.approx(n_hist / 12)
 

@@ -289,3 +289,14 @@ def test_fourier_features_fixed_saved_and_padding_safe(tmp_path):
     for bad in (dict(x_fourier=-1), dict(x_fourier=4, x_fourier_max=0.5)):
         with pytest.raises(ValueError, match="x_fourier"):
             NAPConfig(dim_x=2, **bad)
+
+
+def test_y_transform_is_saved_and_checked(tmp_path):
+    net = _net(dim=2, y_transform="yeo-johnson")
+    net.save(tmp_path / "yj")
+    assert NAPTransformer.load(tmp_path / "yj").config.y_transform == "yeo-johnson"
+    cfg = json.loads((tmp_path / "yj" / "config.json").read_text())["network"]
+    cfg.pop("y_transform")  # a checkpoint from before the option: plain standardisation
+    assert NAPConfig.from_dict(cfg).y_transform == "standardize"
+    with pytest.raises(ValueError, match="y_transform"):
+        NAPConfig(dim_x=2, y_transform="box-cox")

@@ -163,3 +163,19 @@ def test_pool_episodes_regret_against_subpool(hpobench_family, tiny_net):
     expect = (env.y.max(-1).values - best) / (env.y.max(-1).values - env.y.min(-1).values)
     assert torch.allclose(env.normalized_regret(), expect)
     assert torch.allclose(env.reward(), env.baseline_regret[:, -1] - expect)
+
+
+def test_history_batch_applies_the_y_transform():
+    from botorch_nap.normalization import fit_y_scale
+
+    g = torch.Generator().manual_seed(3)
+    X = torch.rand(1, 9, 2, generator=g)
+    y = torch.rand(1, 9, generator=g, dtype=torch.float64).log()
+    order = torch.tensor([[4, 0, 8, 2, 6, 1, 3]])
+    h = history_batch(X, y, order, torch.tensor([7]), "yeo-johnson")
+    ref, scale = fit_y_scale(y[:, order[0]], kind="yeo-johnson")
+    torch.testing.assert_close(h.hist_y, ref)
+    # Unevaluated candidates go through the same fitted map (PPO's auxiliary NP loss).
+    torch.testing.assert_close(h.scale(y), scale(y))
+    plain = history_batch(X, y, order, torch.tensor([7]))
+    assert plain.scale.lam is None and not torch.allclose(plain.hist_y, h.hist_y)

@@ -321,9 +321,9 @@ def test_horizon_range_trains_t_over_T_across_budgets(gp_family, monkeypatch):
     seen = set()
     inner = ppo.history_batch
 
-    def spy(X, y, order, n_hist):
+    def spy(X, y, order, n_hist, *args):
         seen.add(order.shape[1])
-        return inner(X, y, order, n_hist)
+        return inner(X, y, order, n_hist, *args)
 
     monkeypatch.setattr(ppo, "history_batch", spy)
     cfg = small_cfg(iterations=6, horizon=3, horizon_max=6, val_every=0)
@@ -332,3 +332,23 @@ def test_horizon_range_trains_t_over_T_across_budgets(gp_family, monkeypatch):
     assert seen <= {cfg.n_init + T for T in range(3, 7)} and len(seen) >= 2, seen
     with pytest.raises(ValueError, match="horizon_max"):
         PPOConfig(horizon=5, horizon_max=4)
+
+
+def test_aux_np_loss_uses_the_networks_y_scale():
+    """PPO's auxiliary NP loss scores candidates' values on the history's fitted scale: for a
+    Yeo-Johnson network, the warped one (as in pretraining and at decision time)."""
+    from botorch_nap.normalization import fit_y_scale
+    from botorch_nap.training.env import history_batch
+
+    net = NAPTransformer(tiny_config(y_transform="yeo-johnson"))
+    g = torch.Generator().manual_seed(0)
+    X = torch.rand(1, 12, 2, generator=g)
+    y = torch.rand(1, 12, generator=g, dtype=torch.float64).log()
+    order = torch.tensor([[0, 3, 5, 7, 9, 11, -1]])
+    h = history_batch(X, y, order, torch.tensor([6]), net.config.y_transform)
+    logits = net.score(net.encode_history(h.hist_x, h.hist_y.float()), X).bar_logits
+    _, scale = fit_y_scale(y[:, order[0, :6]], kind="yeo-johnson")
+    expected = net.bar.nll(logits, scale(y).float())
+    from botorch_nap.training.ppo import _bar_nll
+
+    torch.testing.assert_close(_bar_nll(net, logits, y, h), expected)

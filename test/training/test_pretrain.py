@@ -319,3 +319,42 @@ def test_pretrain_flags_build_fourier_features():
     net = _build_net(args, fam, torch.device("cpu"))
     assert (net.config.x_fourier, net.config.x_fourier_max) == (6, 8.0)
     assert net.fourier_b.shape == (2, 6) and net.emb_x[0].in_features == 2 + 12
+
+
+def test_np_loss_puts_targets_on_the_networks_y_scale(tiny_net):
+    """A Yeo-Johnson network's loss: context and targets through the scale fitted on each
+    task's context alone (the same map as at decision time)."""
+    from botorch_nap.normalization import fit_y_scale
+
+    g = torch.Generator().manual_seed(0)
+    X = torch.rand(2, 12, 2, generator=g)
+    y = torch.rand(2, 12, generator=g).log() * 10  # best values crowded at the top
+    n_ctx = torch.tensor([6, 9])
+    yj = NAPTransformer(tiny_config(y_transform="yeo-johnson"))
+    yj.load_state_dict(tiny_net.state_dict())
+    terms = []
+    for i in range(2):
+        k = int(n_ctx[i])
+        yc, scale = fit_y_scale(y[i : i + 1, :k], kind="yeo-johnson")
+        assert float(scale.lam) != 1.0  # the warp is on for these contexts
+        logits = yj.score(yj.encode_history(X[i : i + 1, :k], yc), X[i : i + 1, k:]).bar_logits
+        terms.append(yj.bar.nll(logits, scale(y[i : i + 1, k:])).reshape(-1))
+    assert np_loss(yj, X, y, n_ctx).item() == pytest.approx(torch.cat(terms).mean().item(), 1e-5)
+    # The same weights on the plain scale score another loss.
+    assert abs(np_loss(tiny_net, X, y, n_ctx).item() - np_loss(yj, X, y, n_ctx).item()) > 1e-3
+
+
+def test_pretrain_flag_sets_the_y_transform():
+    from botorch_nap.cli import build_parser
+    from botorch_nap.tasks import get_family
+    from botorch_nap.training.commands import _build_net
+
+    fam = get_family("gp_prior", dim=2)
+    base = ["pretrain", "--family", "gp_prior", "--out", "x", "--d-model", "16", "--d-ff", "32"]
+    args = build_parser().parse_args(base)
+    assert _build_net(args, fam, torch.device("cpu")).config.y_transform == "standardize"
+    args = build_parser().parse_args([*base, "--y-transform", "yeo-johnson"])
+    assert _build_net(args, fam, torch.device("cpu")).config.y_transform == "yeo-johnson"
+    args = build_parser().parse_args([*base, "--y-transform", "log"])
+    with pytest.raises(ValueError, match="y_transform"):
+        _build_net(args, fam, torch.device("cpu"))
