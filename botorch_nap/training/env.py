@@ -84,12 +84,13 @@ class EnvConfig:
 class History(NamedTuple):
     """A batch of (possibly ragged) histories gathered from ``(X, y, order, n_hist)``.
 
-    hist_x: ``b x n x d``; hist_y: ``b x n`` standardised by each history's own mean/std;
+    hist_x: ``b x n x d``; hist_y: ``b x n`` on the network's y scale (``scale`` below);
     mask: ``b x n`` (True = real point); evaluated: ``b x N`` (candidate already in the
-    history); mean, std: ``b`` (to put candidates' y on the history's scale); t_frac: ``b``
-    fraction of the episode's budget spent (:func:`~botorch_nap.normalization.budget_fraction`
-    of ``n_hist`` over the episode's ``n_init + horizon`` evaluations); scale: the map of raw
-    values onto ``hist_y``'s scale (the identity's statistics are ``mean`` and ``std``).
+    history); mean, std: ``b``, the history's own statistics; t_frac: ``b`` fraction of the
+    episode's budget spent (:func:`~botorch_nap.normalization.budget_fraction` of ``n_hist``
+    over the episode's ``n_init + horizon`` evaluations); scale: the fitted map of raw values
+    onto ``hist_y``'s scale, for candidates' values (``(y - mean) / std`` unless the network
+    warps y: ``NAPConfig.y_transform``).
     """
 
     hist_x: Tensor
