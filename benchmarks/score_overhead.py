@@ -54,11 +54,12 @@ def main() -> None:
     print(f"{args.network} network, float32, one thread, n = {args.n}, pool {args.pool}")
     with torch.no_grad():
         enc = net.encode_history(X, y)
-        ms, faults = timed(lambda: net.encode_history(X, y), args.repeats)
-        print(f"  encode the history             {ms:7.2f} ms   {faults:7.0f} minor faults/call")
+        rows = {"encode the history": lambda: net.encode_history(X, y)}
         for c in args.chunks:
-            ms, faults = timed(lambda: net.score(enc, U, c, return_logits=False), args.repeats)
-            print(f"  score, chunk size {c:<6}       {ms:7.2f} ms   {faults:7.0f} minor faults/call")
+            rows[f"score, chunk size {c}"] = lambda c=c: net.score(enc, U, c, return_logits=False)
+        for name, fn in rows.items():
+            ms, faults = timed(fn, args.repeats)
+            print(f"  {name:<28} {ms:7.2f} ms   {faults:7.0f} minor faults/call")
 
 
 if __name__ == "__main__":
