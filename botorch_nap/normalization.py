@@ -101,7 +101,7 @@ Y_TRANSFORMS = ("standardize", "yeo-johnson")
 #: into y units) is defined everywhere. 1 is the identity.
 YJ_LAMBDAS = tuple(i / 10 for i in range(21))
 #: Fewer history points than this keep the identity warp (an exponent fitted on 3 points
-#: says nothing).
+#: says nothing); so does a history of equal values.
 YJ_MIN_POINTS = 5
 
 
@@ -212,7 +212,9 @@ def fit_y_scale(
         lams - 1.0
     ) * jac.unsqueeze(-1)
     lam = lams[loglik.argmax(-1)]
-    lam = torch.where(count < YJ_MIN_POINTS, torch.ones_like(lam), lam)
+    # Short or flat histories (every exponent fits a constant alike) keep the identity.
+    flat = _masked_moments(z, mask)[1] <= 0
+    lam = torch.where((count < YJ_MIN_POINTS) | flat, torch.ones_like(lam), lam)
     warped = yeo_johnson(z, lam.unsqueeze(-1))
     y2, mean2, std2 = standardize_history(warped, mask)
     return y2, YScale(mean, std, lam, mean2, std2)

@@ -83,6 +83,12 @@ def test_yeo_johnson_ignores_padding_and_keeps_short_histories_plain():
     w_short, s_short = fit_y_scale(short, kind="yeo-johnson")
     assert float(s_short.lam) == 1.0
     torch.testing.assert_close(w_short, standardize_history(short)[0])
+    # A flat history fits every exponent alike: the identity, so the bars keep their scale.
+    flat = torch.full((1, 9), 3.0, dtype=torch.float64)
+    w_flat, s_flat = fit_y_scale(flat, kind="yeo-johnson")
+    assert float(s_flat.lam) == 1.0 and bool((w_flat == 0).all())
+    borders = torch.linspace(-6, 6, 5, dtype=torch.float64)
+    torch.testing.assert_close(s_flat.squeeze(0).inverse(borders), borders + 3.0)
 
 
 def test_unknown_transform_is_named():
