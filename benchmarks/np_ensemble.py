@@ -34,21 +34,16 @@ class MeanEI(AcquisitionFunction):
 
 
 class NPEIEnsemble(NPEI):
-    """NP-EI over the mixture of several NPs' bar densities."""
+    """NP-EI over the mixture of several NPs' bar densities (one NP-EI proposer per member)."""
 
     name = "npeiens"
 
     def __init__(self, networks, **kwargs) -> None:
         super().__init__(networks[0], **kwargs)
-        self.networks = networks
+        self.members = [NPEI(net, **kwargs) for net in networks]
 
     def acquisition(self, train_X, train_Y, bounds, pool: bool = False) -> AcquisitionFunction:
-        members = []
-        for net in self.networks:
-            self.network = net
-            members.append(super().acquisition(train_X, train_Y, bounds, pool))
-        self.network = self.networks[0]
-        return MeanEI(members)
+        return MeanEI([m.acquisition(train_X, train_Y, bounds, pool) for m in self.members])
 
 
 def _ensemble(arg: str, ctx):

@@ -86,21 +86,29 @@ class History(NamedTuple):
 
     hist_x: ``b x n x d``; hist_y: ``b x n`` on the network's y scale (``scale`` below);
     mask: ``b x n`` (True = real point); evaluated: ``b x N`` (candidate already in the
-    history); mean, std: ``b``, the history's own statistics; t_frac: ``b`` fraction of the
-    episode's budget spent (:func:`~botorch_nap.normalization.budget_fraction` of ``n_hist``
-    over the episode's ``n_init + horizon`` evaluations); scale: the fitted map of raw values
-    onto ``hist_y``'s scale, for candidates' values (``(y - mean) / std`` unless the network
-    warps y: ``NAPConfig.y_transform``).
+    history); t_frac: ``b`` fraction of the episode's budget spent
+    (:func:`~botorch_nap.normalization.budget_fraction` of ``n_hist`` over the episode's
+    ``n_init + horizon`` evaluations); scale: the fitted map of raw values onto ``hist_y``'s
+    scale, for candidates' values (``(y - mean) / std`` unless the network warps y:
+    ``NAPConfig.y_transform``).
     """
 
     hist_x: Tensor
     hist_y: Tensor
     mask: Tensor
     evaluated: Tensor
-    mean: Tensor
-    std: Tensor
     t_frac: Tensor
-    scale: YScale | None = None
+    scale: YScale
+
+    @property
+    def mean(self) -> Tensor:
+        """``b``: each history's own mean."""
+        return self.scale.mean
+
+    @property
+    def std(self) -> Tensor:
+        """``b``: each history's own standard deviation (1 for a flat history)."""
+        return self.scale.std
 
 
 def history_batch(
@@ -123,7 +131,7 @@ def history_batch(
     evaluated = torch.zeros(b, N, dtype=torch.bool, device=X.device)
     evaluated.scatter_(1, idx, mask)
     t_frac = budget_fraction(n_hist, order.shape[1]).to(X.dtype)
-    return History(hist_x, hist_y, mask, evaluated, scale.mean, scale.std, t_frac, scale)
+    return History(hist_x, hist_y, mask, evaluated, t_frac, scale)
 
 
 def encode(net: NAPTransformer, h: History) -> HistoryEncoding:
