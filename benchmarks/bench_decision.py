@@ -3,7 +3,8 @@
 d = 6 (Hartmann-6 data, uniform points), history n in {10, 100, 1000}; a pool of 1000 candidates
 (``optimize_acqf_discrete``) and the continuous box (``optimize_acqf``, the same restarts
 and raw samples for every method). Network: the shipped ``hpobench_xgb`` NAP by default
-(the shipped size: d_model 64, 3 layers), or ``--network default`` for an untrained
+(since stop 33 a distilled d_model 32, 2 layers; d_model 64, 3 layers before), another
+shipped model with ``--network NAME``, or ``--network default`` for an untrained
 default ``NAPConfig``. Median of ``--repeats`` decisions per cell; the ratio columns are
 GP-EI / NAP and GP-EI / NP-EI measured in the same run.
 

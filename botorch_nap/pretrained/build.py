@@ -30,8 +30,9 @@ CARD_FILE = "MODEL_CARD.md"
 #: The sentence a card carries when its NAP's weights are its NP's (tests look for it).
 EQUALS_NP_NOTE = "**This NAP equals its NP.**"
 MAX_BYTES = 5 * 1024 * 1024
-#: ``meta["kind"]`` of NP checkpoints (``pretrain``, and ``fit``'s NP stage).
-NP_KINDS = ("pretrain", "np")
+#: ``meta["kind"]`` of NP checkpoints (``pretrain``, ``fit``'s NP stage, and ``pretrain
+#: --teacher``'s students).
+NP_KINDS = ("pretrain", "np", "distill")
 
 
 def _sha256(path: Path) -> str:
@@ -87,7 +88,10 @@ def _summary(kind: str, run: Path, meta: dict, base: str | None = None) -> dict:
         steps, done = hp.get("steps", "?"), _last_step(run)
         if isinstance(steps, int) and done is not None and done < steps:
             steps = f"{done} of {steps}"  # stopped early (--stop-at, patience or time)
-        training = f"{steps} NP steps (best at step {meta.get('step')})"
+        what = "NP steps"
+        if meta.get("kind") == "distill":
+            what = f"distillation steps from {hp.get('teachers', '?')} teacher(s)"
+        training = f"{steps} {what} (best at step {meta.get('step')})"
         validation = f"NLL {meta['val_nll']:.4f} (bar head, validation split)"
     else:
         ppo = meta.get("ppo", {})

@@ -176,6 +176,23 @@ def _build_net(args, family, device: torch.device) -> NAPTransformer:
 
 
 # ---------------------------------------------------------------------------- pretrain
+def _load_teacher(arg: str, family) -> NAPTransformer:
+    """A teacher for ``pretrain --teacher``: a checkpoint folder or a shipped model's name
+    (its ``np/`` unless ``<name>/nap`` is given), checked against the family's inputs."""
+    from botorch_nap.benchmark.methods import resolve_checkpoint
+
+    path = resolve_checkpoint(arg, "np")
+    net = NAPTransformer.load(path, expected_dim=family.space.dim)
+    check_categories(net.config, family.space, arg)
+    return net
+
+
+def _teacher_record(args: list[str]) -> list[str]:
+    """Teachers as a run records them: shipped names as given, folders without this
+    machine's paths (:func:`_portable_path`)."""
+    return [_portable_path(a) if Path(a).expanduser().is_dir() else a for a in args]
+
+
 def _pretrain(args) -> int:
     from botorch_nap.training.pretrain import pretrain
 
@@ -188,7 +205,11 @@ def _pretrain(args) -> int:
         net = NAPTransformer.load(out / LAST_DIR).to(device)
     else:
         net = _build_net(args, fam, device)
-    print(f"pretraining {net.num_parameters():,} parameters on {spec['name']} -> {out}")
+    # A resumed distillation reads its teachers from the run's record unless given again.
+    teacher_args = args.teacher or (meta or {}).get("teachers") or []
+    teachers = [_load_teacher(t, fam).to(device) for t in teacher_args]
+    what = f"distilling {len(teachers)} teacher(s) into" if teachers else "pretraining"
+    print(f"{what} {net.num_parameters():,} parameters on {spec['name']} -> {out}")
     m = pretrain(
         net,
         fam,
@@ -204,9 +225,14 @@ def _pretrain(args) -> int:
         time_limit_s=args.time_limit,
         stop_at=args.stop_at,
         progress=not args.no_progress,
-        meta={"family_spec": spec},
+        meta={
+            "family_spec": spec,
+            **({"teachers": _teacher_record(teacher_args)} if teachers else {}),
+        },
         loss_weighting=args.loss_weighting,
         search_frac=args.search_contexts,
+        teachers=teachers,
+        policy_weight=args.policy_weight,
     )
     print(
         f"done: {m['steps']} steps, best validation NLL {m['best_val_nll']:.4f} at step "
@@ -374,6 +400,20 @@ def register(subparsers) -> None:
         metavar="FRAC",
         help="fraction of training tasks whose context is built as a search builds its "
         "history, around its incumbent, instead of drawn iid (default 0: all iid)",
+    )
+    p.add_argument(
+        "--teacher",
+        nargs="+",
+        metavar="CKPT",
+        help="distil these trained networks (folders or shipped names) into the new one: "
+        "it learns their predictions instead of the observed values; the network options "
+        "set its size, and its bars and horizon must match theirs",
+    )
+    p.add_argument(
+        "--policy-weight",
+        type=float,
+        default=1.0,
+        help="with --teacher: weight of matching the teachers' choice among the targets",
     )
     p.add_argument("--time-limit", type=float, help="seconds")
     p.add_argument(

@@ -22,9 +22,10 @@ The final checkpoint is ``out/config.json`` + ``out/weights.pt``, usable as
 
 Rules (the starting values; issue 17's note records the families they were checked on):
 
-* **Network**: the shipped size (d_model 64, 3 layers, 139k parameters) below 60 minutes; the
-  default NAPConfig (d_model 128, 4 layers, 648k) from 60 minutes with >= 50 training tasks.
-  Small networks trained in 10-30 CPU-minutes stayed under-trained at the old default lr.
+* **Network**: the size of most shipped NPs (d_model 64, 3 layers, 139k parameters) below 60
+  minutes; the default NAPConfig (d_model 128, 4 layers, 648k) from 60 minutes with >= 50
+  training tasks. Small networks trained in 10-30 CPU-minutes stayed under-trained at the old
+  default lr.
 * **Learning rate** 1e-3 (NP): 3e-4 left the NP's validation NLL still falling when the time
   ran out (issue 17); 1e-3 trained every shipped network without instability.
 * **Augmentation** (GP-posterior task augmentation) below 15 training tasks: with so few
@@ -151,7 +152,7 @@ def plan_fit(profile: FamilyProfile, minutes: float) -> FitPlan:
     else:
         network = dict(SMALL_NET)
         reasons.append(
-            "network d_model 64, 3 layers (the shipped size): "
+            "network d_model 64, 3 layers (the size of most shipped NPs): "
             + ("under 60 minutes" if minutes < 60 else "fewer than 50 training tasks")
         )
     reasons.append("NP learning rate 1e-3: 3e-4 left short runs under-trained (issue 17)")

@@ -23,6 +23,7 @@ import copy
 import math
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -47,6 +48,12 @@ from botorch_nap.training.common import (
     search_like_order,
     split_has_tasks,
     warmup_linear_lambda,
+)
+from botorch_nap.training.distill import (
+    check_compatible,
+    distill_loss,
+    frozen_head,
+    has_trained_head,
 )
 
 LOG_COLUMNS = ["step", "elapsed_s", "lr", "train_nll", "val_nll", "best_val_nll"]
@@ -115,6 +122,8 @@ def pretrain(
     meta: dict | None = None,
     loss_weighting: str = "target",
     search_frac: float = 0.0,
+    teachers: Sequence[NAPTransformer] = (),
+    policy_weight: float = 1.0,
 ) -> dict:
     """Train ``net``'s bar head (and trunk) on the NP loss; restore the best weights.
 
@@ -151,6 +160,12 @@ def pretrain(
             (:func:`~botorch_nap.training.common.search_like_order`); 0 (default) keeps the
             iid contexts and the exact random stream of earlier runs. Validation contexts
             stay iid, so validation NLLs stay comparable.
+        teachers: trained networks to distil into ``net`` (:mod:`~botorch_nap.training.distill`):
+            the training loss becomes the KL to their predictions (logged as ``train_nll``)
+            instead of the NLL of the observed values; validation and model selection stay
+            the NLL of real held-out values. ``net`` must share their inputs, bars and
+            horizon. Empty (default): plain NP pretraining.
+        policy_weight: with ``teachers``, the weight of the policy term of the loss.
 
     Returns:
         ``{"best_val_nll", "best_step", "final_train_nll", "steps", "stopped_early",
@@ -165,6 +180,12 @@ def pretrain(
         raise ValueError(f"search_frac must be in [0, 1], got {search_frac}")
     if n_points[0] < 2 or n_points[1] < n_points[0]:
         raise ValueError(f"n_points must be (lo, hi) with 2 <= lo <= hi, got {n_points}")
+    teachers = list(teachers)
+    if teachers:
+        check_compatible(net, teachers)
+        teachers = [t.eval() for t in teachers]
+    # NP teachers rank by EI alone: keep the student's head untrained too (module docstring).
+    freeze_head = bool(teachers) and not any(has_trained_head(t) for t in teachers)
     p0 = next(net.parameters())
     device, dtype = p0.device, p0.dtype
     warmup = min(100, steps // 10) if warmup is None else warmup
@@ -191,7 +212,7 @@ def pretrain(
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_linear_lambda(warmup, steps, 0.1))
     run_meta = {
-        "kind": "pretrain",
+        "kind": "distill" if teachers else "pretrain",
         "family": family_name,
         "hparams": {
             "steps": steps,
@@ -203,6 +224,7 @@ def pretrain(
             "weight_decay": weight_decay,
             "loss_weighting": loss_weighting,
             **({"search_frac": search_frac} if search_frac else {}),
+            **({"teachers": len(teachers), "policy_weight": policy_weight} if teachers else {}),
         },
         **(meta or {}),
     }
@@ -225,76 +247,82 @@ def pretrain(
         if resume:
             log.truncate_after(step)
 
-    net.train()
-    t0 = time.perf_counter()
-    start_step = step
-    stopped_early = False
-    bar = tqdm(total=steps, initial=step, disable=not progress, desc="pretrain", leave=False)
-    while step < steps and not (stop_at is not None and step >= stop_at):
-        X, y, n_ctx = _draw(
-            family, batch_size, n_points, gen, TRAIN, min_context, dtype, device, search_frac
-        )
-        loss = np_loss(net, X, y, n_ctx, chunk_size, loss_weighting)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if grad_clip:
-            torch.nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
-        opt.step()
-        sched.step()
-        step += 1
-        recent.append(loss.item())
-        bar.update(1)
-
-        elapsed = time.perf_counter() - t0
-        out_of_time = (time_limit_s is not None and elapsed >= time_limit_s) or (
-            stop_at is not None and step >= stop_at
-        )
-        row = None
-        if step % log_every == 0 or step % val_every == 0 or step == steps or out_of_time:
-            row = {
-                "step": step,
-                "elapsed_s": elapsed,
-                "lr": sched.get_last_lr()[0],
-                "train_nll": sum(recent[-log_every:]) / len(recent[-log_every:]),
-            }
-        if step % val_every == 0 or step == steps or out_of_time:
-            v = validation_nll(net, val_batches, chunk_size)
-            val_curve.append((step, v))
-            if v < best_val:
-                best_val, best_step, bad = v, step, 0
-                best_state = copy.deepcopy(net.state_dict())
-                if out_dir is not None:
-                    net.save(out_dir, meta={**run_meta, "step": step, "val_nll": v})
-            else:
-                bad += 1
-            row.update(val_nll=v, best_val_nll=best_val)
-            bar.set_postfix(train=f"{row['train_nll']:.3f}", val=f"{v:.3f}", best=f"{best_val:.3f}")
-            if patience is not None and bad >= patience:
-                stopped_early = True
-        if row is not None and log is not None:
-            log.write(row)
-        if out_dir is not None and (
-            step % checkpoint_every == 0 or step == steps or stopped_early or out_of_time
-        ):
-            save_training_checkpoint(
-                out_dir / LAST_DIR,
-                net,
-                opt,
-                sched,
-                step,
-                {**run_meta, "val_nll": val_curve[-1][1] if val_curve else None},
-                generators={"sampler": gen},
-                extra={
-                    "best_val": best_val,
-                    "best_step": best_step,
-                    "bad": bad,
-                    "val_curve": [list(v) for v in val_curve],
-                    "recent": recent[-log_every:],
-                },
+    with frozen_head(net, freeze_head):
+        net.train()
+        t0 = time.perf_counter()
+        start_step = step
+        stopped_early = False
+        bar = tqdm(total=steps, initial=step, disable=not progress, desc="pretrain", leave=False)
+        while step < steps and not (stop_at is not None and step >= stop_at):
+            X, y, n_ctx = _draw(
+                family, batch_size, n_points, gen, TRAIN, min_context, dtype, device, search_frac
             )
-        if stopped_early or out_of_time:
-            break
-    bar.close()
+            if teachers:
+                loss = distill_loss(net, teachers, X, y, n_ctx, policy_weight, chunk_size).total
+            else:
+                loss = np_loss(net, X, y, n_ctx, chunk_size, loss_weighting)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if grad_clip:
+                torch.nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
+            opt.step()
+            sched.step()
+            step += 1
+            recent.append(loss.item())
+            bar.update(1)
+
+            elapsed = time.perf_counter() - t0
+            out_of_time = (time_limit_s is not None and elapsed >= time_limit_s) or (
+                stop_at is not None and step >= stop_at
+            )
+            row = None
+            if step % log_every == 0 or step % val_every == 0 or step == steps or out_of_time:
+                row = {
+                    "step": step,
+                    "elapsed_s": elapsed,
+                    "lr": sched.get_last_lr()[0],
+                    "train_nll": sum(recent[-log_every:]) / len(recent[-log_every:]),
+                }
+            if step % val_every == 0 or step == steps or out_of_time:
+                v = validation_nll(net, val_batches, chunk_size)
+                val_curve.append((step, v))
+                if v < best_val:
+                    best_val, best_step, bad = v, step, 0
+                    best_state = copy.deepcopy(net.state_dict())
+                    if out_dir is not None:
+                        net.save(out_dir, meta={**run_meta, "step": step, "val_nll": v})
+                else:
+                    bad += 1
+                row.update(val_nll=v, best_val_nll=best_val)
+                bar.set_postfix(
+                    train=f"{row['train_nll']:.3f}", val=f"{v:.3f}", best=f"{best_val:.3f}"
+                )
+                if patience is not None and bad >= patience:
+                    stopped_early = True
+            if row is not None and log is not None:
+                log.write(row)
+            if out_dir is not None and (
+                step % checkpoint_every == 0 or step == steps or stopped_early or out_of_time
+            ):
+                save_training_checkpoint(
+                    out_dir / LAST_DIR,
+                    net,
+                    opt,
+                    sched,
+                    step,
+                    {**run_meta, "val_nll": val_curve[-1][1] if val_curve else None},
+                    generators={"sampler": gen},
+                    extra={
+                        "best_val": best_val,
+                        "best_step": best_step,
+                        "bad": bad,
+                        "val_curve": [list(v) for v in val_curve],
+                        "recent": recent[-log_every:],
+                    },
+                )
+            if stopped_early or out_of_time:
+                break
+        bar.close()
 
     elapsed = time.perf_counter() - t0
     if best_state is not None:

@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,33 @@ def test_ship_an_np_as_its_nap_without_ppo(tiny_runs, tmp_path):
     ppo = ship("withppo", {"np": tiny_runs / "np", "nap": tiny_runs / "nap"}, [], root=tmp_path)
     card = (ppo / CARD_FILE).read_text()
     assert "No PPO policy ships" not in card and (ppo / "nap_curves.png").is_file()
+
+
+def test_ship_a_distilled_student(tiny_runs, tmp_path):
+    """A student of ``pretrain --teacher`` ships as an NP (no PPO run) whose card says how it
+    was trained: distillation steps from its teachers, not NP steps."""
+    fam = get_family("gp_prior", dim=3, min_dim=2, n_features=64)
+    teacher = NAPTransformer.load(tiny_runs / "np")
+    torch.manual_seed(1)
+    student = NAPTransformer(replace(teacher.config, d_model=8, n_heads=2))
+    pretrain(
+        student,
+        fam,
+        steps=4,
+        val_every=2,
+        out_dir=tmp_path / "student",
+        progress=False,
+        teachers=[teacher],
+    )
+    out = ship(
+        "small",
+        {"np": tmp_path / "student", "nap": tmp_path / "student"},
+        [],
+        root=tmp_path / "pkg",
+    )
+    card = (out / CARD_FILE).read_text()
+    assert "4 distillation steps from 1 teacher(s)" in card and "NP steps" not in card
+    assert "No PPO policy ships" in card and "d_model 8" in card
 
 
 def test_ship_a_policy_trained_on_another_models_np(tiny_runs, tmp_path):
