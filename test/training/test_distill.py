@@ -61,17 +61,17 @@ def test_two_identical_teachers_are_one(gp_family):
     assert torch.allclose(one.total, two.total, atol=1e-5)
 
 
-def test_student_learns_the_teacher_and_keeps_an_np_head_untrained(gp_family):
-    teacher = distinct_teacher(0)
-    assert not has_trained_head(teacher)
+def distil(teacher: NAPTransformer, family):
+    """150 steps of distilling ``teacher`` into a fresh tiny student. Returns the student,
+    the loss on a fixed batch before and after, and ``pretrain``'s metrics."""
     torch.manual_seed(1)
     student = NAPTransformer(tiny_config())
-    X, y, n_ctx = batch(gp_family)
+    X, y, n_ctx = batch(family)
     with torch.no_grad():
         before = distill_loss(student, [teacher], X, y, n_ctx)
     m = pretrain(
         student,
-        gp_family,
+        family,
         steps=150,
         batch_size=8,
         n_points=(8, 24),
@@ -83,6 +83,13 @@ def test_student_learns_the_teacher_and_keeps_an_np_head_untrained(gp_family):
     )
     with torch.no_grad():
         after = distill_loss(student, [teacher], X, y, n_ctx)
+    return student, before, after, m
+
+
+def test_student_learns_the_teacher_and_keeps_an_np_head_untrained(gp_family):
+    teacher = distinct_teacher(0)
+    assert not has_trained_head(teacher)
+    student, before, after, m = distil(teacher, gp_family)
     assert float(after.bars) < 0.3 * float(before.bars), (before, after)
     # An NP teacher's student stays an NP: its head is exactly the untrained one, and
     # trainable again afterwards.
@@ -93,26 +100,7 @@ def test_student_learns_the_teacher_and_keeps_an_np_head_untrained(gp_family):
 
 
 def test_a_trained_head_is_learnt(gp_family):
-    teacher = distinct_teacher(0, head=True)
-    torch.manual_seed(1)
-    student = NAPTransformer(tiny_config())
-    X, y, n_ctx = batch(gp_family)
-    with torch.no_grad():
-        before = distill_loss(student, [teacher], X, y, n_ctx)
-    pretrain(
-        student,
-        gp_family,
-        steps=150,
-        batch_size=8,
-        n_points=(8, 24),
-        lr=3e-3,
-        val_every=50,
-        patience=None,
-        progress=False,
-        teachers=[teacher],
-    )
-    with torch.no_grad():
-        after = distill_loss(student, [teacher], X, y, n_ctx)
+    student, before, after, _ = distil(distinct_teacher(0, head=True), gp_family)
     assert has_trained_head(student)
     assert float(after.policy) < 0.75 * float(before.policy), (before, after)
 
