@@ -208,6 +208,9 @@ def _pretrain(args) -> int:
     # A resumed distillation reads its teachers from the run's record unless given again.
     teacher_args = args.teacher or (meta or {}).get("teachers") or []
     teachers = [_load_teacher(t, fam).to(device) for t in teacher_args]
+    policy_weight = args.policy_weight
+    if policy_weight is None:  # a resumed run keeps its own
+        policy_weight = (meta or {}).get("hparams", {}).get("policy_weight", 1.0)
     what = f"distilling {len(teachers)} teacher(s) into" if teachers else "pretraining"
     print(f"{what} {net.num_parameters():,} parameters on {spec['name']} -> {out}")
     m = pretrain(
@@ -232,7 +235,7 @@ def _pretrain(args) -> int:
         loss_weighting=args.loss_weighting,
         search_frac=args.search_contexts,
         teachers=teachers,
-        policy_weight=args.policy_weight,
+        policy_weight=policy_weight,
     )
     print(
         f"done: {m['steps']} steps, best validation NLL {m['best_val_nll']:.4f} at step "
@@ -412,8 +415,8 @@ def register(subparsers) -> None:
     p.add_argument(
         "--policy-weight",
         type=float,
-        default=1.0,
-        help="with --teacher: weight of matching the teachers' choice among the targets",
+        help="with --teacher: weight of matching the teachers' choice among the targets "
+        "(default 1; a resumed run keeps its own)",
     )
     p.add_argument("--time-limit", type=float, help="seconds")
     p.add_argument(

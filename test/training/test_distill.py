@@ -140,7 +140,7 @@ def test_cli_distils_records_its_teachers_and_resumes(tmp_path, monkeypatch, cap
     distinct_teacher(0).save(tmp_path / "teacher")
     small = ["--d-model", "8", *NET[2:]]
     args = ["pretrain", *FAMILY, *small, *SHORT, "--teacher", "teacher", "--out", "student"]
-    assert run([*args, "--steps", "10", "--stop-at", "5"]) == 0
+    assert run([*args, "--steps", "10", "--stop-at", "5", "--policy-weight", "0.5"]) == 0
     assert "distilling 1 teacher(s)" in capsys.readouterr().out
     meta = json.loads((tmp_path / "student" / "config.json").read_text())["meta"]
     assert meta["kind"] == "distill" and meta["teachers"] == ["teacher"]
@@ -150,6 +150,9 @@ def test_cli_distils_records_its_teachers_and_resumes(tmp_path, monkeypatch, cap
     assert "distilling 1 teacher(s)" in capsys.readouterr().out
     net = NAPTransformer.load(tmp_path / "student", expected_dim=2)
     assert net.config.d_model == 8 and not has_trained_head(net)
+    # The resumed run kept its policy weight (its resume state is written last).
+    last = json.loads((tmp_path / "student" / "last" / "config.json").read_text())["meta"]
+    assert last["hparams"]["policy_weight"] == 0.5 and last["teachers"] == ["teacher"]
 
 
 def test_cli_names_a_teacher_that_does_not_fit(tmp_path):
