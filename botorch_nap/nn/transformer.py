@@ -507,13 +507,18 @@ class NAPTransformer(nn.Module):
         )
         return self.acq_ei_scale * log_ei + self.acq_mlp(feats).squeeze(-1)
 
+    def has_trained_head(self) -> bool:
+        """Whether the acquisition MLP was trained: its zero-initialised last layer moved
+        (else its output is exactly zero and the network ranks like NP-EI)."""
+        last = self.acq_mlp[-1]
+        return bool(last.weight.detach().any()) or bool(last.bias.detach().any())
+
     def _acq_mlp_is_zero(self) -> bool:
         """Whether the acquisition MLP's output is identically zero and nothing needs its
         gradient (training must reach the zero-initialised last layer through it)."""
-        last = self.acq_mlp[-1]
         if torch.is_grad_enabled() and any(p.requires_grad for p in self.acq_mlp.parameters()):
             return False
-        return not (bool(last.weight.any()) or bool(last.bias.any()))
+        return not self.has_trained_head()
 
     def value(self, enc: HistoryEncoding) -> Tensor:
         """PPO critic: masked mean of the history tokens, incumbent, t/T -> ``b``."""

@@ -176,17 +176,6 @@ def _build_net(args, family, device: torch.device) -> NAPTransformer:
 
 
 # ---------------------------------------------------------------------------- pretrain
-def _load_teacher(arg: str, family) -> NAPTransformer:
-    """A teacher for ``pretrain --teacher``: a checkpoint folder or a shipped model's name
-    (its ``np/`` unless ``<name>/nap`` is given), checked against the family's inputs."""
-    from botorch_nap.benchmark.methods import resolve_checkpoint
-
-    path = resolve_checkpoint(arg, "np")
-    net = NAPTransformer.load(path, expected_dim=family.space.dim)
-    check_categories(net.config, family.space, arg)
-    return net
-
-
 def _teacher_record(args: list[str]) -> list[str]:
     """Teachers as a run records them: shipped names as given, folders without this
     machine's paths (:func:`_portable_path`)."""
@@ -194,6 +183,7 @@ def _teacher_record(args: list[str]) -> list[str]:
 
 
 def _pretrain(args) -> int:
+    from botorch_nap.benchmark.methods import load_network
     from botorch_nap.training.pretrain import pretrain
 
     out = Path(args.out)
@@ -207,7 +197,8 @@ def _pretrain(args) -> int:
         net = _build_net(args, fam, device)
     # A resumed distillation reads its teachers from the run's record unless given again.
     teacher_args = args.teacher or (meta or {}).get("teachers") or []
-    teachers = [_load_teacher(t, fam).to(device) for t in teacher_args]
+    # A folder or a shipped name (its np/ unless <name>/nap), checked against the family.
+    teachers = [load_network(t, "np", fam.space).to(device) for t in teacher_args]
     policy_weight = args.policy_weight
     if policy_weight is None:  # a resumed run keeps its own
         policy_weight = (meta or {}).get("hparams", {}).get("policy_weight", 1.0)

@@ -13,13 +13,14 @@ import os
 import random
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from botorch_nap.nn.transformer import NAPTransformer
-from botorch_nap.normalization import fit_y_scale, to_unit_cube
+from botorch_nap.normalization import YScale, fit_y_scale, to_unit_cube
 
 # The split names the task families use.
 TRAIN, VAL, TEST = "train", "val", "test"
@@ -134,6 +135,33 @@ def search_like_order(
 LOSS_WEIGHTINGS = ("target", "task")
 
 
+class ContextSplit(NamedTuple):
+    """A batch split at per-task context sizes (:func:`context_split`).
+
+    ``hist_x`` ``b x n_max x d`` and ``y_ctx`` ``b x n_max`` (on the bars' scale) with their
+    ``mask``: the history to encode; ``is_context``: ``b x N``, over all points; ``scale``:
+    the :class:`~botorch_nap.normalization.YScale` fitted on each context."""
+
+    hist_x: Tensor
+    y_ctx: Tensor
+    mask: Tensor
+    is_context: Tensor
+    scale: YScale
+
+
+def context_split(X: Tensor, y: Tensor, n_context: Tensor, y_transform: str) -> ContextSplit:
+    """Point ``j`` of task ``i`` is context when ``j < n_context[i]``; the context's values
+    are put on the bars' scale fitted on the context alone (``X`` ``b x N x d``, ``y``
+    ``b x N``, ``n_context`` ``b``)."""
+    n = X.shape[1]
+    idx = torch.arange(n, device=X.device)
+    is_context = idx.unsqueeze(0) < n_context.to(X.device).unsqueeze(1)
+    n_max = int(n_context.max())
+    mask = is_context[:, :n_max]
+    y_ctx, scale = fit_y_scale(y[:, :n_max], mask, y_transform)
+    return ContextSplit(X[:, :n_max], y_ctx, mask, is_context, scale)
+
+
 def np_loss(
     net: NAPTransformer,
     X: Tensor,
@@ -155,18 +183,13 @@ def np_loss(
     """
     if weighting not in LOSS_WEIGHTINGS:
         raise ValueError(f"weighting must be one of {LOSS_WEIGHTINGS}, got {weighting!r}")
-    b, n, _ = X.shape
-    idx = torch.arange(n, device=X.device)
-    ctx_mask = idx.unsqueeze(0) < n_context.to(X.device).unsqueeze(1)  # b x N
-    n_max = int(n_context.max())
-    y_ctx, scale = fit_y_scale(y[:, :n_max], ctx_mask[:, :n_max], net.config.y_transform)
-    enc = net.encode_history(X[:, :n_max], y_ctx, mask=ctx_mask[:, :n_max])
+    split = context_split(X, y, n_context, net.config.y_transform)
+    enc = net.encode_history(split.hist_x, split.y_ctx, mask=split.mask)
     # Score every point; only non-context ones count. Queries never see each other, so
     # scoring the context points too changes nothing for the targets.
     logits = net.score(enc, X, chunk_size=chunk_size).bar_logits  # b x N x B
-    y_t = scale(y)
-    nll = net.bar.nll(logits, y_t)  # b x N
-    w = (~ctx_mask).to(nll.dtype)
+    nll = net.bar.nll(logits, split.scale(y))  # b x N
+    w = (~split.is_context).to(nll.dtype)
     if weighting == "task":
         return ((nll * w).sum(1) / w.sum(1).clamp_min(1.0)).mean()
     return (nll * w).sum() / w.sum().clamp_min(1.0)

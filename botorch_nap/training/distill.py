@@ -36,7 +36,7 @@ import torch
 from torch import Tensor
 
 from botorch_nap.nn.transformer import NAPTransformer
-from botorch_nap.normalization import fit_y_scale
+from botorch_nap.training.common import context_split
 
 #: Config fields a student must share with its teachers: the same inputs, the same bars on
 #: the same scale, and the same default ``t/T`` (the acquisition head reads it).
@@ -73,12 +73,6 @@ def check_compatible(student: NAPTransformer, teachers: Sequence[NAPTransformer]
                     f"teacher {i} has {name}={theirs!r} but the student has {name}={mine!r}: "
                     f"a student must share {', '.join(SHARED_FIELDS)} with its teachers"
                 )
-
-
-def has_trained_head(net: NAPTransformer) -> bool:
-    """Whether ``net``'s acquisition MLP was trained (its zero-initialised last layer moved)."""
-    last = net.acq_mlp[-1]
-    return bool(last.weight.detach().any()) or bool(last.bias.detach().any())
 
 
 @contextmanager
@@ -127,16 +121,13 @@ def distill_loss(
     ``b x N`` points of ``KL(teachers || student)`` between bar distributions; ``policy``:
     the mean over tasks of the KL between softmax policies over the task's targets.
     """
-    b, n, _ = X.shape
-    ctx_mask = torch.arange(n, device=X.device).unsqueeze(0) < n_context.to(X.device).unsqueeze(1)
-    n_max = int(n_context.max())
-    hist_x, mask = X[:, :n_max], ctx_mask[:, :n_max]
-    y_ctx, _ = fit_y_scale(y[:, :n_max], mask, student.config.y_transform)
-    t_logp, t_acq = teacher_targets(teachers, hist_x, y_ctx, mask, X)
-    out = student.score(student.encode_history(hist_x, y_ctx, mask=mask), X, chunk_size)
+    split = context_split(X, y, n_context, student.config.y_transform)
+    t_logp, t_acq = teacher_targets(teachers, split.hist_x, split.y_ctx, split.mask, X)
+    enc = student.encode_history(split.hist_x, split.y_ctx, mask=split.mask)
+    out = student.score(enc, X, chunk_size)
     s_logp = torch.log_softmax(out.bar_logits, -1)
     bars = (t_logp.exp() * (t_logp - s_logp)).sum(-1).mean()
-    targets = ~ctx_mask
+    targets = ~split.is_context
     floor = torch.finfo(out.acq.dtype).min
     t_pol = torch.log_softmax(t_acq.to(out.acq.dtype).masked_fill(~targets, floor), -1)
     s_pol = torch.log_softmax(out.acq.masked_fill(~targets, floor), -1)

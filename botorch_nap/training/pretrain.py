@@ -49,12 +49,7 @@ from botorch_nap.training.common import (
     split_has_tasks,
     warmup_linear_lambda,
 )
-from botorch_nap.training.distill import (
-    check_compatible,
-    distill_loss,
-    frozen_head,
-    has_trained_head,
-)
+from botorch_nap.training.distill import check_compatible, distill_loss, frozen_head
 
 LOG_COLUMNS = ["step", "elapsed_s", "lr", "train_nll", "val_nll", "best_val_nll"]
 
@@ -185,7 +180,7 @@ def pretrain(
         check_compatible(net, teachers)
         teachers = [t.eval() for t in teachers]
     # NP teachers rank by EI alone: keep the student's head untrained too (module docstring).
-    freeze_head = bool(teachers) and not any(has_trained_head(t) for t in teachers)
+    freeze_head = bool(teachers) and not any(t.has_trained_head() for t in teachers)
     p0 = next(net.parameters())
     device, dtype = p0.device, p0.dtype
     warmup = min(100, steps // 10) if warmup is None else warmup

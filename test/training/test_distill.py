@@ -14,7 +14,7 @@ from training_helpers import tiny_config
 
 from botorch_nap.nn.transformer import NAPTransformer
 from botorch_nap.training import commands
-from botorch_nap.training.distill import check_compatible, distill_loss, has_trained_head
+from botorch_nap.training.distill import check_compatible, distill_loss
 from botorch_nap.training.pretrain import _draw, pretrain
 
 
@@ -88,12 +88,12 @@ def distil(teacher: NAPTransformer, family):
 
 def test_student_learns_the_teacher_and_keeps_an_np_head_untrained(gp_family):
     teacher = distinct_teacher(0)
-    assert not has_trained_head(teacher)
+    assert not teacher.has_trained_head()
     student, before, after, m = distil(teacher, gp_family)
     assert float(after.bars) < 0.3 * float(before.bars), (before, after)
     # An NP teacher's student stays an NP: its head is exactly the untrained one, and
     # trainable again afterwards.
-    assert not has_trained_head(student)
+    assert not student.has_trained_head()
     assert student.acq_ei_scale.item() == 1.0
     assert all(p.requires_grad for p in student.parameters())
     assert m["steps"] == 150 and len(m["val_curve"]) == 3
@@ -101,7 +101,7 @@ def test_student_learns_the_teacher_and_keeps_an_np_head_untrained(gp_family):
 
 def test_a_trained_head_is_learnt(gp_family):
     student, before, after, _ = distil(distinct_teacher(0, head=True), gp_family)
-    assert has_trained_head(student)
+    assert student.has_trained_head()
     assert float(after.policy) < 0.75 * float(before.policy), (before, after)
 
 
@@ -149,7 +149,7 @@ def test_cli_distils_records_its_teachers_and_resumes(tmp_path, monkeypatch, cap
     assert run(["pretrain", "--out", "student", "--steps", "10", "--resume", *SHORT]) == 0
     assert "distilling 1 teacher(s)" in capsys.readouterr().out
     net = NAPTransformer.load(tmp_path / "student", expected_dim=2)
-    assert net.config.d_model == 8 and not has_trained_head(net)
+    assert net.config.d_model == 8 and not net.has_trained_head()
     # The resumed run kept its policy weight (its resume state is written last).
     last = json.loads((tmp_path / "student" / "last" / "config.json").read_text())["meta"]
     assert last["hparams"]["policy_weight"] == 0.5 and last["teachers"] == ["teacher"]
