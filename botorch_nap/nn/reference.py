@@ -52,10 +52,14 @@ def dense_forward(
     key_ok = torch.cat([mask, torch.zeros(b, m, dtype=torch.bool)], dim=1)  # b x (n+m)
     eye = torch.eye(n + m, dtype=torch.bool)
     allowed = (key_ok[:, None, :] | eye).unsqueeze(1)  # b x 1 x (n+m) x (n+m)
+    masks = [allowed] * len(net.blocks)
+    if net.config.distance_bias:
+        pos = net.encode_inputs(torch.cat([hist_x, query_x], dim=1))
+        masks = [bias.masked_fill(~allowed, -math.inf) for bias in net._distance_biases(pos, pos)]
     h = tokens
-    for blk in net.blocks:
+    for blk, attn_mask in zip(net.blocks, masks):
         q, k, v = blk._split(h)
-        attn = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
+        attn = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
         h = blk._residual(h, attn)
     z = net.ln_f(h[:, n:])
     logits = net.bar_head(z)

@@ -76,6 +76,15 @@ class NAPConfig:
     ``"yeo-johnson"``, a power warp fitted on the history that spreads out values crowded
     at the top. Training and use apply the same one, read from here. Measured so far: no
     gain on hpobench_xgb, worse on lcbench (README, "y-transform").
+
+    ``distance_bias``: every attention score between two points gets ``-w ||u_i - u_j||^2``
+    (``u`` the encoded unit-cube inputs), with one learnt ``w`` per layer and head that
+    starts at 0. Dot-product attention over embedded inputs cannot weight history points by
+    their distance to a query until later layers have built such features; this bias gives
+    every layer a kernel-like locality at any width, which is what sharp predictions next
+    to observed points need. Off by default (older checkpoints load unchanged);
+    :meth:`NAPTransformer.with_distance_bias` adds it to a trained network without changing
+    its outputs.
     """
 
     dim_x: int
@@ -93,6 +102,7 @@ class NAPConfig:
     x_fourier: int = 0
     x_fourier_max: float = 64.0
     y_transform: str = "standardize"
+    distance_bias: bool = False
 
     def __post_init__(self) -> None:
         if self.dim_x < 1:
@@ -124,6 +134,7 @@ class NAPConfig:
                 f"x_fourier must be >= 0 and x_fourier_max >= 1, got {self.x_fourier} and "
                 f"{self.x_fourier_max}"
             )
+        self.distance_bias = bool(self.distance_bias)
         if self.y_transform not in Y_TRANSFORMS:
             raise ValueError(f"y_transform must be one of {Y_TRANSFORMS}, got {self.y_transform!r}")
 
@@ -176,7 +187,9 @@ class HistoryEncoding(NamedTuple):
     """The encoded history, reused for every chunk of queries.
 
     keys, values: per layer, ``b x heads x n x d_head``; mask: ``b x n`` (True = real point);
-    tokens: ``b x n x d_model`` final history tokens; incumbent, t_frac: ``b``.
+    tokens: ``b x n x d_model`` final history tokens; incumbent, t_frac: ``b``;
+    positions: ``b x n x input_width`` encoded inputs, kept only by a network with
+    ``distance_bias`` (else None).
     """
 
     keys: list[Tensor]
@@ -185,6 +198,7 @@ class HistoryEncoding(NamedTuple):
     tokens: Tensor
     incumbent: Tensor
     t_frac: Tensor
+    positions: Tensor | None = None
 
 
 class QueryScores(NamedTuple):
@@ -204,6 +218,15 @@ def _fused_ok(*tensors: Tensor) -> bool:
     if _FLASH_CPU is None or any(t.device.type != "cpu" for t in tensors):
         return False
     return not (torch.is_grad_enabled() and any(t.requires_grad for t in tensors))
+
+
+def squared_distances(a: Tensor, b: Tensor) -> Tensor:
+    """``b x m x w`` and ``b x n x w`` -> ``b x m x n`` squared Euclidean distances.
+
+    Through the inner product, so memory stays ``O(m n)`` (no ``m x n x w`` difference
+    tensor) for long histories; clamped at 0 against round-off."""
+    sq = (a * a).sum(-1, keepdim=True) + (b * b).sum(-1).unsqueeze(-2)
+    return (sq - 2 * torch.matmul(a, b.transpose(-1, -2))).clamp_min(0.0)
 
 
 def _mlp(d_in: int, d_hidden: int, d_out: int) -> nn.Sequential:
@@ -238,13 +261,22 @@ class Block(nn.Module):
         t = t + self.drop(self.proj(self._merge(attn)))
         return t + self.drop(self.ff(self.ln2(t)))
 
-    def history(self, h: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
-        """``h``: ``b x n x d``; ``mask``: ``b x n``, or ``None`` when no token is padding.
+    def history(
+        self, h: Tensor, mask: Tensor | None, bias: Tensor | None = None
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """``h``: ``b x n x d``; ``mask``: ``b x n``, or ``None`` when no token is padding;
+        ``bias``: ``b x heads x n x n`` added to the attention scores (distance bias), or None.
 
         Returns new tokens and this layer's K, V.
         """
         q, k, v = self._split(h)
-        if mask is None:
+        if bias is not None:
+            if mask is not None:
+                eye = torch.eye(h.shape[1], dtype=torch.bool, device=h.device)
+                allowed = (mask[:, None, :] | eye).unsqueeze(1)
+                bias = bias.masked_fill(~allowed, -math.inf)
+            attn = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+        elif mask is None:
             # No n x n mask: PyTorch's fused (flash) kernel keeps memory linear in n.
             attn = F.scaled_dot_product_attention(q, k, v)
         else:
@@ -255,7 +287,9 @@ class Block(nn.Module):
             attn = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
         return self._residual(h, attn), k, v
 
-    def _query_fused(self, z: Tensor, k_hist: Tensor, v_hist: Tensor, scale: float) -> Tensor:
+    def _query_fused(
+        self, z: Tensor, k_hist: Tensor, v_hist: Tensor, scale: float, bias: Tensor | None
+    ) -> Tensor:
         """Gradient-free :meth:`query` for a padding-free history, through PyTorch's fused
         CPU attention kernel, which returns the history part already normalised plus its
         log-normaliser ``lse``. The self token then enters with weight
@@ -264,24 +298,35 @@ class Block(nn.Module):
         b, m, _ = z.shape
         q, k, v = self.qkv(self.ln1(z)).view(b, m, 3, self.n_heads, self.d_head).unbind(2)
         s_self = (q * k).sum(-1) * scale  # b x m x h
-        out, lse = _FLASH_CPU(q.transpose(1, 2), k_hist, v_hist, scale=scale)[:2]
+        out, lse = _FLASH_CPU(q.transpose(1, 2), k_hist, v_hist, attn_mask=bias, scale=scale)[:2]
         w_self = torch.sigmoid(s_self - lse.transpose(1, 2)).unsqueeze(-1)
         attn = torch.lerp(out.transpose(1, 2), v, w_self).reshape(b, m, -1)
         z = z + self.proj(attn)
         return z + self.ff(self.ln2(z))
 
-    def query(self, z: Tensor, k_hist: Tensor, v_hist: Tensor, mask: Tensor | None) -> Tensor:
+    def query(
+        self,
+        z: Tensor,
+        k_hist: Tensor,
+        v_hist: Tensor,
+        mask: Tensor | None,
+        bias: Tensor | None = None,
+    ) -> Tensor:
         """``z``: ``b x m x d`` query tokens attend to the cached history and to themselves.
 
-        ``mask``: ``b x n`` (True = real point), or ``None`` when no history token is padding.
+        ``mask``: ``b x n`` (True = real point), or ``None`` when no history token is padding;
+        ``bias``: ``b x heads x m x n`` added to the history scores (distance bias; a query's
+        distance to itself is 0), or None.
         """
         scale = 1.0 / math.sqrt(self.d_head)
         dropout = self.training and self.drop.p > 0
         if mask is None and k_hist.shape[-2] > 0 and not dropout and _fused_ok(z, k_hist, v_hist):
-            return self._query_fused(z, k_hist, v_hist, scale)
+            return self._query_fused(z, k_hist, v_hist, scale, bias)
         q, k_self, v_self = self._split(z)
         s_self = (q * k_self).sum(-1, keepdim=True) * scale  # b x h x m x 1
         s_hist = torch.matmul(q, k_hist.transpose(-1, -2)) * scale  # b x h x m x n
+        if bias is not None:
+            s_hist = s_hist + bias
         if mask is not None:
             s_hist = s_hist.masked_fill(~mask[:, None, None, :], -math.inf)
         # softmax over [history, self] without concatenating the m x (n + 1) scores: one
@@ -335,6 +380,33 @@ class NAPTransformer(nn.Module):
         nn.init.zeros_(self.acq_mlp[-1].bias)
         self.acq_ei_scale = nn.Parameter(torch.ones(()))
         self.value_head = _mlp(d + 2, d, 1)
+        if config.distance_bias:
+            # w = DISTANCE_SCALE * dist_w, so that Adam's steps (about lr each) reach the
+            # widths that matter (w ~ 1 / (2 lengthscale^2), 0.5 to 50 in the unit cube) in
+            # a few thousand steps.
+            self.dist_w = nn.Parameter(torch.zeros(config.n_layers, config.n_heads))
+
+    DISTANCE_SCALE = 10.0
+
+    def with_distance_bias(self) -> NAPTransformer:
+        """A copy of this network with ``distance_bias`` on (its ``w`` at 0, so the same
+        outputs), for continuing the training of a network trained without it."""
+        if self.config.distance_bias:
+            raise ValueError("this network already has a distance bias")
+        net = NAPTransformer(NAPConfig.from_dict({**asdict(self.config), "distance_bias": True}))
+        missing, unexpected = net.load_state_dict(self.state_dict(), strict=False)
+        assert missing == ["dist_w"] and not unexpected, (missing, unexpected)
+        return net.to(dtype=self.dtype, device=self.bar_head[0].weight.device)
+
+    def _distance_biases(self, a: Tensor | None, b: Tensor | None) -> list[Tensor | None]:
+        """Per layer, the ``batch x heads x m x n`` scores ``-w ||a_i - b_j||^2`` of
+        encoded inputs ``a`` (``batch x m x w``) and ``b`` (``batch x n x w``); Nones for a
+        network without the bias."""
+        if not self.config.distance_bias or a is None or b is None:
+            return [None] * self.config.n_layers
+        d2 = squared_distances(a, b).unsqueeze(1)  # batch x 1 x m x n
+        w = (self.DISTANCE_SCALE * self.dist_w).to(d2.dtype)
+        return [-w[i].view(1, -1, 1, 1) * d2 for i in range(self.config.n_layers)]
 
     # ------------------------------------------------------------------ encoding
     @property
@@ -410,11 +482,12 @@ class NAPTransformer(nn.Module):
         h = self.embed_x(hist_x) + self.emb_y(hist_y.unsqueeze(-1))
         keys, values = [], []
         attn_mask = None if bool(mask.all()) else mask
-        for block in self.blocks:
-            h, k, v = block.history(h, attn_mask)
+        pos = self.encode_inputs(hist_x) if self.config.distance_bias else None
+        for block, bias in zip(self.blocks, self._distance_biases(pos, pos)):
+            h, k, v = block.history(h, attn_mask, bias)
             keys.append(k)
             values.append(v)
-        return HistoryEncoding(keys, values, mask, self.ln_f(h), incumbent, t_frac)
+        return HistoryEncoding(keys, values, mask, self.ln_f(h), incumbent, t_frac, pos)
 
     # ------------------------------------------------------------------ heads
     def score(
@@ -461,8 +534,10 @@ class NAPTransformer(nn.Module):
         self, enc: HistoryEncoding, qx: Tensor, mask: Tensor | None
     ) -> tuple[Tensor, Tensor]:
         z = self.embed_x(qx)
-        for block, k, v in zip(self.blocks, enc.keys, enc.values):
-            z = block.query(z, k, v, mask)
+        pos = self.encode_inputs(qx) if self.config.distance_bias else None
+        biases = self._distance_biases(pos, enc.positions)
+        for block, k, v, bias in zip(self.blocks, enc.keys, enc.values, biases):
+            z = block.query(z, k, v, mask, bias)
         z = self.ln_f(z)
         return z, self.bar_head(z)
 

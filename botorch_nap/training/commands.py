@@ -31,12 +31,30 @@ from botorch_nap.nn.transformer import CONFIG_FILE, NAPConfig, NAPTransformer, c
 from botorch_nap.training.checkpoint import LAST_DIR
 
 NET_FIELDS = ("d_model", "n_layers", "n_heads", "d_ff", "n_buckets", "horizon")
+
+
 #: Network options off by default, ``{field: (type, help)}`` (read with their defaults where
 #: a caller leaves them out).
+def _flag(text: str) -> bool:
+    """``1/0``, ``true/false``, ``yes/no`` (any case) -> bool, for on/off network options."""
+    value = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+    try:
+        return value[text.strip().lower()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(
+            f"expected 1/0, true/false or yes/no, got {text!r}"
+        ) from None
+
+
 NET_OPTIONS = {
     "x_fourier": (int, "random Fourier features of x at the embedding's entry (0: none)"),
     "x_fourier_max": (float, "largest scale of the --x-fourier features (cycles per unit)"),
     "y_transform": (str, "history values onto the bars' scale: standardize or yeo-johnson"),
+    "distance_bias": (
+        _flag,
+        "1: attention scores get -w |x_i - x_j|^2, w learnt per layer and head (with "
+        "--init-from: added to the loaded network at w = 0, which keeps its outputs)",
+    ),
 }
 
 
@@ -159,6 +177,8 @@ def _build_net(args, family, device: torch.device) -> NAPTransformer:
     if args.init_from:
         net = NAPTransformer.load(args.init_from, expected_dim=dim)
         check_categories(net.config, family.space, args.init_from)
+        if getattr(args, "net_distance_bias", False) and not net.config.distance_bias:
+            net = net.with_distance_bias()
     else:
         kw = {k: getattr(args, f"net_{k}") for k in NET_FIELDS}
         defaults = NAPConfig.__dataclass_fields__

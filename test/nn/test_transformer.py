@@ -14,7 +14,13 @@ def _net(dim=3, dtype=torch.float64, seed=0, **kw):
     net = NAPTransformer(NAPConfig(dim_x=dim, **{**TINY, **kw})).to(dtype).eval()
     # Give the zero-initialised acquisition MLP weights so its path is exercised too.
     torch.nn.init.normal_(net.acq_mlp[-1].weight, std=0.1)
+    if net.config.distance_bias:  # and the zero-initialised distance bias (w about 5)
+        torch.nn.init.normal_(net.dist_w, std=0.5)
     return net
+
+
+#: The attention variants every equivalence test runs on: plain, and with a distance bias.
+VARIANTS = pytest.mark.parametrize("variant", [{}, {"distance_bias": True}], ids=["", "dist"])
 
 
 def _data(b=2, n=7, m=11, d=3, dtype=torch.float64, seed=1):
@@ -27,8 +33,9 @@ def _data(b=2, n=7, m=11, d=3, dtype=torch.float64, seed=1):
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_matches_dense_mask_reference(dtype):
-    net = _net(dtype=dtype)
+@VARIANTS
+def test_matches_dense_mask_reference(dtype, variant):
+    net = _net(dtype=dtype, **variant)
     hx, hy, qx = _data(dtype=dtype)
     out, ref = net(hx, hy, qx), dense_forward(net, hx, hy, qx)
     tol = dict(atol=1e-5, rtol=1e-4) if dtype == torch.float32 else dict(atol=1e-10, rtol=1e-9)
@@ -38,10 +45,11 @@ def test_matches_dense_mask_reference(dtype):
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_gradient_free_fused_path_matches_reference_and_gradient_path(dtype):
+@VARIANTS
+def test_gradient_free_fused_path_matches_reference_and_gradient_path(dtype, variant):
     # Without gradients the query attention runs PyTorch's fused kernel; with them it runs
     # the explicit softmax. Both must equal the dense reference.
-    net = _net(dtype=dtype)
+    net = _net(dtype=dtype, **variant)
     net.requires_grad_(False)
     hx, hy, qx = _data(dtype=dtype, n=40, m=30)
     ref = dense_forward(net, hx, hy, qx)
@@ -57,8 +65,9 @@ def test_gradient_free_fused_path_matches_reference_and_gradient_path(dtype):
     assert torch.isfinite(q.grad).all() and q.grad.abs().sum() > 0
 
 
-def test_history_permutation_invariance():
-    net = _net()
+@VARIANTS
+def test_history_permutation_invariance(variant):
+    net = _net(**variant)
     hx, hy, qx = _data()
     perm = torch.randperm(hx.shape[1], generator=torch.Generator().manual_seed(5))
     a, b = net(hx, hy, qx), net(hx[:, perm], hy[:, perm], qx)
@@ -66,8 +75,9 @@ def test_history_permutation_invariance():
     torch.testing.assert_close(a.bar_logits, b.bar_logits)
 
 
-def test_query_independence_and_chunking():
-    net = _net()
+@VARIANTS
+def test_query_independence_and_chunking(variant):
+    net = _net(**variant)
     hx, hy, qx = _data(m=50)
     full = net(hx, hy, qx, chunk_size=None)
     chunked = net(hx, hy, qx, chunk_size=7)
@@ -78,8 +88,9 @@ def test_query_independence_and_chunking():
     torch.testing.assert_close(full.acq, shuffled.acq.flip(1))
 
 
-def test_padded_history_equals_unpadded():
-    net = _net()
+@VARIANTS
+def test_padded_history_equals_unpadded(variant):
+    net = _net(**variant)
     hx, hy, qx = _data(b=1, n=5)
     pad_x = torch.cat([hx, torch.rand(1, 4, 3, dtype=hx.dtype)], 1)
     pad_y = torch.cat([hy, torch.randn(1, 4, dtype=hy.dtype) * 100], 1)
@@ -103,8 +114,9 @@ def test_padded_history_equals_unpadded():
     )
 
 
-def test_empty_history_cold_start_works():
-    net = _net()
+@VARIANTS
+def test_empty_history_cold_start_works(variant):
+    net = _net(**variant)
     _, _, qx = _data()
     hx, hy = torch.zeros(2, 0, 3, dtype=torch.float64), torch.zeros(2, 0, dtype=torch.float64)
     out = net(hx, hy, qx)
@@ -116,8 +128,9 @@ def test_empty_history_cold_start_works():
     torch.testing.assert_close(padded.acq, out.acq)
 
 
-def test_finite_gradients_wrt_queries():
-    net = _net()
+@VARIANTS
+def test_finite_gradients_wrt_queries(variant):
+    net = _net(**variant)
     hx, hy, qx = _data()
     qx.requires_grad_(True)
     out = net(hx, hy, qx)
@@ -300,3 +313,36 @@ def test_y_transform_is_saved_and_checked(tmp_path):
     assert NAPConfig.from_dict(cfg).y_transform == "standardize"
     with pytest.raises(ValueError, match="y_transform"):
         NAPConfig(dim_x=2, y_transform="box-cox")
+
+
+def test_distance_bias_is_saved_added_at_zero_and_makes_attention_local(tmp_path):
+    net = _net(dim=2, distance_bias=True, dtype=torch.float32)
+    net.save(tmp_path / "db")
+    loaded = NAPTransformer.load(tmp_path / "db")
+    assert loaded.config.distance_bias and torch.equal(loaded.dist_w, net.dist_w)
+    cfg = json.loads((tmp_path / "db" / "config.json").read_text())["network"]
+    cfg.pop("distance_bias")  # a checkpoint from before the option
+    assert NAPConfig.from_dict(cfg).distance_bias is False
+
+    # Added to a trained network at w = 0: the same outputs, and w then trains.
+    plain = _net(dim=2)
+    grown = plain.with_distance_bias()
+    hx, hy, qx = _data(d=2)
+    torch.testing.assert_close(grown(hx, hy, qx).bar_logits, plain(hx, hy, qx).bar_logits)
+    grown(hx, hy, qx).bar_logits.logsumexp(-1).sum().backward()
+    assert grown.dist_w.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="already"):
+        grown.with_distance_bias()
+
+    # A large positive w: a query next to one history point reads that point only, so the
+    # values of far points no longer matter; without the bias they do.
+    hx = torch.tensor([[[0.1, 0.1], [0.9, 0.9], [0.9, 0.1]]], dtype=torch.float64)
+    hy = torch.tensor([[1.0, -1.0, 0.5]], dtype=torch.float64)
+    far_y = torch.tensor([[1.0, 3.0, -2.0]], dtype=torch.float64)
+    qx = torch.tensor([[[0.1, 0.1]]], dtype=torch.float64)
+    local = _net(dim=2, distance_bias=True)
+    with torch.no_grad():
+        local.dist_w.fill_(1e3)
+    for net, same in ((local, True), (_net(dim=2), False)):
+        a, b = net(hx, hy, qx).bar_logits, net(hx, far_y, qx).bar_logits
+        assert torch.allclose(a, b, atol=1e-8) is same

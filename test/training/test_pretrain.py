@@ -358,3 +358,33 @@ def test_pretrain_flag_sets_the_y_transform():
     args = build_parser().parse_args([*base, "--y-transform", "log"])
     with pytest.raises(ValueError, match="y_transform"):
         _build_net(args, fam, torch.device("cpu"))
+
+
+def test_pretrain_flag_adds_the_distance_bias_also_to_a_loaded_network(tmp_path):
+    from botorch_nap.cli import build_parser
+    from botorch_nap.tasks import get_family
+    from botorch_nap.training.commands import _build_net
+
+    fam = get_family("gp_prior", dim=2)
+    base = ["pretrain", "--family", "gp_prior", "--out", "x", "--d-model", "16", "--d-ff", "32"]
+    cpu = torch.device("cpu")
+    assert not _build_net(build_parser().parse_args(base), fam, cpu).config.distance_bias
+    net = _build_net(build_parser().parse_args([*base, "--distance-bias", "1"]), fam, cpu)
+    assert net.config.distance_bias and net.dist_w.shape == (net.config.n_layers, 4)
+    with pytest.raises(SystemExit):  # argparse names the bad value
+        build_parser().parse_args([*base, "--distance-bias", "maybe"])
+
+    plain = NAPTransformer(tiny_config())
+    plain.save(tmp_path / "plain")
+    for flag, wanted in (("0", False), ("1", True)):
+        args = build_parser().parse_args(
+            [*base, "--init-from", str(tmp_path / "plain"), "--distance-bias", flag]
+        )
+        net = _build_net(args, fam, cpu)
+        assert net.config.distance_bias is wanted
+        # Either way the loaded weights, so the same predictions to start from.
+        X, y = torch.rand(1, 6, 2), torch.randn(1, 6)
+        with torch.no_grad():
+            a = net.eval().score(net.encode_history(X[:, :4], y[:, :4]), X[:, 4:]).bar_logits
+            b = plain.eval().score(plain.encode_history(X[:, :4], y[:, :4]), X[:, 4:]).bar_logits
+        torch.testing.assert_close(a, b)
