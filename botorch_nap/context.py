@@ -202,5 +202,4 @@ def cast_encoding(enc: HistoryEncoding, dtype: torch.dtype) -> HistoryEncoding:
         enc.tokens.to(dtype),
         enc.incumbent.to(dtype),
         enc.t_frac.to(dtype),
-        None if enc.positions is None else enc.positions.to(dtype),
     )

@@ -55,7 +55,12 @@ def dense_forward(
     masks = [allowed] * len(net.blocks)
     if net.config.distance_bias:
         pos = net.encode_inputs(torch.cat([hist_x, query_x], dim=1))
-        masks = [bias.masked_fill(~allowed, -math.inf) for bias in net._distance_biases(pos, pos)]
+        # The bias as written (the network folds it into the dot product instead).
+        d2 = ((pos[:, :, None, :] - pos[:, None, :, :]) ** 2).sum(-1).unsqueeze(1)
+        masks = [
+            (-net.distance_weights(i).view(1, -1, 1, 1) * d2).masked_fill(~allowed, -math.inf)
+            for i in range(len(net.blocks))
+        ]
     h = tokens
     for blk, attn_mask in zip(net.blocks, masks):
         q, k, v = blk._split(h)

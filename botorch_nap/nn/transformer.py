@@ -186,10 +186,9 @@ def check_categories(config: NAPConfig, space, source: object = "the network") -
 class HistoryEncoding(NamedTuple):
     """The encoded history, reused for every chunk of queries.
 
-    keys, values: per layer, ``b x heads x n x d_head``; mask: ``b x n`` (True = real point);
-    tokens: ``b x n x d_model`` final history tokens; incumbent, t_frac: ``b``;
-    positions: ``b x n x input_width`` encoded inputs, kept only by a network with
-    ``distance_bias`` (else None).
+    keys, values: per layer, ``b x heads x n x d_head`` (with the distance bias, ``d_head +
+    input_width + 1``: :meth:`Block.fold_distance`); mask: ``b x n`` (True = real point);
+    tokens: ``b x n x d_model`` final history tokens; incumbent, t_frac: ``b``.
     """
 
     keys: list[Tensor]
@@ -198,7 +197,6 @@ class HistoryEncoding(NamedTuple):
     tokens: Tensor
     incumbent: Tensor
     t_frac: Tensor
-    positions: Tensor | None = None
 
 
 class QueryScores(NamedTuple):
@@ -218,15 +216,6 @@ def _fused_ok(*tensors: Tensor) -> bool:
     if _FLASH_CPU is None or any(t.device.type != "cpu" for t in tensors):
         return False
     return not (torch.is_grad_enabled() and any(t.requires_grad for t in tensors))
-
-
-def squared_distances(a: Tensor, b: Tensor) -> Tensor:
-    """``b x m x w`` and ``b x n x w`` -> ``b x m x n`` squared Euclidean distances.
-
-    Through the inner product, so memory stays ``O(m n)`` (no ``m x n x w`` difference
-    tensor) for long histories; clamped at 0 against round-off."""
-    sq = (a * a).sum(-1, keepdim=True) + (b * b).sum(-1).unsqueeze(-2)
-    return (sq - 2 * torch.matmul(a, b.transpose(-1, -2))).clamp_min(0.0)
 
 
 def _mlp(d_in: int, d_hidden: int, d_out: int) -> nn.Sequential:
@@ -261,35 +250,62 @@ class Block(nn.Module):
         t = t + self.drop(self.proj(self._merge(attn)))
         return t + self.drop(self.ff(self.ln2(t)))
 
-    def history(
-        self, h: Tensor, mask: Tensor | None, bias: Tensor | None = None
+    def fold_distance(
+        self, q: Tensor, k: Tensor, v: Tensor, pos: Tensor, w: Tensor
     ) -> tuple[Tensor, Tensor, Tensor]:
-        """``h``: ``b x n x d``; ``mask``: ``b x n``, or ``None`` when no token is padding;
-        ``bias``: ``b x heads x n x n`` added to the attention scores (distance bias), or None.
+        """Fold the distance bias into the dot product, so that the fused kernels still apply
+        and no ``m x n`` bias is ever built.
 
-        Returns new tokens and this layer's K, V.
+        ``-w |x_i - x_j|^2 = 2 w x_i . x_j - w |x_j|^2 - w |x_i|^2``, and the last term is the
+        same for every key of query ``i``, so the softmax drops it. With ``s`` the attention
+        scale, ``q' = [q, 2 w x / s, -w / s]`` and ``k' = [k, x, |x|^2]`` give ``s q'.k' = s
+        q.k + 2 w x_i . x_j - w |x_j|^2``. ``v`` gets zeros in the new dims (the kernels want
+        one head size), which :meth:`_unfold` drops from the output.
+
+        ``q, k, v``: ``b x heads x n x d_head``; ``pos``: ``b x n x p`` encoded inputs; ``w``:
+        ``heads``. Returns them with ``d_head + p + 1`` dims.
+        """
+        b, h, n, _ = q.shape
+        x = pos.unsqueeze(1).expand(b, h, n, pos.shape[-1]).to(q.dtype)
+        ws = (w * math.sqrt(self.d_head)).to(q.dtype).view(1, h, 1, 1)  # w / scale
+        sq = (x * x).sum(-1, keepdim=True)
+        q = torch.cat([q, 2 * ws * x, (-ws).expand(b, h, n, 1)], dim=-1)
+        k = torch.cat([k, x, sq], dim=-1)
+        v = torch.cat([v, v.new_zeros(b, h, n, x.shape[-1] + 1)], dim=-1)
+        return q, k, v
+
+    def _unfold(self, attn: Tensor) -> Tensor:
+        return attn[..., : self.d_head] if attn.shape[-1] != self.d_head else attn
+
+    def history(
+        self,
+        h: Tensor,
+        mask: Tensor | None,
+        pos: Tensor | None = None,
+        w: Tensor | None = None,
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """``h``: ``b x n x d``; ``mask``: ``b x n``, or ``None`` when no token is padding.
+        ``pos`` (``b x n x input_width``) and ``w`` (``heads``): the distance bias's encoded
+        inputs and per-head weights, or None (no bias).
+
+        Returns new tokens and this layer's K, V (folded with the bias, if any).
         """
         q, k, v = self._split(h)
-        if bias is not None:
-            if mask is not None:
-                eye = torch.eye(h.shape[1], dtype=torch.bool, device=h.device)
-                allowed = (mask[:, None, :] | eye).unsqueeze(1)
-                bias = bias.masked_fill(~allowed, -math.inf)
-            attn = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
-        elif mask is None:
+        if pos is not None:
+            q, k, v = self.fold_distance(q, k, v, pos, w)
+        scale = 1.0 / math.sqrt(self.d_head)
+        if mask is None:
             # No n x n mask: PyTorch's fused (flash) kernel keeps memory linear in n.
-            attn = F.scaled_dot_product_attention(q, k, v)
+            attn = F.scaled_dot_product_attention(q, k, v, scale=scale)
         else:
             # Every token may attend to real history tokens and always to itself (so padded
             # rows and an all-padding history never produce an empty softmax).
             eye = torch.eye(h.shape[1], dtype=torch.bool, device=h.device)
             allowed = (mask[:, None, :] | eye).unsqueeze(1)  # b x 1 x n x n
-            attn = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
-        return self._residual(h, attn), k, v
+            attn = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, scale=scale)
+        return self._residual(h, self._unfold(attn)), k, v
 
-    def _query_fused(
-        self, z: Tensor, k_hist: Tensor, v_hist: Tensor, scale: float, bias: Tensor | None
-    ) -> Tensor:
+    def _query_fused(self, z: Tensor, k_hist: Tensor, v_hist: Tensor, scale: float) -> Tensor:
         """Gradient-free :meth:`query` for a padding-free history, through PyTorch's fused
         CPU attention kernel, which returns the history part already normalised plus its
         log-normaliser ``lse``. The self token then enters with weight
@@ -298,11 +314,21 @@ class Block(nn.Module):
         b, m, _ = z.shape
         q, k, v = self.qkv(self.ln1(z)).view(b, m, 3, self.n_heads, self.d_head).unbind(2)
         s_self = (q * k).sum(-1) * scale  # b x m x h
-        out, lse = _FLASH_CPU(q.transpose(1, 2), k_hist, v_hist, attn_mask=bias, scale=scale)[:2]
+        out, lse = _FLASH_CPU(q.transpose(1, 2), k_hist, v_hist, scale=scale)[:2]
         w_self = torch.sigmoid(s_self - lse.transpose(1, 2)).unsqueeze(-1)
         attn = torch.lerp(out.transpose(1, 2), v, w_self).reshape(b, m, -1)
         z = z + self.proj(attn)
         return z + self.ff(self.ln2(z))
+
+    def _query_fused_folded(
+        self, z: Tensor, k_hist: Tensor, v_hist: Tensor, scale: float, pos: Tensor, w: Tensor
+    ) -> Tensor:
+        """:meth:`_query_fused` with the distance bias folded in (head-first layout)."""
+        q, k, v = self.fold_distance(*self._split(z), pos, w)
+        s_self = (q * k).sum(-1) * scale  # b x h x m
+        out, lse = _FLASH_CPU(q, k_hist, v_hist, scale=scale)[:2]
+        attn = torch.lerp(out, v, torch.sigmoid(s_self - lse).unsqueeze(-1))
+        return self._residual(z, self._unfold(attn))
 
     def query(
         self,
@@ -310,23 +336,26 @@ class Block(nn.Module):
         k_hist: Tensor,
         v_hist: Tensor,
         mask: Tensor | None,
-        bias: Tensor | None = None,
+        pos: Tensor | None = None,
+        w: Tensor | None = None,
     ) -> Tensor:
         """``z``: ``b x m x d`` query tokens attend to the cached history and to themselves.
 
-        ``mask``: ``b x n`` (True = real point), or ``None`` when no history token is padding;
-        ``bias``: ``b x heads x m x n`` added to the history scores (distance bias; a query's
-        distance to itself is 0), or None.
+        ``mask``: ``b x n`` (True = real point), or ``None`` when no history token is padding.
+        ``pos`` (``b x m x input_width``) and ``w``: the queries' side of the distance bias
+        (the cached keys carry the history's), or None.
         """
         scale = 1.0 / math.sqrt(self.d_head)
         dropout = self.training and self.drop.p > 0
         if mask is None and k_hist.shape[-2] > 0 and not dropout and _fused_ok(z, k_hist, v_hist):
-            return self._query_fused(z, k_hist, v_hist, scale, bias)
+            if pos is not None:
+                return self._query_fused_folded(z, k_hist, v_hist, scale, pos, w)
+            return self._query_fused(z, k_hist, v_hist, scale)
         q, k_self, v_self = self._split(z)
+        if pos is not None:
+            q, k_self, v_self = self.fold_distance(q, k_self, v_self, pos, w)
         s_self = (q * k_self).sum(-1, keepdim=True) * scale  # b x h x m x 1
         s_hist = torch.matmul(q, k_hist.transpose(-1, -2)) * scale  # b x h x m x n
-        if bias is not None:
-            s_hist = s_hist + bias
         if mask is not None:
             s_hist = s_hist.masked_fill(~mask[:, None, None, :], -math.inf)
         # softmax over [history, self] without concatenating the m x (n + 1) scores: one
@@ -335,7 +364,7 @@ class Block(nn.Module):
         e_hist, e_self = torch.exp(s_hist - top), torch.exp(s_self - top)
         denom = e_hist.sum(-1, keepdim=True) + e_self
         attn = (torch.matmul(e_hist, v_hist) + e_self * v_self) / denom
-        return self._residual(z, attn)
+        return self._residual(z, self._unfold(attn))
 
 
 class NAPTransformer(nn.Module):
@@ -398,15 +427,9 @@ class NAPTransformer(nn.Module):
         assert missing == ["dist_w"] and not unexpected, (missing, unexpected)
         return net.to(dtype=self.dtype, device=self.bar_head[0].weight.device)
 
-    def _distance_biases(self, a: Tensor | None, b: Tensor | None) -> list[Tensor | None]:
-        """Per layer, the ``batch x heads x m x n`` scores ``-w ||a_i - b_j||^2`` of
-        encoded inputs ``a`` (``batch x m x w``) and ``b`` (``batch x n x w``); Nones for a
-        network without the bias."""
-        if not self.config.distance_bias or a is None or b is None:
-            return [None] * self.config.n_layers
-        d2 = squared_distances(a, b).unsqueeze(1)  # batch x 1 x m x n
-        w = (self.DISTANCE_SCALE * self.dist_w).to(d2.dtype)
-        return [-w[i].view(1, -1, 1, 1) * d2 for i in range(self.config.n_layers)]
+    def distance_weights(self, layer: int) -> Tensor:
+        """The distance bias's per-head weights ``w`` (``heads``) of block ``layer``."""
+        return self.DISTANCE_SCALE * self.dist_w[layer]
 
     # ------------------------------------------------------------------ encoding
     @property
@@ -483,11 +506,12 @@ class NAPTransformer(nn.Module):
         keys, values = [], []
         attn_mask = None if bool(mask.all()) else mask
         pos = self.encode_inputs(hist_x) if self.config.distance_bias else None
-        for block, bias in zip(self.blocks, self._distance_biases(pos, pos)):
-            h, k, v = block.history(h, attn_mask, bias)
+        for i, block in enumerate(self.blocks):
+            w = None if pos is None else self.distance_weights(i)
+            h, k, v = block.history(h, attn_mask, pos, w)
             keys.append(k)
             values.append(v)
-        return HistoryEncoding(keys, values, mask, self.ln_f(h), incumbent, t_frac, pos)
+        return HistoryEncoding(keys, values, mask, self.ln_f(h), incumbent, t_frac)
 
     # ------------------------------------------------------------------ heads
     def score(
@@ -535,9 +559,9 @@ class NAPTransformer(nn.Module):
     ) -> tuple[Tensor, Tensor]:
         z = self.embed_x(qx)
         pos = self.encode_inputs(qx) if self.config.distance_bias else None
-        biases = self._distance_biases(pos, enc.positions)
-        for block, k, v, bias in zip(self.blocks, enc.keys, enc.values, biases):
-            z = block.query(z, k, v, mask, bias)
+        for i, (block, k, v) in enumerate(zip(self.blocks, enc.keys, enc.values)):
+            w = None if pos is None else self.distance_weights(i)
+            z = block.query(z, k, v, mask, pos, w)
         z = self.ln_f(z)
         return z, self.bar_head(z)
 
