@@ -82,7 +82,9 @@ class NAPConfig:
     starts at 0. Dot-product attention over embedded inputs cannot weight history points by
     their distance to a query until later layers have built such features; this bias gives
     every layer a kernel-like locality at any width, which is what sharp predictions next
-    to observed points need. Off by default (older checkpoints load unchanged);
+    to observed points need. It is folded into the dot product (:meth:`Block.fold_distance`):
+    ``input_width + 1`` more dims per head, no ``m x n`` tensor, the fused kernels kept
+    (``benchmarks/bench_distance_bias.py``). Off by default (older checkpoints load unchanged);
     :meth:`NAPTransformer.with_distance_bias` adds it to a trained network without changing
     its outputs.
     """

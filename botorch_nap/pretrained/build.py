@@ -140,7 +140,8 @@ def ship(
         net_desc = (
             f"d_model {c.d_model}, {c.n_layers} layers, {c.n_heads} heads, d_ff {c.d_ff}, "
             f"{c.n_buckets} bars over [{c.y_min:g}, {c.y_max:g}]; "
-            f"{net.num_parameters():,} parameters"
+            + ("distance-biased attention; " if c.distance_bias else "")
+            + f"{net.num_parameters():,} parameters"
         )
         if meta.get("family"):
             families[kind] = meta["family"]
