@@ -33,8 +33,6 @@ from botorch_nap.training.checkpoint import LAST_DIR
 NET_FIELDS = ("d_model", "n_layers", "n_heads", "d_ff", "n_buckets", "horizon")
 
 
-#: Network options off by default, ``{field: (type, help)}`` (read with their defaults where
-#: a caller leaves them out).
 def _flag(text: str) -> bool:
     """``1/0``, ``true/false``, ``yes/no`` (any case) -> bool, for on/off network options."""
     value = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
@@ -46,6 +44,8 @@ def _flag(text: str) -> bool:
         ) from None
 
 
+#: Network options off by default, ``{field: (type, help)}`` (read with their defaults where
+#: a caller leaves them out).
 NET_OPTIONS = {
     "x_fourier": (int, "random Fourier features of x at the embedding's entry (0: none)"),
     "x_fourier_max": (float, "largest scale of the --x-fourier features (cycles per unit)"),
