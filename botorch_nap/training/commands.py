@@ -34,7 +34,8 @@ NET_FIELDS = ("d_model", "n_layers", "n_heads", "d_ff", "n_buckets", "horizon")
 
 
 def _flag(text: str) -> bool:
-    """``1/0``, ``true/false``, ``yes/no`` (any case) -> bool, for on/off network options."""
+    """``1/0``, ``true/false``, ``yes/no`` (any case) -> bool, for on/off options (network
+    options and PPO's); anything else is refused, not read as False."""
     value = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
     try:
         return value[text.strip().lower()]
@@ -268,7 +269,7 @@ def _add_ppo_args(p: argparse.ArgumentParser) -> None:
         if isinstance(default, bool):
             g.add_argument(
                 flag,
-                type=lambda s: s.lower() in ("1", "true", "yes"),
+                type=_flag,
                 default=None,
                 metavar="BOOL",
                 help=f"default {default}",
