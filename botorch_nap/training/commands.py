@@ -223,6 +223,13 @@ def _pretrain(args) -> int:
     policy_weight = args.policy_weight
     if policy_weight is None:  # a resumed run keeps its own
         policy_weight = (meta or {}).get("hparams", {}).get("policy_weight", 1.0)
+    data_weight = args.data_weight
+    if data_weight is None:
+        data_weight = (meta or {}).get("hparams", {}).get("data_weight", 0.0)
+    if data_weight < 0:
+        raise SystemExit(f"--data-weight must be >= 0, got {data_weight}")
+    if data_weight and not teachers:
+        raise SystemExit("--data-weight needs --teacher (without teachers the loss is the data's)")
     what = f"distilling {len(teachers)} teacher(s) into" if teachers else "pretraining"
     print(f"{what} {net.num_parameters():,} parameters on {spec['name']} -> {out}")
     m = pretrain(
@@ -248,6 +255,7 @@ def _pretrain(args) -> int:
         search_frac=args.search_contexts,
         teachers=teachers,
         policy_weight=policy_weight,
+        data_weight=data_weight,
     )
     print(
         f"done: {m['steps']} steps, best validation NLL {m['best_val_nll']:.4f} at step "
@@ -429,6 +437,13 @@ def register(subparsers) -> None:
         type=float,
         help="with --teacher: weight of matching the teachers' choice among the targets "
         "(default 1; a resumed run keeps its own)",
+    )
+    p.add_argument(
+        "--data-weight",
+        type=float,
+        help="with --teacher: weight of the NLL of the observed values (the plain NP loss) "
+        "beside the teachers' predictions, so the student can learn past them (default 0: "
+        "the teachers alone; a resumed run keeps its own)",
     )
     p.add_argument("--time-limit", type=float, help="seconds")
     p.add_argument(

@@ -53,11 +53,12 @@ SHARED_FIELDS = (
 
 
 class DistillLoss(NamedTuple):
-    """``total = bars + policy_weight * policy`` (scalars, nats)."""
+    """``total = bars + policy_weight * policy + data_weight * data`` (scalars, nats)."""
 
     total: Tensor
     bars: Tensor
     policy: Tensor
+    data: Tensor
 
 
 def check_compatible(student: NAPTransformer, teachers: Sequence[NAPTransformer]) -> None:
@@ -113,13 +114,17 @@ def distill_loss(
     n_context: Tensor,
     policy_weight: float = 1.0,
     chunk_size: int | None = None,
+    data_weight: float = 0.0,
 ) -> DistillLoss:
     """Distillation loss of one batch, laid out as :func:`~botorch_nap.training.common.np_loss`'s.
 
     ``X``: ``b x N x d`` (unit cube), ``y``: ``b x N`` (raw), ``n_context``: ``b``; point
     ``j`` of task ``i`` is context when ``j < n_context[i]``. ``bars``: the mean over all
     ``b x N`` points of ``KL(teachers || student)`` between bar distributions; ``policy``:
-    the mean over tasks of the KL between softmax policies over the task's targets.
+    the mean over tasks of the KL between softmax policies over the task's targets;
+    ``data``: the bar NLL of the targets' observed values (the NP loss), from the same
+    forward pass, so that with ``data_weight > 0`` the teachers guide the student while the
+    data can still take it past them.
     """
     split = context_split(X, y, n_context, student.config.y_transform)
     t_logp, t_acq = teacher_targets(teachers, split.hist_x, split.y_ctx, split.mask, X)
@@ -132,4 +137,11 @@ def distill_loss(
     t_pol = torch.log_softmax(t_acq.to(out.acq.dtype).masked_fill(~targets, floor), -1)
     s_pol = torch.log_softmax(out.acq.masked_fill(~targets, floor), -1)
     policy = (t_pol.exp() * (t_pol - s_pol)).masked_fill(~targets, 0.0).sum(-1).mean()
-    return DistillLoss(bars + policy_weight * policy, bars, policy)
+    total = bars + policy_weight * policy
+    data = bars.new_zeros(())
+    if data_weight:
+        nll = student.bar.nll(out.bar_logits, split.scale(y))
+        w = targets.to(nll.dtype)
+        data = (nll * w).sum() / w.sum().clamp_min(1.0)
+        total = total + data_weight * data
+    return DistillLoss(total, bars, policy, data)

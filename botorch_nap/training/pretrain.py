@@ -119,6 +119,7 @@ def pretrain(
     search_frac: float = 0.0,
     teachers: Sequence[NAPTransformer] = (),
     policy_weight: float = 1.0,
+    data_weight: float = 0.0,
 ) -> dict:
     """Train ``net``'s bar head (and trunk) on the NP loss; restore the best weights.
 
@@ -161,6 +162,8 @@ def pretrain(
             the NLL of real held-out values. ``net`` must share their inputs, bars and
             horizon. Empty (default): plain NP pretraining.
         policy_weight: with ``teachers``, the weight of the policy term of the loss.
+        data_weight: with ``teachers``, the weight of the NLL of the observed values (the
+            plain NP loss) added to the distillation loss; 0 (default): distillation alone.
 
     Returns:
         ``{"best_val_nll", "best_step", "final_train_nll", "steps", "stopped_early",
@@ -176,6 +179,11 @@ def pretrain(
     if n_points[0] < 2 or n_points[1] < n_points[0]:
         raise ValueError(f"n_points must be (lo, hi) with 2 <= lo <= hi, got {n_points}")
     teachers = list(teachers)
+    if data_weight < 0 or (data_weight and not teachers):
+        raise ValueError(
+            f"data_weight must be >= 0 and needs teachers, got {data_weight} with "
+            f"{len(teachers)} teacher(s)"
+        )
     if teachers:
         check_compatible(net, teachers)
         teachers = [t.eval() for t in teachers]
@@ -220,6 +228,7 @@ def pretrain(
             "loss_weighting": loss_weighting,
             **({"search_frac": search_frac} if search_frac else {}),
             **({"teachers": len(teachers), "policy_weight": policy_weight} if teachers else {}),
+            **({"data_weight": data_weight} if teachers and data_weight else {}),
         },
         **(meta or {}),
     }
@@ -253,7 +262,9 @@ def pretrain(
                 family, batch_size, n_points, gen, TRAIN, min_context, dtype, device, search_frac
             )
             if teachers:
-                loss = distill_loss(net, teachers, X, y, n_ctx, policy_weight, chunk_size).total
+                loss = distill_loss(
+                    net, teachers, X, y, n_ctx, policy_weight, chunk_size, data_weight
+                ).total
             else:
                 loss = np_loss(net, X, y, n_ctx, chunk_size, loss_weighting)
             opt.zero_grad(set_to_none=True)

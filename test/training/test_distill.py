@@ -51,6 +51,29 @@ def test_loss_is_zero_for_a_copy_and_positive_otherwise(gp_family):
         assert float(other.total) == pytest.approx(float(other.bars + 2 * other.policy), rel=1e-5)
 
 
+def test_data_term_is_the_np_loss_from_the_same_forward_pass(gp_family):
+    from botorch_nap.training.common import np_loss
+
+    teacher = distinct_teacher(0, head=True)
+    torch.manual_seed(1)
+    student = NAPTransformer(tiny_config())
+    X, y, n_ctx = batch(gp_family)
+    with torch.no_grad():
+        plain = distill_loss(student, [teacher], X, y, n_ctx)
+        mixed = distill_loss(student, [teacher], X, y, n_ctx, data_weight=0.5)
+        nll = np_loss(student, X, y, n_ctx)
+    assert float(plain.data) == 0.0  # not computed without a weight
+    assert float(mixed.data) == pytest.approx(float(nll), rel=1e-5)
+    assert float(mixed.data) > 0.5  # a fresh student is far from the values
+    assert float(mixed.total) == pytest.approx(float(plain.total + 0.5 * mixed.data), rel=1e-5)
+    # A copy of the teacher has no distillation loss left, only the data's.
+    with torch.no_grad():
+        same = distill_loss(copy.deepcopy(teacher), [teacher], X, y, n_ctx, data_weight=1.0)
+        teacher_nll = np_loss(teacher, X, y, n_ctx)
+    assert float(same.total) == pytest.approx(float(same.data), abs=1e-4)
+    assert float(same.data) == pytest.approx(float(teacher_nll), rel=1e-5)
+
+
 def test_two_identical_teachers_are_one(gp_family):
     teacher = distinct_teacher(0, head=True)
     torch.manual_seed(1)
@@ -119,6 +142,8 @@ def test_teachers_must_fit_the_student(gp_family):
         )
     with pytest.raises(ValueError, match="at least one teacher"):
         check_compatible(student, [])
+    with pytest.raises(ValueError, match="needs teachers"):
+        pretrain(student, gp_family, steps=1, progress=False, data_weight=1.0)
     # The size may differ: that is the point.
     check_compatible(student, [NAPTransformer(tiny_config(d_model=32, n_layers=2))])
 
@@ -153,6 +178,36 @@ def test_cli_distils_records_its_teachers_and_resumes(tmp_path, monkeypatch, cap
     # The resumed run kept its policy weight (its resume state is written last).
     last = json.loads((tmp_path / "student" / "last" / "config.json").read_text())["meta"]
     assert last["hparams"]["policy_weight"] == 0.5 and last["teachers"] == ["teacher"]
+
+
+def test_cli_data_weight_is_recorded_kept_on_resume_and_checked(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    distinct_teacher(0).save(tmp_path / "teacher")
+    small = ["--d-model", "8", *NET[2:]]
+    args = ["pretrain", *FAMILY, *small, *SHORT, "--out", "student"]
+    with pytest.raises(SystemExit, match="needs --teacher"):
+        run([*args, "--steps", "2", "--data-weight", "1"])
+    with pytest.raises(SystemExit, match=">= 0"):
+        run([*args, "--steps", "2", "--teacher", "teacher", "--data-weight", "-1"])
+    assert (
+        run(
+            [
+                *args,
+                "--teacher",
+                "teacher",
+                "--steps",
+                "10",
+                "--stop-at",
+                "5",
+                "--data-weight",
+                "0.25",
+            ]
+        )
+        == 0
+    )
+    assert run(["pretrain", "--out", "student", "--steps", "10", "--resume", *SHORT]) == 0
+    last = json.loads((tmp_path / "student" / "last" / "config.json").read_text())["meta"]
+    assert last["hparams"]["data_weight"] == 0.25 and last["step"] == 10
 
 
 def test_cli_names_a_teacher_that_does_not_fit(tmp_path):
