@@ -188,8 +188,13 @@ def np_loss(
     # Score every point; only non-context ones count. Queries never see each other, so
     # scoring the context points too changes nothing for the targets.
     logits = net.score(enc, X, chunk_size=chunk_size).bar_logits  # b x N x B
-    nll = net.bar.nll(logits, split.scale(y))  # b x N
-    w = (~split.is_context).to(nll.dtype)
+    return target_mean(net.bar.nll(logits, split.scale(y)), split.is_context, weighting)
+
+
+def target_mean(nll: Tensor, is_context: Tensor, weighting: str = "target") -> Tensor:
+    """Mean of ``b x N`` per-point losses over the targets (non-context points), averaged
+    over all targets (``"target"``) or within each task first (``"task"``)."""
+    w = (~is_context).to(nll.dtype)
     if weighting == "task":
         return ((nll * w).sum(1) / w.sum(1).clamp_min(1.0)).mean()
     return (nll * w).sum() / w.sum().clamp_min(1.0)

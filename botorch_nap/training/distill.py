@@ -36,7 +36,7 @@ import torch
 from torch import Tensor
 
 from botorch_nap.nn.transformer import NAPTransformer
-from botorch_nap.training.common import context_split
+from botorch_nap.training.common import context_split, target_mean
 
 #: Config fields a student must share with its teachers: the same inputs, the same bars on
 #: the same scale, and the same default ``t/T`` (the acquisition head reads it).
@@ -140,8 +140,6 @@ def distill_loss(
     total = bars + policy_weight * policy
     data = bars.new_zeros(())
     if data_weight:
-        nll = student.bar.nll(out.bar_logits, split.scale(y))
-        w = targets.to(nll.dtype)
-        data = (nll * w).sum() / w.sum().clamp_min(1.0)
+        data = target_mean(student.bar.nll(out.bar_logits, split.scale(y)), split.is_context)
         total = total + data_weight * data
     return DistillLoss(total, bars, policy, data)
