@@ -22,13 +22,14 @@ exact GP stays the floor either way, since how the context was chosen never depe
 unseen value.
 
 Run:  python benchmarks/np_vs_oracle_gp.py CKPT [CKPT ...] [--dim 3] [--ns 5 15 30]
-          [--contexts iid|search] [--near K] [--ensemble]
+          [--contexts iid|search] [--near K] [--ensemble] [--symmetries K] [--moments]
       (a checkpoint is a folder or a shipped name, e.g. gp_prior)
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 
 import torch
@@ -68,10 +69,9 @@ def gaussian_nll(mu: torch.Tensor, var: torch.Tensor, y: torch.Tensor) -> torch.
     return (0.5 * torch.log(2 * math.pi * var) + 0.5 * (y - mu) ** 2 / var).mean()
 
 
-def gp_nll(Xc, yc, Xt, yt, ls, bars=None, jitter=1e-6) -> tuple[torch.Tensor, torch.Tensor]:
-    """The exact GP's NLL per target, and the NLL of the same posterior put into ``bars``
-    (a :class:`~botorch_nap.nn.bar_distribution.BarDistribution` over standardised y, as the
-    network's head sees it): the floor that the bars' resolution sets."""
+def gp_posterior(Xc, yc, Xt, ls, jitter=1e-6) -> tuple[torch.Tensor, torch.Tensor]:
+    """The exact GP's (RBF, unit variance, lengthscales ``ls``) posterior mean and variance
+    of ``f`` at ``Xt`` (``m``)."""
 
     def k(a, b):
         return torch.exp(-0.5 * (((a[:, None] - b[None]) / ls) ** 2).sum(-1))
@@ -80,6 +80,14 @@ def gp_nll(Xc, yc, Xt, yt, ls, bars=None, jitter=1e-6) -> tuple[torch.Tensor, to
     Ktc = k(Xt, Xc)
     mu = (Ktc @ torch.cholesky_solve(yc[:, None], L))[:, 0]
     var = (1 - (Ktc * torch.cholesky_solve(Ktc.T, L).T).sum(-1)).clamp_min(jitter)
+    return mu, var
+
+
+def gp_nll(Xc, yc, Xt, yt, ls, bars=None, jitter=1e-6) -> tuple[torch.Tensor, torch.Tensor]:
+    """The exact GP's NLL per target, and the NLL of the same posterior put into ``bars``
+    (a :class:`~botorch_nap.nn.bar_distribution.BarDistribution` over standardised y, as the
+    network's head sees it): the floor that the bars' resolution sets."""
+    mu, var = gp_posterior(Xc, yc, Xt, ls, jitter)
     nll = gaussian_nll(mu, var, yt)
     if bars is None:
         return nll, nll
@@ -114,6 +122,48 @@ def net_log_density(net, Xc, yc, Xt, yt) -> torch.Tensor:
     return -(net.bar.nll(logits, ((yt - mean) / std)[None])[0] + torch.log(std))
 
 
+@torch.no_grad()
+def net_moments(net, Xc, yc, Xt, yt) -> tuple[torch.Tensor, torch.Tensor]:
+    """RMSE of the network's predictive mean and its mean predictive std at ``Xt``, both in
+    units of the context's std."""
+    y_norm, mean, std = standardize_history(yc[None])
+    logits = net.score(net.encode_history(Xc[None], y_norm), Xt[None]).bar_logits
+    err = net.bar.mean(logits)[0] - ((yt - mean) / std).reshape(-1)
+    return err.pow(2).mean().sqrt(), net.bar.variance(logits)[0].sqrt().mean()
+
+
+def symmetries(dim: int, k: int, seed: int = 0) -> list[tuple[torch.Tensor, list[int], int]]:
+    """``k`` transforms ``(reflect, perm, y_sign)`` that leave an ARD GP prior on the unit cube
+    unchanged (``x -> where(reflect, 1 - x, x)[..., perm]``, ``y -> y_sign * y``): the
+    identity first, then ``k - 1`` others drawn without replacement."""
+    every = [
+        (torch.tensor(r, dtype=torch.bool), list(p), s)
+        for r in itertools.product((False, True), repeat=dim)
+        for p in itertools.permutations(range(dim))
+        for s in (1, -1)
+    ]
+    if not 1 <= k <= len(every):
+        raise ValueError(f"--symmetries must be in [1, {len(every)}] for dim {dim}, got {k}")
+    g = torch.Generator().manual_seed(seed)
+    return [every[0]] + [
+        every[1 + int(i)] for i in torch.randperm(len(every) - 1, generator=g)[: k - 1]
+    ]
+
+
+def symmetric_log_density(net, Xc, yc, Xt, yt, transforms) -> torch.Tensor:
+    """Per-target log density of the mixture over ``transforms`` (:func:`symmetries`): each
+    member sees the transformed problem, and ``y -> -y`` has unit Jacobian."""
+
+    def move(X, reflect, perm):
+        return torch.where(reflect, 1 - X, X)[:, perm]
+
+    members = [
+        net_log_density(net, move(Xc, r, p), s * yc, move(Xt, r, p), s * yt)
+        for r, p, s in transforms
+    ]
+    return torch.stack(members).logsumexp(0) - math.log(len(members))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("checkpoints", nargs="+")
@@ -124,6 +174,10 @@ def main() -> None:
     p.add_argument("--contexts", choices=("iid", "search"), default="iid")
     p.add_argument("--near", type=int, default=0, help="score the K targets nearest the best")
     p.add_argument("--ensemble", action="store_true", help="also the checkpoints' mixture")
+    p.add_argument(
+        "--symmetries", type=int, default=0, help="K: the first checkpoint's symmetry ensemble"
+    )
+    p.add_argument("--moments", action="store_true", help="also RMSE and predictive std")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     fam = GPPriorFamily(dim=args.dim)
@@ -131,6 +185,10 @@ def main() -> None:
         c: NAPTransformer.load(resolve_checkpoint(c, "np"), expected_dim=args.dim).double()
         for c in args.checkpoints
     }
+    transforms = symmetries(args.dim, args.symmetries) if args.symmetries else []
+    extra = (["mixture"] if args.ensemble else []) + (
+        [f"{args.symmetries} symmetries"] * bool(transforms)
+    )
     print(
         f"{fam.name}, validation functions ({len(fam.split_ids('val'))}), {args.contexts} "
         f"contexts, {f'the {args.near} targets nearest the best' if args.near else 'all targets'}"
@@ -139,12 +197,12 @@ def main() -> None:
     bars = next(iter(nets.values())).bar
     print(
         f"{'n':>4} | {'exact GP':>9} | {f'in {len(bars.borders) - 1} bars':>15} | "
-        f"{'fitted GP':>15} | "
-        + " | ".join(f"{c[-24:]:>24}" for c in [*nets, *(["mixture"] if args.ensemble else [])])
+        f"{'fitted GP':>15} | " + " | ".join(f"{c[-24:]:>24}" for c in [*nets, *extra])
     )
     g = torch.Generator().manual_seed(0)
     for n in args.ns:
         gp, in_bars, fitted, nn_ = [], [], [], {c: [] for c in nets}
+        moments: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {"exact GP": []}
         for tid in fam.split_ids("val"):
             Xc, yc, Xt, yt = validation_context(fam, tid, n, args.targets, args.contexts, g)
             if args.near:
@@ -161,6 +219,18 @@ def main() -> None:
             if args.ensemble:
                 mix = torch.stack(list(logp.values())).logsumexp(0) - math.log(len(logp))
                 nn_.setdefault("mixture", []).append(-mix.mean())
+            if transforms:
+                first = next(iter(nets.values()))
+                sym = symmetric_log_density(first, Xc, yc, Xt, yt, transforms)
+                nn_.setdefault("symmetries", []).append(-sym.mean())
+            if args.moments:
+                std = standardize_history(yc[None])[2][0]
+                mu, var = gp_posterior(Xc, yc, Xt, true_lengthscales(fam, tid))
+                moments["exact GP"].append(
+                    ((mu - yt).pow(2).mean().sqrt() / std, var.sqrt().mean() / std)
+                )
+                for c, net in nets.items():
+                    moments.setdefault(c, []).append(net_moments(net, Xc, yc, Xt, yt))
         ref = float(torch.stack(gp).mean())
         cells = [
             f"{float(torch.stack(v).mean()):>9.3f} ({float(torch.stack(v).mean()) - ref:+.2f})"
@@ -172,6 +242,16 @@ def main() -> None:
             f"{fit:>7.3f} ({fit - ref:+.2f}) | " + " | ".join(f"{c:>24}" for c in cells),
             flush=True,
         )
+        if args.moments:
+            print(
+                f"{'':>4}   RMSE of the mean / mean predictive std (context std units): "
+                + "; ".join(
+                    f"{c[-24:]} {float(torch.stack([a for a, _ in v]).mean()):.3f} / "
+                    f"{float(torch.stack([b for _, b in v]).mean()):.3f}"
+                    for c, v in moments.items()
+                ),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

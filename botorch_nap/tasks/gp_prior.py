@@ -20,6 +20,7 @@ by dense Sobol sampling plus local optimisation (:func:`~botorch_nap.tasks.optim
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -40,12 +41,14 @@ def sample_rff_params(
     ard: bool,
     generator: torch.Generator | None = None,
     dtype: torch.dtype = torch.float64,
-) -> tuple[Tensor, Tensor, Tensor]:
+    return_lengthscales: bool = False,
+) -> tuple[Tensor, ...]:
     """Parameters of ``b`` RFF functions.
 
     Returns:
         ``omega``: ``b x M x d`` frequencies, already divided by the lengthscales;
-        ``phase``: ``b x M``; ``weight``: ``b x M`` (includes the ``sqrt(2 / M)`` factor).
+        ``phase``: ``b x M``; ``weight``: ``b x M`` (includes the ``sqrt(2 / M)`` factor);
+        with ``return_lengthscales``, also the lengthscales ``b x d`` (the same draws).
     """
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
@@ -61,6 +64,8 @@ def sample_rff_params(
     omega = omega / ls
     phase = 2 * math.pi * torch.rand(b, M, generator=generator, dtype=dtype)
     weight = torch.randn(b, M, generator=generator, dtype=dtype) * math.sqrt(2.0 / M)
+    if return_lengthscales:
+        return omega, phase, weight, ls[:, 0].expand(b, d)
     return omega, phase, weight
 
 
@@ -68,6 +73,64 @@ def rff_eval(X: Tensor, omega: Tensor, phase: Tensor, weight: Tensor) -> Tensor:
     """Evaluate ``b`` RFF functions at their own points ``X`` (``b x n x d``) -> ``b x n``."""
     feats = torch.cos(torch.baddbmm(phase.unsqueeze(1), X, omega.transpose(1, 2)))
     return (feats @ weight.unsqueeze(-1)).squeeze(-1)
+
+
+class PriorBatch(NamedTuple):
+    """Sampled tasks with the prior parameters that generated them: ``X`` ``b x N x d``,
+    ``y`` ``b x N``, ``lengthscales`` ``b x d``, ``noise_std`` ``b`` (0: noise-free) and the
+    ``kernel`` name (unit variance, zero mean)."""
+
+    X: Tensor
+    y: Tensor
+    lengthscales: Tensor
+    noise_std: Tensor
+    kernel: str
+
+
+def kernel_matrix(X1: Tensor, X2: Tensor, lengthscales: Tensor, kernel: str) -> Tensor:
+    """Unit-variance stationary kernel between ``b x n x d`` and ``b x m x d`` points with
+    per-task lengthscales ``b x d`` -> ``b x n x m``."""
+    ls = lengthscales.to(X1).unsqueeze(1)
+    r2 = (X1.div(ls).unsqueeze(2) - X2.div(ls).unsqueeze(1)).square().sum(-1)
+    if kernel == "rbf":
+        return torch.exp(-0.5 * r2)
+    if kernel == "matern52":
+        r = (5.0 * r2).clamp_min(1e-30).sqrt()
+        return (1.0 + r + r * r / 3.0) * torch.exp(-r)
+    raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+
+
+def gp_predictive(
+    batch: PriorBatch, n_context: Tensor, jitter: float = 1e-6
+) -> tuple[Tensor, Tensor]:
+    """The exact predictive distribution of the *observed* value at every point of each
+    task, given the task's first ``n_context[i]`` points, under the GP prior that generated
+    the task (its own lengthscales and noise): means and variances ``b x N`` (float64).
+
+    A neural process trained on these Gaussians instead of the sampled values
+    (:func:`~botorch_nap.training.posterior.posterior_loss`) has the same optimum (the
+    prior's predictive distribution, once the unknown lengthscales are averaged over by the
+    training stream) and gradients of lower variance.
+    """
+    X, y = batch.X.double(), batch.y.double()
+    b, n, _ = X.shape
+    ctx = torch.arange(n, device=X.device).unsqueeze(0) < n_context.to(X.device).unsqueeze(1)
+    K = kernel_matrix(X, X, batch.lengthscales, batch.kernel)
+    noise_var = batch.noise_std.to(X).square().unsqueeze(-1) + jitter  # b x 1
+    pair = ctx.unsqueeze(2) & ctx.unsqueeze(1)
+    # Non-context rows and columns become an identity block, so that one batched Cholesky
+    # serves tasks with different context sizes.
+    diag = torch.diag_embed(torch.where(ctx, noise_var.expand(b, n), torch.ones_like(y)))
+    A = torch.where(pair, K, torch.zeros_like(K)) + diag
+    Kq = torch.where(ctx.unsqueeze(1), K, torch.zeros_like(K))  # b x N (query) x N (context)
+    L, info = torch.linalg.cholesky_ex(A)
+    if bool((info > 0).any()):
+        L = torch.linalg.cholesky(A + 1e-4 * torch.eye(n, dtype=A.dtype, device=A.device))
+    alpha = torch.cholesky_solve(torch.where(ctx, y, torch.zeros_like(y)).unsqueeze(-1), L)
+    mean = (Kq @ alpha).squeeze(-1)
+    V = torch.cholesky_solve(Kq.transpose(1, 2), L)  # b x N (context) x N (query)
+    var_f = (1.0 - (Kq * V.transpose(1, 2)).sum(-1)).clamp_min(0.0)
+    return mean, var_f + noise_var
 
 
 class GPPriorTask(LazyExtremaTask):
@@ -179,18 +242,29 @@ class GPPriorFamily(TaskFamily):
             "test": list(range(n_train + n_val, n_train + n_val + n_test)),
         }
         self._tasks: dict[int, GPPriorTask] = {}
-        self._stacked: dict[str, tuple[Tensor, Tensor, Tensor]] = {}
+        self._stacked: dict[str, tuple[Tensor, Tensor, Tensor, Tensor]] = {}
 
     def split_ids(self, split: str) -> list[int]:
         return list(self._ids[check_split(split)])
 
     def _params(self, task_id: int) -> tuple[Tensor, Tensor, Tensor]:
+        return self._prior_params(task_id)[:3]
+
+    def _prior_params(self, task_id: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """``omega``, ``phase``, ``weight`` and the lengthscales (``d``) of a fixed task."""
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + int(task_id))
-        o, p, w = sample_rff_params(
-            1, self.dim, self.n_features, self.kernel, self.lengthscale_range, self.ard, gen
+        o, p, w, ls = sample_rff_params(
+            1,
+            self.dim,
+            self.n_features,
+            self.kernel,
+            self.lengthscale_range,
+            self.ard,
+            gen,
+            return_lengthscales=True,
         )
         self._mask_inactive(o, gen)
-        return o[0], p[0], w[0]
+        return o[0], p[0], w[0], ls[0]
 
     def _mask_inactive(self, omega: Tensor, generator: torch.Generator | None) -> Tensor | None:
         """Mixed-dimension family: zero the frequencies of each function's inactive dims
@@ -219,9 +293,21 @@ class GPPriorFamily(TaskFamily):
     ) -> tuple[Tensor, Tensor]:
         """Fresh functions for ``"train"``; fixed split functions (drawn with replacement)
         otherwise. Returns ``X: b x n_points x d`` uniform in the cube, ``y: b x n_points``."""
+        batch = self.sample_batch_with_prior(b, n_points, generator, split)
+        return batch.X, batch.y
+
+    def sample_batch_with_prior(
+        self,
+        b: int,
+        n_points: int,
+        generator: torch.Generator | None = None,
+        split: str = "train",
+    ) -> PriorBatch:
+        """:meth:`sample_batch` (the same draws) with each function's lengthscales and noise
+        std, for :func:`gp_predictive`."""
         check_split(split)
         if split == "train":
-            o, p, w = sample_rff_params(
+            o, p, w, ls = sample_rff_params(
                 b,
                 self.dim,
                 self.n_features,
@@ -229,15 +315,16 @@ class GPPriorFamily(TaskFamily):
                 self.lengthscale_range,
                 self.ard,
                 generator,
+                return_lengthscales=True,
             )
             active = self._mask_inactive(o, generator)
         else:
             if split not in self._stacked:
-                params = [self._params(i) for i in self._ids[split]]
+                params = [self._prior_params(i) for i in self._ids[split]]
                 self._stacked[split] = tuple(torch.stack(t) for t in zip(*params))
-            omegas, phases, weights = self._stacked[split]
+            omegas, phases, weights, lengthscales = self._stacked[split]
             pick = torch.randint(len(omegas), (b,), generator=generator)
-            o, p, w = omegas[pick], phases[pick], weights[pick]
+            o, p, w, ls = omegas[pick], phases[pick], weights[pick], lengthscales[pick]
             active = (o != 0).any(1) if self.min_dim is not None else None
         X = torch.rand(b, n_points, self.dim, generator=generator, dtype=torch.float64)
         X = self.near.apply(X, generator)
@@ -247,7 +334,9 @@ class GPPriorFamily(TaskFamily):
         noise = self._noise_std(b, generator)
         if noise is not None:
             y = y + noise.unsqueeze(-1) * torch.randn(y.shape, generator=generator, dtype=y.dtype)
-        return X, y
+        else:
+            noise = torch.zeros(b, dtype=torch.float64)
+        return PriorBatch(X, y, ls, noise, self.kernel)
 
     def _noise_std(self, b: int, generator) -> Tensor | None:
         """Per-function noise std ``b`` (``None``: noise-free)."""

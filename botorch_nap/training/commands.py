@@ -230,6 +230,12 @@ def _pretrain(args) -> int:
         raise SystemExit(f"--data-weight must be >= 0, got {data_weight}")
     if data_weight and not teachers:
         raise SystemExit("--data-weight needs --teacher (without teachers the loss is the data's)")
+    # A resumed run keeps its loss.
+    posterior = args.posterior_targets or bool(
+        (meta or {}).get("hparams", {}).get("posterior_targets", False)
+    )
+    if posterior and teachers:
+        raise SystemExit("--posterior-targets and --teacher are two different losses: pick one")
     what = f"distilling {len(teachers)} teacher(s) into" if teachers else "pretraining"
     print(f"{what} {net.num_parameters():,} parameters on {spec['name']} -> {out}")
     m = pretrain(
@@ -256,6 +262,7 @@ def _pretrain(args) -> int:
         teachers=teachers,
         policy_weight=policy_weight,
         data_weight=data_weight,
+        posterior_targets=posterior,
     )
     print(
         f"done: {m['steps']} steps, best validation NLL {m['best_val_nll']:.4f} at step "
@@ -444,6 +451,13 @@ def register(subparsers) -> None:
         help="with --teacher: weight of the NLL of the observed values (the plain NP loss) "
         "beside the teachers' predictions, so the student can learn past them (default 0: "
         "the teachers alone; a resumed run keeps its own)",
+    )
+    p.add_argument(
+        "--posterior-targets",
+        action="store_true",
+        help="train on each target's exact predictive distribution under the prior that "
+        "generated its task (its GP lengthscales and noise) instead of its one sampled value: "
+        "the same optimum, less gradient noise (families that know their prior: gp_prior)",
     )
     p.add_argument("--time-limit", type=float, help="seconds")
     p.add_argument(

@@ -50,18 +50,30 @@ from botorch_nap.training.common import (
     warmup_linear_lambda,
 )
 from botorch_nap.training.distill import check_compatible, distill_loss, frozen_head
+from botorch_nap.training.posterior import posterior_loss
 
 LOG_COLUMNS = ["step", "elapsed_s", "lr", "train_nll", "val_nll", "best_val_nll"]
 
 
-def _draw(family, b, n_points, gen, split, min_context, dtype, device, search_frac=0.0):
+def _draw(
+    family, b, n_points, gen, split, min_context, dtype, device, search_frac=0.0, with_prior=False
+):
     """One batch: ``X`` b x N x d, ``y`` b x N (shuffled iid) and context sizes ``b``.
 
     ``search_frac``: the fraction of tasks whose points are then put in the order a search
     could have evaluated them in (:func:`~botorch_nap.training.common.search_like_order`),
-    so that their contexts look like BO histories rather than iid draws."""
+    so that their contexts look like BO histories rather than iid draws. ``with_prior``: the
+    tasks come from ``family.sample_batch_with_prior`` (the same draws as ``sample_batch``)
+    and a fourth value is returned, the :class:`~botorch_nap.tasks.gp_prior.PriorBatch` of
+    the shuffled points."""
     n = int(torch.randint(n_points[0], n_points[1] + 1, (1,), generator=gen))
-    X, y = sample_tasks(family, b, n, gen, split=split, dtype=dtype, device=device)
+    prior = None
+    if with_prior:
+        # Such families sample in the unit cube and maximise, as sample_tasks would return.
+        prior = family.sample_batch_with_prior(b, n, gen, split=split)
+        X, y = (t.to(dtype=dtype, device=device) for t in (prior.X, prior.y))
+    else:
+        X, y = sample_tasks(family, b, n, gen, split=split, dtype=dtype, device=device)
     # Shuffle so "the first n_context points" is a uniformly random context whatever order
     # the family returns its points in.
     perm = torch.rand(b, n, generator=gen).argsort(-1).to(X.device)
@@ -74,6 +86,8 @@ def _draw(family, b, n_points, gen, split, min_context, dtype, device, search_fr
         order = torch.where(use, order, torch.arange(n, device=X.device).expand(b, n))
         X = X.gather(1, order.unsqueeze(-1).expand_as(X))
         y = y.gather(1, order)
+    if prior is not None:
+        return X, y, n_ctx, prior._replace(X=X, y=y)
     return X, y, n_ctx
 
 
@@ -120,6 +134,7 @@ def pretrain(
     teachers: Sequence[NAPTransformer] = (),
     policy_weight: float = 1.0,
     data_weight: float = 0.0,
+    posterior_targets: bool = False,
 ) -> dict:
     """Train ``net``'s bar head (and trunk) on the NP loss; restore the best weights.
 
@@ -164,6 +179,12 @@ def pretrain(
         policy_weight: with ``teachers``, the weight of the policy term of the loss.
         data_weight: with ``teachers``, the weight of the NLL of the observed values (the
             plain NP loss) added to the distillation loss; 0 (default): distillation alone.
+        posterior_targets: train on each target's exact predictive distribution under the
+            prior that generated its task instead of its sampled value
+            (:mod:`~botorch_nap.training.posterior`): the same optimum, less gradient noise.
+            Needs a family with ``sample_batch_with_prior`` (``gp_prior``); not with
+            ``teachers``. The logged ``train_nll`` is then that cross-entropy, which equals
+            the NP loss in expectation.
 
     Returns:
         ``{"best_val_nll", "best_step", "final_train_nll", "steps", "stopped_early",
@@ -179,6 +200,14 @@ def pretrain(
     if n_points[0] < 2 or n_points[1] < n_points[0]:
         raise ValueError(f"n_points must be (lo, hi) with 2 <= lo <= hi, got {n_points}")
     teachers = list(teachers)
+    if posterior_targets:
+        if not hasattr(family, "sample_batch_with_prior"):
+            raise ValueError(
+                f"posterior_targets needs a family that knows the prior of its tasks "
+                f"(sample_batch_with_prior, e.g. gp_prior); {type(family).__name__} does not"
+            )
+        if teachers:
+            raise ValueError("posterior_targets and teachers are two different losses: pick one")
     if data_weight < 0 or (data_weight and not teachers):
         raise ValueError(
             f"data_weight must be >= 0 and needs teachers, got {data_weight} with "
@@ -229,6 +258,7 @@ def pretrain(
             **({"search_frac": search_frac} if search_frac else {}),
             **({"teachers": len(teachers), "policy_weight": policy_weight} if teachers else {}),
             **({"data_weight": data_weight} if teachers and data_weight else {}),
+            **({"posterior_targets": True} if posterior_targets else {}),
         },
         **(meta or {}),
     }
@@ -258,10 +288,21 @@ def pretrain(
         stopped_early = False
         bar = tqdm(total=steps, initial=step, disable=not progress, desc="pretrain", leave=False)
         while step < steps and not (stop_at is not None and step >= stop_at):
-            X, y, n_ctx = _draw(
-                family, batch_size, n_points, gen, TRAIN, min_context, dtype, device, search_frac
+            X, y, n_ctx, *prior = _draw(
+                family,
+                batch_size,
+                n_points,
+                gen,
+                TRAIN,
+                min_context,
+                dtype,
+                device,
+                search_frac,
+                posterior_targets,
             )
-            if teachers:
+            if posterior_targets:
+                loss = posterior_loss(net, prior[0], n_ctx, chunk_size, loss_weighting)
+            elif teachers:
                 loss = distill_loss(
                     net, teachers, X, y, n_ctx, policy_weight, chunk_size, data_weight
                 ).total

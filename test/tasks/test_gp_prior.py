@@ -144,3 +144,73 @@ def test_per_function_noise_levels():
 def test_new_options_are_validated(kw, match):
     with pytest.raises(ValueError, match=match):
         GPPriorFamily(dim=2, **kw)
+
+
+@pytest.mark.parametrize("split", ["train", "val"])
+def test_sample_batch_with_prior_is_sample_batch_plus_the_prior(split):
+    fam = GPPriorFamily(dim=3, min_dim=2, noise_std_range=(0.01, 0.1), noisy_frac=0.5, n_val=3)
+    X, y = fam.sample_batch(16, 20, torch.Generator().manual_seed(2), split=split)
+    batch = fam.sample_batch_with_prior(16, 20, torch.Generator().manual_seed(2), split=split)
+    assert torch.equal(X, batch.X) and torch.equal(y, batch.y) and batch.kernel == "rbf"
+    assert batch.lengthscales.shape == (16, 3) and batch.noise_std.shape == (16,)
+    lo, hi = fam.lengthscale_range
+    assert ((batch.lengthscales >= lo) & (batch.lengthscales <= hi)).all()
+    assert (batch.noise_std == 0).any() and (batch.noise_std > 0).any()
+
+
+def test_fixed_split_batches_carry_their_tasks_lengthscales():
+    fam = GPPriorFamily(dim=2, n_features=64, n_val=3)
+    batch = fam.sample_batch_with_prior(12, 15, torch.Generator().manual_seed(0), split="val")
+    tasks = {i: fam.task(i) for i in fam.split_ids("val")}
+    for Xi, yi, ls in zip(batch.X, batch.y, batch.lengthscales):
+        (tid,) = [i for i, t in tasks.items() if torch.allclose(t.evaluate(Xi), yi)]
+        assert torch.equal(ls, fam._prior_params(tid)[3])
+    assert len({tuple(v.tolist()) for v in batch.lengthscales}) > 1
+
+
+@pytest.mark.parametrize("kernel", ["rbf", "matern52"])
+def test_gp_predictive_is_calibrated_on_its_own_prior(kernel):
+    from botorch_nap.tasks.gp_prior import gp_predictive
+
+    fam = GPPriorFamily(
+        dim=2,
+        kernel=kernel,
+        lengthscale_range=(0.1, 0.5),
+        noise_std_range=(0.01, 0.3),
+        noisy_frac=0.5,
+    )
+    batch = fam.sample_batch_with_prior(64, 40, torch.Generator().manual_seed(0))
+    n_ctx = torch.randint(1, 39, (64,), generator=torch.Generator().manual_seed(1))
+    mean, var = gp_predictive(batch, n_ctx)
+    targets = torch.arange(40).unsqueeze(0) >= n_ctx.unsqueeze(1)
+    z = ((batch.y - mean) / var.sqrt())[targets]
+    # The predictive of the generating prior: standard normal residuals on held-out points.
+    assert abs(float(z.mean())) < 0.1 and 0.9 < float(z.std()) < 1.1, (z.mean(), z.std())
+    # Under a wrong prior they are not: too short lengthscales under-state what the context
+    # says, too long ones over-state it.
+    for factor, bad in ((0.3, lambda sd: sd < 0.88), (3.0, lambda sd: sd > 1.2)):
+        wrong = batch._replace(lengthscales=batch.lengthscales * factor)
+        m2, v2 = gp_predictive(wrong, n_ctx)
+        assert bad(float(((batch.y - m2) / v2.sqrt())[targets].std())), factor
+
+
+def test_gp_predictive_collapses_at_noise_free_observations_and_matches_a_direct_solve():
+    from botorch_nap.tasks.gp_prior import PriorBatch, gp_predictive, kernel_matrix
+
+    g = torch.Generator().manual_seed(0)
+    X = torch.rand(2, 7, 2, generator=g, dtype=torch.float64)
+    X[:, 5] = X[:, 1]  # a target on a context point
+    y = torch.randn(2, 7, generator=g, dtype=torch.float64)
+    y[:, 5] = y[:, 1]
+    ls = torch.tensor([[0.3, 0.5], [0.2, 0.2]], dtype=torch.float64)
+    noise = torch.tensor([0.0, 0.2], dtype=torch.float64)
+    mean, var = gp_predictive(PriorBatch(X, y, ls, noise, "rbf"), torch.tensor([4, 3]))
+    assert abs(float(mean[0, 5] - y[0, 1])) < 1e-3 and float(var[0, 5]) < 1e-4
+    assert float(var[1, 5]) > 0.04  # a noisy function keeps its noise there
+    for i, n in enumerate((4, 3)):  # one task at a time, without the batching's padding
+        K = kernel_matrix(X[i : i + 1], X[i : i + 1], ls[i : i + 1], "rbf")[0]
+        A = K[:n, :n] + (noise[i] ** 2 + 1e-6) * torch.eye(n, dtype=torch.float64)
+        m = K[:, :n] @ torch.linalg.solve(A, y[i, :n])
+        v = 1 - (K[:, :n] * torch.linalg.solve(A, K[:n, :]).T).sum(-1) + noise[i] ** 2 + 1e-6
+        torch.testing.assert_close(mean[i], m)
+        torch.testing.assert_close(var[i], v)
