@@ -253,18 +253,23 @@ class GPPriorFamily(TaskFamily):
     def _prior_params(self, task_id: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """``omega``, ``phase``, ``weight`` and the lengthscales (``d``) of a fixed task."""
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + int(task_id))
+        o, p, w, ls, _ = self._draw_params(1, gen)
+        return o[0], p[0], w[0], ls[0]
+
+    def _draw_params(self, b: int, generator: torch.Generator | None) -> tuple:
+        """``b`` functions: ``omega``, ``phase``, ``weight``, lengthscales (``b x dim``) and
+        the mask of active dims (:meth:`_mask_inactive`, whose frequencies are zeroed)."""
         o, p, w, ls = sample_rff_params(
-            1,
+            b,
             self.dim,
             self.n_features,
             self.kernel,
             self.lengthscale_range,
             self.ard,
-            gen,
+            generator,
             return_lengthscales=True,
         )
-        self._mask_inactive(o, gen)
-        return o[0], p[0], w[0], ls[0]
+        return o, p, w, ls, self._mask_inactive(o, generator)
 
     def _mask_inactive(self, omega: Tensor, generator: torch.Generator | None) -> Tensor | None:
         """Mixed-dimension family: zero the frequencies of each function's inactive dims
@@ -307,17 +312,7 @@ class GPPriorFamily(TaskFamily):
         std, for :func:`gp_predictive`."""
         check_split(split)
         if split == "train":
-            o, p, w, ls = sample_rff_params(
-                b,
-                self.dim,
-                self.n_features,
-                self.kernel,
-                self.lengthscale_range,
-                self.ard,
-                generator,
-                return_lengthscales=True,
-            )
-            active = self._mask_inactive(o, generator)
+            o, p, w, ls, active = self._draw_params(b, generator)
         else:
             if split not in self._stacked:
                 params = [self._prior_params(i) for i in self._ids[split]]
