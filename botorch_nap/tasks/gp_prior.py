@@ -15,6 +15,11 @@ family); ``split_ids("train")`` also names ``n_train`` fixed functions for calle
 ``Task`` objects. Validation and test tasks are fixed functions seeded by their id (ids of
 different splits never overlap); their optimum and worst value are estimated once, lazily,
 by dense Sobol sampling plus local optimisation (:func:`~botorch_nap.tasks.optimize.estimate_max`).
+
+Since the family draws each function's lengthscales and noise itself, it also knows the exact
+predictive distribution of any point's value given others:
+:meth:`GPPriorFamily.sample_batch_with_prior` returns them beside the batch and
+:func:`gp_predictive` computes it, which ``pretrain --posterior-targets`` trains on.
 """
 
 from __future__ import annotations
