@@ -37,7 +37,7 @@ import torch
 from botorch_nap.benchmark.methods import resolve_checkpoint
 from botorch_nap.nn.transformer import NAPTransformer
 from botorch_nap.normalization import standardize_history
-from botorch_nap.tasks.gp_prior import GPPriorFamily, rff_eval
+from botorch_nap.tasks.gp_prior import GPPriorFamily, kernel_matrix, rff_eval
 from botorch_nap.training.common import search_like_order
 
 
@@ -74,7 +74,7 @@ def gp_posterior(Xc, yc, Xt, ls, jitter=1e-6) -> tuple[torch.Tensor, torch.Tenso
     of ``f`` at ``Xt`` (``m``)."""
 
     def k(a, b):
-        return torch.exp(-0.5 * (((a[:, None] - b[None]) / ls) ** 2).sum(-1))
+        return kernel_matrix(a[None], b[None], ls.reshape(1, -1), "rbf")[0]
 
     L = torch.linalg.cholesky(k(Xc, Xc) + jitter * torch.eye(len(Xc), dtype=Xc.dtype))
     Ktc = k(Xt, Xc)

@@ -4,16 +4,14 @@ trained head, and refuses teachers that do not fit."""
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 
 import pytest
 import torch
-from training_helpers import tiny_config
+from training_helpers import run_cli, tiny_config
 
 from botorch_nap.nn.transformer import NAPTransformer
-from botorch_nap.training import commands
 from botorch_nap.training.distill import check_compatible, distill_loss
 from botorch_nap.training.pretrain import _draw, pretrain
 
@@ -153,25 +151,18 @@ NET = ["--d-model", "16", "--n-layers", "1", "--n-heads", "2", "--d-ff", "32", "
 SHORT = ["--batch-size", "4", "--n-points", "6", "12", "--val-every", "5", "--no-progress"]
 
 
-def run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser()
-    commands.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
 def test_cli_distils_records_its_teachers_and_resumes(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     distinct_teacher(0).save(tmp_path / "teacher")
     small = ["--d-model", "8", *NET[2:]]
     args = ["pretrain", *FAMILY, *small, *SHORT, "--teacher", "teacher", "--out", "student"]
-    assert run([*args, "--steps", "10", "--stop-at", "5", "--policy-weight", "0.5"]) == 0
+    assert run_cli([*args, "--steps", "10", "--stop-at", "5", "--policy-weight", "0.5"]) == 0
     assert "distilling 1 teacher(s)" in capsys.readouterr().out
     meta = json.loads((tmp_path / "student" / "config.json").read_text())["meta"]
     assert meta["kind"] == "distill" and meta["teachers"] == ["teacher"]
     assert meta["hparams"]["teachers"] == 1
     # --resume finds the teachers in the run's record.
-    assert run(["pretrain", "--out", "student", "--steps", "10", "--resume", *SHORT]) == 0
+    assert run_cli(["pretrain", "--out", "student", "--steps", "10", "--resume", *SHORT]) == 0
     assert "distilling 1 teacher(s)" in capsys.readouterr().out
     net = NAPTransformer.load(tmp_path / "student", expected_dim=2)
     assert net.config.d_model == 8 and not net.has_trained_head()
@@ -186,11 +177,11 @@ def test_cli_data_weight_is_recorded_kept_on_resume_and_checked(tmp_path, monkey
     small = ["--d-model", "8", *NET[2:]]
     args = ["pretrain", *FAMILY, *small, *SHORT, "--out", "student"]
     with pytest.raises(SystemExit, match="needs --teacher"):
-        run([*args, "--steps", "2", "--data-weight", "1"])
+        run_cli([*args, "--steps", "2", "--data-weight", "1"])
     with pytest.raises(SystemExit, match=">= 0"):
-        run([*args, "--steps", "2", "--teacher", "teacher", "--data-weight", "-1"])
+        run_cli([*args, "--steps", "2", "--teacher", "teacher", "--data-weight", "-1"])
     assert (
-        run(
+        run_cli(
             [
                 *args,
                 "--teacher",
@@ -205,7 +196,7 @@ def test_cli_data_weight_is_recorded_kept_on_resume_and_checked(tmp_path, monkey
         )
         == 0
     )
-    assert run(["pretrain", "--out", "student", "--steps", "10", "--resume", *SHORT]) == 0
+    assert run_cli(["pretrain", "--out", "student", "--steps", "10", "--resume", *SHORT]) == 0
     last = json.loads((tmp_path / "student" / "last" / "config.json").read_text())["meta"]
     assert last["hparams"]["data_weight"] == 0.25 and last["step"] == 10
 
@@ -214,7 +205,7 @@ def test_cli_names_a_teacher_that_does_not_fit(tmp_path):
     NAPTransformer(tiny_config(n_buckets=32)).save(tmp_path / "teacher")
     argv = ["pretrain", *FAMILY, *NET, *SHORT, "--steps", "2", "--out", str(tmp_path / "s")]
     with pytest.raises(ValueError, match="n_buckets"):
-        run([*argv, "--teacher", str(tmp_path / "teacher")])
+        run_cli([*argv, "--teacher", str(tmp_path / "teacher")])
     NAPTransformer(tiny_config(dim=3)).save(tmp_path / "teacher3")
     with pytest.raises(ValueError, match="input dim 3"):
-        run([*argv, "--teacher", str(tmp_path / "teacher3")])
+        run_cli([*argv, "--teacher", str(tmp_path / "teacher3")])

@@ -7,7 +7,7 @@ import json
 
 import pytest
 import torch
-from training_helpers import tiny_config
+from training_helpers import run_cli, tiny_config
 
 from botorch_nap.nn.transformer import NAPTransformer
 from botorch_nap.normalization import fit_y_scale
@@ -117,17 +117,6 @@ def test_posterior_targets_refused_where_they_cannot_apply(tiny_net, gp_family):
         )
 
 
-def _cli(argv: list[str]) -> int:
-    import argparse
-
-    from botorch_nap.training import commands
-
-    parser = argparse.ArgumentParser()
-    commands.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
 def test_cli_posterior_targets_are_recorded_kept_on_resume_and_checked(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     family = ["--family", "gp_prior", "--family-kw", "dim=2", "n_features=64", "n_val=2"]
@@ -145,13 +134,13 @@ def test_cli_posterior_targets_are_recorded_kept_on_resume_and_checked(tmp_path,
     ]
     short = ["--batch-size", "4", "--n-points", "6", "12", "--val-every", "5", "--no-progress"]
     args = ["pretrain", *family, *net, *short, "--out", "run"]
-    assert _cli([*args, "--steps", "10", "--stop-at", "5", "--posterior-targets"]) == 0
+    assert run_cli([*args, "--steps", "10", "--stop-at", "5", "--posterior-targets"]) == 0
     meta = json.loads((tmp_path / "run" / "config.json").read_text())["meta"]
     assert meta["hparams"]["posterior_targets"] is True
     # A resumed run keeps its loss without the flag.
-    assert _cli(["pretrain", "--out", "run", "--steps", "10", "--resume", *short]) == 0
+    assert run_cli(["pretrain", "--out", "run", "--steps", "10", "--resume", *short]) == 0
     last = json.loads((tmp_path / "run" / "last" / "config.json").read_text())["meta"]
     assert last["hparams"]["posterior_targets"] is True and last["step"] == 10
     NAPTransformer(tiny_config(n_buckets=16)).save(tmp_path / "teacher")
     with pytest.raises(SystemExit, match="pick one"):
-        _cli([*args, "--steps", "2", "--posterior-targets", "--teacher", "teacher"])
+        run_cli([*args, "--steps", "2", "--posterior-targets", "--teacher", "teacher"])

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 
 from botorch_nap.nn.transformer import NAPConfig
+from botorch_nap.training import commands
+
+
+def run_cli(argv: list[str]) -> int:
+    """Run a training subcommand (``pretrain``, ``train``, ...) as the CLI would."""
+    parser = argparse.ArgumentParser()
+    commands.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
 
 
 def tiny_config(dim: int = 2, **kw) -> NAPConfig:
