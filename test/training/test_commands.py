@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
 import torch
 from training_helpers import log_rows
+from training_helpers import run_cli as run
 
 from botorch_nap.nn.transformer import NAPTransformer
-from botorch_nap.training import commands
 
 FAMILY = ["--family", "gp_prior", "--family-kw", "dim=2", "n_features=64", "n_val=2", "n_test=1"]
 NET = ["--d-model", "16", "--n-layers", "1", "--n-heads", "2", "--d-ff", "32", "--n-buckets", "16"]
-
-
-def run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser()
-    commands.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
 
 
 def test_pretrain_train_resume_plot(tmp_path, capsys):
