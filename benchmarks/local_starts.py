@@ -22,8 +22,8 @@ from __future__ import annotations
 import torch
 from botorch.optim import optimize_acqf
 from botorch.optim.initializers import initialize_q_batch
+from botorch.utils.sampling import draw_sobol_samples
 from torch import Tensor
-from torch.quasirandom import SobolEngine
 
 from botorch_nap.baselines import NAP, NPEI
 from botorch_nap.benchmark.methods import load_network, register_method
@@ -36,11 +36,10 @@ def local_raw_samples(
     Gaussian perturbations of the best observed point, clamped to ``bounds``."""
     lo, hi = bounds[0], bounds[1]
     seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
-    sobol = SobolEngine(train_X.shape[-1], scramble=True, seed=seed)
-    uniform = lo + (hi - lo) * sobol.draw(n_uniform).to(train_X)
+    uniform = draw_sobol_samples(bounds, n=n_uniform, q=1, seed=seed).squeeze(-2)
     best = train_X[train_Y.squeeze(-1).argmax()]
     near = best + sigma * (hi - lo) * torch.randn(k, train_X.shape[-1]).to(train_X)
-    return torch.cat([uniform, torch.minimum(torch.maximum(near, lo), hi)])
+    return torch.cat([uniform, near.clamp(lo, hi)])
 
 
 class _LocalStarts:
