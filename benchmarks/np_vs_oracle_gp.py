@@ -23,6 +23,7 @@ unseen value.
 
 Run:  python benchmarks/np_vs_oracle_gp.py CKPT [CKPT ...] [--dim 3] [--ns 5 15 30]
           [--contexts iid|search] [--near K] [--ensemble] [--symmetries K] [--moments]
+          [--lengthscale-range 0.1 0.2]
       (a checkpoint is a folder or a shipped name, e.g. gp_prior)
 """
 
@@ -178,9 +179,17 @@ def main() -> None:
         "--symmetries", type=int, default=0, help="K: the first checkpoint's symmetry ensemble"
     )
     p.add_argument("--moments", action="store_true", help="also RMSE and predictive std")
+    p.add_argument(
+        "--lengthscale-range",
+        type=float,
+        nargs=2,
+        metavar=("LO", "HI"),
+        help="the validation functions' lengthscale range (default: the family's, 0.1-0.6)",
+    )
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    fam = GPPriorFamily(dim=args.dim)
+    ls_kw = {"lengthscale_range": tuple(args.lengthscale_range)} if args.lengthscale_range else {}
+    fam = GPPriorFamily(dim=args.dim, **ls_kw)
     nets = {
         c: NAPTransformer.load(resolve_checkpoint(c, "np"), expected_dim=args.dim).double()
         for c in args.checkpoints
@@ -190,7 +199,8 @@ def main() -> None:
         [f"{args.symmetries} symmetries"] * bool(transforms)
     )
     print(
-        f"{fam.name}, validation functions ({len(fam.split_ids('val'))}), {args.contexts} "
+        f"{fam.name}, validation functions ({len(fam.split_ids('val'))}; lengthscales "
+        f"{fam.lengthscale_range[0]:g}-{fam.lengthscale_range[1]:g}), {args.contexts} "
         f"contexts, {f'the {args.near} targets nearest the best' if args.near else 'all targets'}"
         "; NLL per target (lower is better), exact GP = the prior's own posterior"
     )

@@ -32,6 +32,11 @@ from botorch.optim import optimize_acqf, optimize_acqf_discrete, optimize_acqf_m
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from torch import Tensor
 
+from botorch_nap.acquisition.initial_conditions import (
+    DEFAULT_NEAR_INCUMBENT,
+    DEFAULT_NEAR_SIGMA,
+    gen_initial_conditions_near_incumbent,
+)
 from botorch_nap.acquisition.nap import NAPAcquisition
 from botorch_nap.acquisition.np_ei import NPExpectedImprovement
 from botorch_nap.acquisition.repeats import DEFAULT_REPEAT_RADIUS
@@ -107,11 +112,23 @@ def _fitted_log_ei(gp, Y: Tensor) -> LogExpectedImprovement:
     return LogExpectedImprovement(gp, best_f=Y.max())
 
 
+def _near_args(near_incumbent: int, near_sigma: float) -> tuple[int, float]:
+    if near_incumbent < 0:
+        raise ValueError(f"near_incumbent must be >= 0, got {near_incumbent}")
+    if near_sigma <= 0:
+        raise ValueError(f"near_sigma must be > 0, got {near_sigma}")
+    return int(near_incumbent), float(near_sigma)
+
+
 class Proposer:
     """Base class: subclasses build an acquisition function and inherit the optimisation."""
 
     name = "proposer"
     default_maxiter = DEFAULT_MAXITER
+    #: Raw samples added next to the best observed point in continuous decisions (0: none);
+    #: see :mod:`botorch_nap.acquisition.initial_conditions`.
+    near_incumbent = 0
+    near_sigma = DEFAULT_NEAR_SIGMA
 
     def __init__(
         self,
@@ -130,6 +147,27 @@ class Proposer:
     ) -> AcquisitionFunction:
         """The acquisition function for this history (``pool``: it will score a finite set)."""
         raise NotImplementedError  # pragma: no cover - abstract
+
+    def _starts(
+        self, acqf: AcquisitionFunction, train_X: Tensor, train_Y: Tensor, bounds: Tensor
+    ) -> dict:
+        """``optimize_acqf``'s keyword for its starting points: BoTorch's raw samples, or
+        starts screened among raw samples and points next to the incumbent."""
+        if not self.near_incumbent:
+            return {"raw_samples": self.settings.raw_samples}
+        starts = gen_initial_conditions_near_incumbent(
+            acqf,
+            bounds,
+            train_X,
+            train_Y,
+            self.settings.num_restarts,
+            self.settings.raw_samples,
+            n_near=self.near_incumbent,
+            sigma=self.near_sigma,
+            maximize=self.maximize,
+        )
+        # Given starts, BoTorch never retries a failed polish; it would only warn that so.
+        return {"batch_initial_conditions": starts, "retry_on_optimization_warning": False}
 
     def propose(
         self, train_X: Tensor, train_Y: Tensor, bounds: Tensor, candidates: Tensor | None = None
@@ -157,8 +195,8 @@ class Proposer:
                 bounds=bounds.to(train_X),
                 q=1,
                 num_restarts=self.settings.num_restarts,
-                raw_samples=self.settings.raw_samples,
                 options={"maxiter": maxiter},
+                **self._starts(acqf, train_X, train_Y, bounds),
             )
             return x.detach()
         # Observed points are already removed (what X_avoid would do a second time).
@@ -211,7 +249,15 @@ class GPEIMixed(GPEI):
 
 
 class NPEI(Proposer):
-    """NP-EI: exact (log) expected improvement over the network's bar posterior."""
+    """NP-EI: exact (log) expected improvement over the network's bar posterior.
+
+    Args:
+        network: the NP network (its bar head is used).
+        repeat_radius: see :class:`NPExpectedImprovement`.
+        near_incumbent: continuous decisions also screen this many Gaussian perturbations
+            (std ``near_sigma`` of each bound's range) of the best observed point (0: BoTorch's
+            uniform raw samples only, the default before stop 39).
+    """
 
     name = "np-ei"
     default_maxiter = NETWORK_POLISH_MAXITER
@@ -220,11 +266,14 @@ class NPEI(Proposer):
         self,
         network: NAPTransformer,
         repeat_radius: float = DEFAULT_REPEAT_RADIUS,
+        near_incumbent: int = DEFAULT_NEAR_INCUMBENT,
+        near_sigma: float = DEFAULT_NEAR_SIGMA,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
         self.network = network
         self.repeat_radius = repeat_radius
+        self.near_incumbent, self.near_sigma = _near_args(near_incumbent, near_sigma)
 
     def acquisition(
         self, train_X: Tensor, train_Y: Tensor, bounds: Tensor, pool: bool = False
@@ -242,7 +291,16 @@ class NPEI(Proposer):
 
 
 class NAP(Proposer):
-    """NAP: the network's acquisition head scores candidates directly."""
+    """NAP: the network's acquisition head scores candidates directly.
+
+    Args:
+        network: the NAP network.
+        budget: planned number of evaluations (see :class:`NAPAcquisition`).
+        repeat_radius: see :class:`NAPAcquisition`.
+        near_incumbent: continuous decisions also screen this many Gaussian perturbations
+            (std ``near_sigma`` of each bound's range) of the best observed point (0: BoTorch's
+            uniform raw samples only, the default before stop 39).
+    """
 
     name = "nap"
     default_maxiter = NETWORK_POLISH_MAXITER
@@ -252,12 +310,15 @@ class NAP(Proposer):
         network: NAPTransformer,
         budget: int | None = None,
         repeat_radius: float = DEFAULT_REPEAT_RADIUS,
+        near_incumbent: int = DEFAULT_NEAR_INCUMBENT,
+        near_sigma: float = DEFAULT_NEAR_SIGMA,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
         self.network = network
         self.budget = budget
         self.repeat_radius = repeat_radius
+        self.near_incumbent, self.near_sigma = _near_args(near_incumbent, near_sigma)
 
     def acquisition(
         self, train_X: Tensor, train_Y: Tensor, bounds: Tensor, pool: bool = False

@@ -10,6 +10,12 @@ Each method is an ordinary BoTorch acquisition function handed to ``optimize_acq
 Networks: the shipped model that accepts 2-d inputs (``gp_prior``, trained on GP-prior
 functions of 2 to 6 dims), else *untrained* networks (the script says which).
 
+The networks' continuous search also starts next to the best point so far
+(``gen_initial_conditions_near_incumbent``, handed to ``optimize_acqf`` as
+``batch_initial_conditions``): BoTorch screens uniform raw samples only, and a network's fine
+step next to its incumbent then depends on one of them landing there (README, "Starts next
+to the incumbent"). ``--uniform-starts`` leaves BoTorch's starts to every method.
+
 Run:  python tutorials/01_botorch_loop.py [--steps 15] [--seeds 3]
 """
 
@@ -28,6 +34,7 @@ from botorch.test_functions import Branin
 from gpytorch.mlls import ExactMarginalLogLikelihood
 
 from botorch_nap import NAPAcquisition, NAPConfig, NAPTransformer, NPExpectedImprovement
+from botorch_nap.acquisition import gen_initial_conditions_near_incumbent
 
 
 def load_networks() -> tuple[NAPTransformer, NAPTransformer, str]:
@@ -50,6 +57,7 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]]:
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--restarts", type=int, default=4)
     p.add_argument("--raw-samples", type=int, default=128)
+    p.add_argument("--uniform-starts", action="store_true", help="BoTorch's starts for all")
     args = p.parse_args(argv)
 
     branin = Branin(negate=True)  # maximise -branin; optimum -0.397887
@@ -78,13 +86,18 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]]:
             Y = branin(X).unsqueeze(-1)
             for _ in range(args.steps):
                 t0 = time.perf_counter()
-                x, _ = optimize_acqf(
-                    acqf_for(method, X, Y),
-                    bounds=bounds,
-                    q=1,
-                    num_restarts=args.restarts,
-                    raw_samples=args.raw_samples,
-                )
+                acqf = acqf_for(method, X, Y)
+                starts = {"raw_samples": args.raw_samples}
+                if method != "GP-EI" and not args.uniform_starts:
+                    ics = gen_initial_conditions_near_incumbent(
+                        acqf, bounds, X, Y, args.restarts, args.raw_samples
+                    )
+                    # Given starts, BoTorch cannot retry a failed L-BFGS-B run; it would warn.
+                    starts = {
+                        "batch_initial_conditions": ics,
+                        "retry_on_optimization_warning": False,
+                    }
+                x, _ = optimize_acqf(acqf, bounds=bounds, q=1, num_restarts=args.restarts, **starts)
                 times.append(time.perf_counter() - t0)
                 X, Y = torch.cat([X, x]), torch.cat([Y, branin(x).unsqueeze(-1)])
             regrets.append(float(optimum - Y.max()))

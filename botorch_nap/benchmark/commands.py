@@ -111,6 +111,12 @@ def add_benchmark_arguments(p: argparse.ArgumentParser) -> None:
         help="when resuming --out, drop and redo the runs of methods whose checkpoint's "
         "weights changed since (default: refuse)",
     )
+    p.add_argument(
+        "--redo",
+        action="append",
+        help="when resuming --out, drop and redo the runs of these comma-separated methods "
+        "(of --methods), e.g. after a change of the code that makes their decisions",
+    )
     p.add_argument("--plugin", action="append", default=[], help="module registering methods")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--report", action="store_true", help="print the report when done")
@@ -169,7 +175,11 @@ def benchmark_command(args: argparse.Namespace) -> int:
     )
     try:
         results = run_benchmark(
-            config, out, progress=not args.no_progress, redo_changed=args.redo_changed
+            config,
+            out,
+            progress=not args.no_progress,
+            redo_changed=args.redo_changed,
+            redo=_split_list(args.redo),
         )
     except KeyboardInterrupt:
         print(f"\ninterrupted; finished runs are saved in {out} (rerun to resume)")

@@ -238,11 +238,16 @@ def _changed_checkpoints(results: dict, described: dict[str, dict], redo: bool, 
                 f"were made (sha256 {old[:12]}... -> {new[:12]}...); rerun with --redo-changed "
                 "to drop those runs and redo them, or write to a new --out"
             )
-        for k in keys:
-            del results["runs"][k]
-        for k in [k for k in results["failures"] if k.startswith(f"{spec}|")]:
-            del results["failures"][k]
+        _drop_runs(results, spec)
         results["methods"][spec] = current
+
+
+def _drop_runs(results: dict, spec: str) -> None:
+    """Forget ``spec``'s stored runs and failures (they will be run again)."""
+    for k in [k for k, r in results["runs"].items() if r["method"] == spec]:
+        del results["runs"][k]
+    for k in [k for k in results["failures"] if k.startswith(f"{spec}|")]:
+        del results["failures"][k]
 
 
 def run_benchmark(
@@ -250,14 +255,20 @@ def run_benchmark(
     out: str | Path,
     progress: bool = True,
     redo_changed: bool = False,
+    redo: list[str] | None = None,
 ) -> dict:
     """Run every missing (method, task, seed) of ``config``, saving to ``out`` after each.
 
     Returns the results document (also on disk). Runs that raise are recorded under
     ``failures`` and retried on the next call; ``KeyboardInterrupt`` stops the benchmark
     with every finished run saved. A method whose checkpoint changed since its stored runs
-    raises ``ValueError``; ``redo_changed`` drops those runs and runs them again.
+    raises ``ValueError``; ``redo_changed`` drops those runs and runs them again. ``redo``
+    names methods (of ``config.methods``) whose stored runs are dropped and run again, e.g.
+    after a change of the code that makes their decisions.
     """
+    unknown = sorted(set(redo or []) - set(config.methods))
+    if unknown:
+        raise ValueError(f"--redo names methods that are not in --methods: {', '.join(unknown)}")
     if config.n_init < 1 or config.steps < 1:
         raise ValueError("n_init and steps must be >= 1")
     out = Path(out)
@@ -275,6 +286,9 @@ def run_benchmark(
         stored = results["config"]
         check_compatible(stored, cfg)
         _changed_checkpoints(results, described, redo_changed, out)
+        for spec in redo or []:
+            _drop_runs(results, spec)
+            results["methods"][spec] = described[spec]
         cfg["methods"] = _merge(stored["methods"], cfg["methods"])
         cfg["seeds"] = [int(s) for s in _merge(stored["seeds"], cfg["seeds"])]
         cfg["task_ids"] = _merge(stored["task_ids"], cfg["task_ids"])

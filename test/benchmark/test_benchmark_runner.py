@@ -212,6 +212,31 @@ def counting_method():
     del METHODS["counting"]
 
 
+def test_redo_drops_and_reruns_only_the_named_methods(counting_method, tmp_path):
+    """After a change of the code behind a method, --redo reruns its stored runs (only its)."""
+    cfg = BenchmarkConfig(
+        "branin",
+        ["counting", "random"],
+        task_ids=BRANIN_TASKS[:1],
+        seeds=[0, 1],
+        n_init=2,
+        steps=1,
+    )
+    out = tmp_path / "r.json"
+    first = run_benchmark(cfg, out, progress=False)
+    assert counting_method["calls"] == 2
+    again = run_benchmark(cfg, out, progress=False, redo=["counting"])
+    assert counting_method["calls"] == 4  # both counting runs again, nothing else
+    assert again["sessions"][-1]["runs_before"] == 2 and len(again["runs"]) == 4
+    for k, r in again["runs"].items():
+        if r["method"] == "random":
+            assert r == first["runs"][k]
+    with pytest.raises(ValueError, match="--redo names methods that are not in --methods: smac"):
+        run_benchmark(cfg, out, progress=False, redo=["smac"])
+    assert load_results(out)["runs"] == again["runs"]
+    assert counting_method["calls"] == 4
+
+
 def test_interrupted_benchmark_resumes_without_redoing_runs(counting_method, tmp_path):
     out = tmp_path / "r.json"
     cfg = BenchmarkConfig(
