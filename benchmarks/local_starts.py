@@ -20,7 +20,6 @@ else is the benchmark's setting (8 restarts, 256 raw samples, the networks' shor
 
 from __future__ import annotations
 
-from botorch_nap.acquisition.initial_conditions import gen_initial_conditions_near_incumbent
 from botorch_nap.baselines import NAP, NPEI
 from botorch_nap.benchmark.methods import load_network, register_method
 
@@ -30,18 +29,7 @@ class _OwnStarts:
     ``near_incumbent = 0`` (the control arm then differs only in ``K``)."""
 
     def _starts(self, acqf, train_X, train_Y, bounds):
-        starts = gen_initial_conditions_near_incumbent(
-            acqf,
-            bounds,
-            train_X,
-            train_Y,
-            self.settings.num_restarts,
-            self.settings.raw_samples,
-            n_near=self.near_incumbent,
-            sigma=self.near_sigma,
-            maximize=self.maximize,
-        )
-        return {"batch_initial_conditions": starts, "retry_on_optimization_warning": False}
+        return self._near_starts(acqf, train_X, train_Y, bounds)
 
 
 class LocalNPEI(_OwnStarts, NPEI):

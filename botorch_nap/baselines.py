@@ -155,6 +155,11 @@ class Proposer:
         starts screened among raw samples and points next to the incumbent."""
         if not self.near_incumbent:
             return {"raw_samples": self.settings.raw_samples}
+        return self._near_starts(acqf, train_X, train_Y, bounds)
+
+    def _near_starts(
+        self, acqf: AcquisitionFunction, train_X: Tensor, train_Y: Tensor, bounds: Tensor
+    ) -> dict:
         starts = gen_initial_conditions_near_incumbent(
             acqf,
             bounds,
