@@ -120,10 +120,7 @@ def test_proposers_route_near_incumbent_starts_to_optimize_acqf(tiny_net, cls, m
     assert x.shape == (1, 2)
     seen.clear()
     settings = OptimizerSettings(num_restarts=2, raw_samples=16)
-    cls(tiny_net(), settings=settings).propose(X, Y, BOUNDS)  # the default: 16 + 64 screened
-    assert seen["batch_initial_conditions"].shape == (2, 1, 2)
-    seen.clear()
-    cls(tiny_net(), settings=settings, near_incumbent=0).propose(X, Y, BOUNDS)
+    cls(tiny_net(), settings=settings).propose(X, Y, BOUNDS)  # off by default
     assert seen["raw_samples"] == 16 and "batch_initial_conditions" not in seen
     seen.clear()
     GPEI(settings=settings).propose(X, Y, BOUNDS)  # GP-EI keeps BoTorch's own starts
