@@ -23,10 +23,10 @@ from compare_arms import model_curves
 
 def lengthscales(family: str, family_kw: list[str], tasks: list[str]) -> dict[str, str]:
     """``{task: "l1, l2, ..."}`` for a ``gp_prior`` family (else empty)."""
+    from botorch_nap.benchmark.commands import parse_kwargs
     from botorch_nap.tasks import get_family
 
-    kw = dict(item.split("=", 1) for item in family_kw)
-    fam = get_family(family, **{k: int(v) if v.isdigit() else v for k, v in kw.items()})
+    fam = get_family(family, **parse_kwargs(family_kw))
     if not hasattr(fam, "_prior_params"):
         return {}
     return {t: ", ".join(f"{v:.2f}" for v in fam._prior_params(int(t))[3].tolist()) for t in tasks}

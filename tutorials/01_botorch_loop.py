@@ -14,7 +14,9 @@ The networks' continuous search also starts next to the best point so far
 (``gen_initial_conditions_near_incumbent``, handed to ``optimize_acqf`` as
 ``batch_initial_conditions``): BoTorch screens uniform raw samples only, and a network's fine
 step next to its incumbent then depends on one of them landing there (README, "Starts next
-to the incumbent"). ``--uniform-starts`` leaves BoTorch's starts to every method.
+to the incumbent"). It is an option of the library (off in ``NAP``/``NPEI``, since it hurt on
+lcbench's HPO surrogate), used here because Branin is smooth, where it pays.
+``--uniform-starts`` leaves BoTorch's starts to every method.
 
 Run:  python tutorials/01_botorch_loop.py [--steps 15] [--seeds 3]
 """

@@ -68,11 +68,17 @@ def sample_near_incumbent(
         maximize: the best point is the largest ``train_Y`` (else the smallest).
     """
     y = _check_history(train_X, train_Y, bounds)
+    return _perturb_best(train_X, y, bounds.to(train_X), n, sigma, maximize)
+
+
+def _perturb_best(
+    train_X: Tensor, y: Tensor, bounds: Tensor, n: int, sigma: float, maximize: bool
+) -> Tensor:
+    """:func:`sample_near_incumbent` on validated inputs (``y``: ``n_obs``)."""
     if sigma <= 0:
         raise ValueError(f"sigma must be > 0, got {sigma}")
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
-    bounds = bounds.to(train_X)
     best = train_X[y.argmax() if maximize else y.argmin()]
     step = sigma * (bounds[1] - bounds[0]) * torch.randn(n, train_X.shape[-1]).to(train_X)
     return (best + step).clamp(bounds[0], bounds[1])
@@ -110,7 +116,7 @@ def gen_initial_conditions_near_incumbent(
             f"raw_samples + n_near ({raw_samples} + {n_near}) must be >= num_restarts "
             f"({num_restarts})"
         )
-    _check_history(train_X, train_Y, bounds)
+    y = _check_history(train_X, train_Y, bounds)
     bounds = bounds.to(train_X)
     # The Sobol seed comes from torch's global generator, so torch.manual_seed fixes it.
     seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
@@ -119,7 +125,7 @@ def gen_initial_conditions_near_incumbent(
         if raw_samples
         else train_X.new_zeros(0, train_X.shape[-1])
     )
-    near = sample_near_incumbent(train_X, train_Y, bounds, n_near, sigma, maximize)
+    near = _perturb_best(train_X, y, bounds, n_near, sigma, maximize)
     raw = torch.cat([uniform, near]).unsqueeze(-2)
     with torch.no_grad():
         values = acq_function(raw)
