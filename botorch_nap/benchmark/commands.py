@@ -49,18 +49,12 @@ def parse_task_ids(values: list[str] | None) -> list[str] | None:
 
 
 def parse_kwargs(values: list[str] | None) -> dict:
-    """``["dim=4", "kernel=rbf"] -> {"dim": 4, "kernel": "rbf"}`` (values JSON when they
-    parse as JSON, else strings)."""
-    out = {}
-    for item in values or []:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"expected KEY=VALUE, got {item!r}")
-        try:
-            out[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key] = raw
-    return out
+    """``["dim=4", "lengthscale_range=0.1,0.2"] -> {"dim": 4, "lengthscale_range": [0.1,
+    0.2]}``: the family options as ``pretrain`` reads them
+    (:func:`~botorch_nap.tasks.registry.parse_family_kwargs`)."""
+    from botorch_nap.tasks.registry import parse_family_kwargs
+
+    return parse_family_kwargs(values)
 
 
 def add_benchmark_arguments(p: argparse.ArgumentParser) -> None:
@@ -306,13 +300,7 @@ def fsbo_train_command(args: argparse.Namespace) -> int:
     from botorch_nap.benchmark.fsbo import FSBOConfig, meta_train, nll_per_task
     from botorch_nap.tasks import get_family
 
-    kw = {}
-    for item in args.family_kw or []:
-        k, _, v = item.partition("=")
-        try:
-            kw[k] = json.loads(v)
-        except json.JSONDecodeError:
-            kw[k] = v
+    kw = parse_kwargs(args.family_kw)
     family = get_family(args.family, data_dir=args.data_dir, **kw)
     cfg = FSBOConfig(dim=family.space.dim, hidden=args.hidden, lr=args.lr, n_points=args.n_points)
     kernel, lik = meta_train(

@@ -13,6 +13,7 @@ task augmentation.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -25,6 +26,39 @@ DATA_FILES = {
     "antibody": "antibody/absolut_energies.csv.gz",
     **{n: f"yahpo/{n}/model.onnx" for n in YAHPO_NAMES},
 }
+
+
+def parse_family_kwargs(items: list[str] | None) -> dict:
+    """``--family-kw`` items -> family options, the same for every command.
+
+    ``["dim=3", "kernel=rbf", "lengthscale_range=0.1,1.0"]`` -> ``{"dim": 3, "kernel": "rbf",
+    "lengthscale_range": [0.1, 1.0]}``: values parsed as JSON when possible, and
+    comma-separated numbers as a list (no brackets, which shells treat as glob patterns).
+    Other comma-separated values stay strings (e.g. ``functions=branin,hartmann3``).
+    Raises ``ValueError`` for an item without ``=``.
+    """
+
+    def value(v: str):
+        try:
+            return json.loads(v)
+        except json.JSONDecodeError:
+            return v
+
+    def is_number(x) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+    out = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--family-kw expects KEY=VALUE, got {item!r}")
+        parsed = value(raw)
+        if isinstance(parsed, str) and "," in raw:
+            parts = [value(part) for part in raw.split(",")]
+            if all(is_number(x) for x in parts):
+                parsed = parts
+        out[key] = parsed
+    return out
 
 
 def family_names() -> list[str]:

@@ -59,34 +59,15 @@ NET_OPTIONS = {
 }
 
 
-def _is_number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
-
-
 def _parse_kv(items: list[str] | None) -> dict:
-    """``["dim=3", "kernel=rbf", "lengthscale_range=0.1,1.0"]`` -> ``{"dim": 3, "kernel":
-    "rbf", "lengthscale_range": [0.1, 1.0]}``: values parsed as JSON when possible, and
-    comma-separated numbers as a list (no brackets, which shells treat as glob patterns).
-    Other comma-separated values stay strings (e.g. ``functions=branin,hartmann3``)."""
+    """``--family-kw`` items -> family options (:func:`~botorch_nap.tasks.registry.
+    parse_family_kwargs`); a malformed item ends the command with its message."""
+    from botorch_nap.tasks.registry import parse_family_kwargs
 
-    def value(v: str):
-        try:
-            return json.loads(v)
-        except json.JSONDecodeError:
-            return v
-
-    out = {}
-    for item in items or []:
-        if "=" not in item:
-            raise SystemExit(f"--family-kw expects KEY=VALUE, got {item!r}")
-        k, v = item.split("=", 1)
-        parsed = value(v)
-        if isinstance(parsed, str) and "," in v:
-            parts = [value(part) for part in v.split(",")]
-            if all(_is_number(x) for x in parts):
-                parsed = parts
-        out[k] = parsed
-    return out
+    try:
+        return parse_family_kwargs(items)
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
 
 
 def _add_family_args(p: argparse.ArgumentParser) -> None:

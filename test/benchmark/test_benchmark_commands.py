@@ -31,6 +31,13 @@ def test_option_parsing():
         "kernel": "rbf",
         "r": [0.1, 0.5],
     }
+    # The same syntax as pretrain's: numbers after a comma are a list, without brackets.
+    assert commands.parse_kwargs(["lengthscale_range=0.1,0.2", "functions=branin,levy"]) == {
+        "lengthscale_range": [0.1, 0.2],
+        "functions": "branin,levy",
+    }
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        commands.parse_kwargs(["dim"])
     paper = _parser().parse_args(["benchmark", "--family", "branin", "--paper-protocol"])
     cfg = commands.config_from_args(paper)
     assert (cfg.n_init, cfg.steps, cfg.seeds) == (5, 100, [0, 1, 2, 3, 4])
