@@ -1,0 +1,59 @@
+"""The measuring plugin ``benchmarks/oracle_gp.py``: EI under the GP that generated a GP-prior
+function, with its true lengthscales, unit variance and zero mean (nothing fitted)."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+
+from botorch_nap.baselines import OptimizerSettings
+from botorch_nap.benchmark.methods import MethodContext
+from botorch_nap.tasks import get_family
+
+PLUGIN = Path(__file__).resolve().parents[2] / "benchmarks" / "oracle_gp.py"
+
+
+def _plugin():
+    spec = importlib.util.spec_from_file_location("oracle_gp_plugin", PLUGIN)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _context(fam, task_id):
+    return MethodContext(fam, fam.task(task_id), 0, 5, 10, OptimizerSettings())
+
+
+def test_oracle_posterior_is_the_exact_gp_of_the_task():
+    plugin = _plugin()
+    fam = get_family("gp_prior", dim=2, lengthscale_range=[0.1, 0.3])
+    task_id = fam.split_ids("val")[0]
+    method = plugin._make(None, _context(fam, task_id))
+    ls = fam._prior_params(task_id)[3]
+    torch.testing.assert_close(method.lengthscales, ls)
+
+    g = torch.Generator().manual_seed(0)
+    X = torch.rand(12, 2, generator=g, dtype=torch.float64)
+    Y = fam.task(task_id)._evaluate(X).unsqueeze(-1)
+    Xt = torch.rand(6, 2, generator=g, dtype=torch.float64)
+    acqf = method.acquisition(X, Y, torch.tensor([[0.0, 0.0], [1.0, 1.0]]).double())
+    post = acqf.model.posterior(Xt)
+
+    def k(a, b):
+        return torch.exp(-0.5 * (((a[:, None] - b[None]) / ls) ** 2).sum(-1))
+
+    K = k(X, X) + plugin.ORACLE_NOISE_VAR * torch.eye(12, dtype=torch.float64)
+    mean = k(Xt, X) @ torch.linalg.solve(K, Y)
+    var = 1.0 - (k(Xt, X) @ torch.linalg.solve(K, k(X, Xt))).diagonal()
+    torch.testing.assert_close(post.mean.detach(), mean, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(post.variance.detach().squeeze(-1), var, rtol=1e-4, atol=1e-6)
+    # At an observed point the noise-free function is known.
+    assert float(acqf.model.posterior(X[:1]).variance.detach()) < 1e-5
+
+
+def test_oracle_refuses_families_without_a_known_gp():
+    plugin = _plugin()
+    fam = get_family("branin")
+    with pytest.raises(ValueError, match="gp_prior"):
+        plugin._make(None, _context(fam, fam.split_ids("val")[0]))
