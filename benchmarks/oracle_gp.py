@@ -1,5 +1,6 @@
-"""EI under the exact GP that generated a GP-prior function: what a network that had learnt its
-prior perfectly would choose, run as a search (an experiment of issue 12).
+"""EI under the exact GP that generated a GP-prior function, and under the prior's Bayesian
+posterior: what a network that had learnt its prior perfectly would choose, run as a search
+(an experiment of issue 12).
 
 ``gp-ei-oracle``: BoTorch's ``SingleTaskGP`` with the function's own kernel fixed (RBF, its
 true lengthscales from :class:`~botorch_nap.tasks.gp_prior.GPPriorFamily`, unit outputscale,
@@ -7,20 +8,29 @@ zero mean, no outcome transform, noise 1e-6: the benchmark's GP-prior functions 
 noise-free), not fitted; ``LogExpectedImprovement`` over the best observed value and GP-EI's
 optimiser settings. Only for the ``gp_prior`` family (RBF kernel).
 
-The networks approximate the Bayesian posterior under the prior (lengthscales unknown, drawn
-from their range); GP-EI plugs in lengthscales fitted by marginal likelihood. If GP-EI beats
-this oracle too, its lead over the networks is not a modelling lead.
+``gp-ei-bayes:<lo>-<hi>``: the lengthscales are not known but drawn, per dim, uniformly in
+``[lo, hi]`` (a network's training prior, e.g. ``0.1-1.0`` for the shipped ``gp_prior``); the
+posterior is the mixture of exact GPs (unit variance, zero mean, noise-free) over
+``BAYES_DRAWS`` such draws weighted by their marginal likelihoods (importance sampling from the
+prior; the ``BAYES_KEEP`` heaviest are kept, renormalised), and the acquisition is the
+mixture's log-EI. That is the Bayes-optimal myopic EI of a network trained on noise-free
+functions of that prior: the ceiling that more training can approach.
+
+The networks approximate the Bayesian posterior under their prior; GP-EI plugs in lengthscales
+fitted by marginal likelihood.
 
     PYTHONPATH=benchmarks botorch-nap benchmark --plugin oracle_gp --family gp_prior \\
-        --family-kw dim=3 --split val --methods gp-ei-oracle,gp-ei ...
+        --family-kw dim=3 --split val --methods gp-ei-oracle,gp-ei-bayes:0.1-1.0,gp-ei ...
 """
 
 from __future__ import annotations
 
 import torch
 from botorch.acquisition import AcquisitionFunction, LogExpectedImprovement
+from botorch.acquisition.analytic import _log_ei_helper
 from botorch.models import SingleTaskGP
 from botorch.models.transforms import Normalize
+from botorch.utils.transforms import t_batch_mode_transform
 from gpytorch.kernels import RBFKernel, ScaleKernel
 from torch import Tensor
 
@@ -29,6 +39,8 @@ from botorch_nap.benchmark.methods import MethodContext, register_method
 from botorch_nap.tasks.gp_prior import GPPriorFamily
 
 ORACLE_NOISE_VAR = 1e-6
+BAYES_DRAWS = 2048
+BAYES_KEEP = 128
 
 
 class OracleGPEI(GPEI):
@@ -60,6 +72,73 @@ class OracleGPEI(GPEI):
         return LogExpectedImprovement(gp, best_f=Y.max())
 
 
+def _rbf(a: Tensor, b: Tensor, ls: Tensor) -> Tensor:
+    """RBF kernels of unit variance, one per lengthscale row: ``a`` ``n x d``, ``b`` ``m x d``,
+    ``ls`` ``K x d`` -> ``K x n x m``."""
+    A, B = a.unsqueeze(0) / ls.unsqueeze(1), b.unsqueeze(0) / ls.unsqueeze(1)
+    return torch.exp(-0.5 * (A.unsqueeze(-2) - B.unsqueeze(-3)).pow(2).sum(-1))
+
+
+class MixtureLogEI(AcquisitionFunction):
+    """Log-EI of a weighted mixture of exact zero-mean GPs (unit variance, noise-free), one per
+    lengthscale row of ``lengthscales`` (``K x d``), over unit-cube inputs ``U`` (``n x d``)
+    with values ``y`` (``n``)."""
+
+    def __init__(
+        self, U: Tensor, y: Tensor, lengthscales: Tensor, log_w: Tensor, bounds: Tensor
+    ) -> None:
+        super().__init__(model=None)
+        n = U.shape[0]
+        K = _rbf(U, U, lengthscales) + ORACLE_NOISE_VAR * torch.eye(n, dtype=U.dtype)
+        self.L = torch.linalg.cholesky(K)  # K x n x n
+        self.alpha = torch.cholesky_solve(y.view(1, n, 1).expand(len(K), n, 1), self.L)
+        self.U, self.ls, self.log_w, self.best = U, lengthscales, log_w, y.max()
+        self.lo, self.width = bounds[0], bounds[1] - bounds[0]
+
+    @t_batch_mode_transform(expected_q=1)
+    def forward(self, X: Tensor) -> Tensor:
+        u = ((X[..., 0, :] - self.lo) / self.width).reshape(-1, self.U.shape[-1])  # b x d
+        k = _rbf(u, self.U, self.ls)  # K x b x n
+        mean = (k @ self.alpha).squeeze(-1)  # K x b
+        v = torch.linalg.solve_triangular(self.L, k.transpose(-1, -2), upper=False)
+        var = (1.0 - v.pow(2).sum(-2)).clamp_min(1e-12)  # K x b
+        sd = var.sqrt()
+        log_ei = _log_ei_helper((mean - self.best) / sd) + sd.log()
+        out = torch.logsumexp(self.log_w.view(-1, 1) + log_ei, dim=0)
+        return out.reshape(X.shape[:-2])
+
+
+class BayesGPEI(GPEI):
+    """Log-EI of the Bayesian posterior over RBF lengthscales uniform in ``[lo, hi]`` per dim
+    (importance sampling from that prior; module docstring)."""
+
+    name = "gp-ei-bayes"
+
+    def __init__(self, lo: float, hi: float, seed: int = 0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if not 0 < lo <= hi:
+            raise ValueError(f"gp-ei-bayes: need 0 < lo <= hi, got {lo}-{hi}")
+        self.lo, self.hi = float(lo), float(hi)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def acquisition(
+        self, train_X: Tensor, train_Y: Tensor, bounds: Tensor, pool: bool = False
+    ) -> AcquisitionFunction:
+        Y = (train_Y if self.maximize else -train_Y).squeeze(-1).to(torch.float64)
+        b = bounds.to(torch.float64)
+        U = (train_X.to(torch.float64) - b[0]) / (b[1] - b[0])
+        n, d = U.shape
+        u = torch.rand(BAYES_DRAWS, d, generator=self.generator, dtype=torch.float64)
+        ls = self.lo + (self.hi - self.lo) * u
+        K = _rbf(U, U, ls) + ORACLE_NOISE_VAR * torch.eye(n, dtype=torch.float64)
+        L = torch.linalg.cholesky(K)
+        z = torch.linalg.solve_triangular(L, Y.view(1, n, 1).expand(BAYES_DRAWS, n, 1), upper=False)
+        log_ml = -0.5 * z.pow(2).sum((-1, -2)) - L.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+        keep = log_ml.topk(min(BAYES_KEEP, BAYES_DRAWS)).indices
+        log_w = torch.log_softmax(log_ml[keep], 0)
+        return MixtureLogEI(U, Y, ls[keep], log_w, b).to(train_X)
+
+
 def _make(arg: str | None, ctx: MethodContext) -> OracleGPEI:
     fam = ctx.family
     if not isinstance(fam, GPPriorFamily) or fam.kernel != "rbf":
@@ -69,6 +148,16 @@ def _make(arg: str | None, ctx: MethodContext) -> OracleGPEI:
     return OracleGPEI(lengthscales, settings=ctx.settings)
 
 
+def _make_bayes(arg: str | None, ctx: MethodContext) -> BayesGPEI:
+    lo, _, hi = (arg or "0.1-1.0").partition("-")
+    return BayesGPEI(float(lo), float(hi), seed=ctx.seed, settings=ctx.settings)
+
+
 register_method(
     "gp-ei-oracle", _make, "LogEI under the exact GP of a gp_prior function (true lengthscales)"
+)
+register_method(
+    "gp-ei-bayes",
+    _make_bayes,
+    "LogEI under the posterior over RBF lengthscales uniform in <lo>-<hi> (default 0.1-1.0)",
 )

@@ -57,3 +57,30 @@ def test_oracle_refuses_families_without_a_known_gp():
     fam = get_family("branin")
     with pytest.raises(ValueError, match="gp_prior"):
         plugin._make(None, _context(fam, fam.split_ids("val")[0]))
+
+
+def test_bayes_mixture_of_one_draw_is_the_oracle_and_its_weights_follow_the_evidence():
+    plugin = _plugin()
+    fam = get_family("gp_prior", dim=2, lengthscale_range=[0.1, 0.3])
+    task_id = fam.split_ids("val")[0]
+    ls = fam._prior_params(task_id)[3]
+    g = torch.Generator().manual_seed(1)
+    X = torch.rand(15, 2, generator=g, dtype=torch.float64)
+    Y = fam.task(task_id)._evaluate(X).unsqueeze(-1)
+    bounds = torch.tensor([[0.0, 0.0], [1.0, 1.0]]).double()
+    Xt = torch.rand(7, 1, 2, generator=g, dtype=torch.float64)
+
+    oracle = plugin.OracleGPEI(ls).acquisition(X, Y, bounds)
+    one = plugin.MixtureLogEI(X, Y.squeeze(-1), ls.view(1, 2), torch.zeros(1).double(), bounds)
+    torch.testing.assert_close(one(Xt), oracle(Xt).detach(), rtol=1e-6, atol=1e-8)
+
+    mixture = plugin.BayesGPEI(0.05, 1.0).acquisition(X, Y, bounds)
+    assert float(mixture.log_w.exp().sum()) == pytest.approx(1.0)
+    # Rough data: the evidence favours short lengthscales over the prior's mean (0.525).
+    w = mixture.log_w.exp().unsqueeze(-1)
+    assert float((w * mixture.ls).sum(0).mean()) < 0.45
+    x = Xt.clone().requires_grad_(True)
+    mixture(x).sum().backward()
+    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="lo <= hi"):
+        plugin.BayesGPEI(0.5, 0.1)
