@@ -13,6 +13,13 @@ is the exact GP's posterior put into the (first) network's bars: the floor that 
 resolution sets. ``--ensemble`` adds a column for the equal-weight mixture of all the
 checkpoints' predictive densities.
 
+``--bayes-range LO HI`` adds the Bayesian posterior of a prior whose lengthscales are unknown,
+uniform in ``[LO, HI]`` per dim (a network's training prior: ``0.1 1.0`` for the shipped
+``gp_prior``): the mixture of exact GPs over ``BAYES_DRAWS`` lengthscale draws weighted by their
+marginal likelihoods on the context (the ``BAYES_KEEP`` heaviest kept). That is the floor a
+perfect network trained on that prior (noise-free) reaches; the exact GP, which knows each
+function's lengthscales, is below it.
+
 ``--contexts search`` builds each context the way a search builds its history, clustered
 around its incumbent (:func:`~botorch_nap.training.common.search_like_order`: from 5 random
 points on, each next point is one of the 3 unchosen points nearest the best one so far with
@@ -23,7 +30,7 @@ unseen value.
 
 Run:  python benchmarks/np_vs_oracle_gp.py CKPT [CKPT ...] [--dim 3] [--ns 5 15 30]
           [--contexts iid|search] [--near K] [--ensemble] [--symmetries K] [--moments]
-          [--lengthscale-range 0.1 0.2]
+          [--lengthscale-range 0.1 0.2] [--bayes-range 0.1 1.0]
       (a checkpoint is a folder or a shipped name, e.g. gp_prior)
 """
 
@@ -99,6 +106,35 @@ def gp_nll(Xc, yc, Xt, yt, ls, bars=None, jitter=1e-6) -> tuple[torch.Tensor, to
     idx = (torch.bucketize(yt, borders) - 1).clamp(0, len(borders) - 2)
     width = borders[1:] - borders[:-1]
     return nll, -torch.log(mass.gather(1, idx[:, None])[:, 0] / width[idx]).mean()
+
+
+BAYES_DRAWS = 2048
+BAYES_KEEP = 128
+
+
+def bayes_nll(Xc, yc, Xt, yt, lo: float, hi: float, seed: int = 0, jitter=1e-6) -> torch.Tensor:
+    """NLL per target under the Bayesian posterior over RBF lengthscales uniform in ``[lo,
+    hi]`` per dim (unit variance, zero mean, noise-free; module docstring)."""
+    g = torch.Generator().manual_seed(seed)
+    n, d = Xc.shape
+    ls = lo + (hi - lo) * torch.rand(BAYES_DRAWS, d, generator=g, dtype=Xc.dtype)
+
+    def k(a, b, ls):
+        A, B = a[None] / ls[:, None], b[None] / ls[:, None]
+        return torch.exp(-0.5 * (A[:, :, None] - B[:, None]).pow(2).sum(-1))
+
+    L = torch.linalg.cholesky(k(Xc, Xc, ls) + jitter * torch.eye(n, dtype=Xc.dtype))
+    y = yc.view(1, n, 1).expand(len(ls), n, 1)
+    z = torch.linalg.solve_triangular(L, y, upper=False)
+    log_ml = -0.5 * z.pow(2).sum((-1, -2)) - L.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+    top = log_ml.topk(min(BAYES_KEEP, len(ls))).indices
+    log_w, ls, L = torch.log_softmax(log_ml[top], 0), ls[top], L[top]
+    Ktc = k(Xt, Xc, ls)  # K x m x n
+    mu = (Ktc @ torch.cholesky_solve(y[: len(ls)], L))[..., 0]
+    v = torch.linalg.solve_triangular(L, Ktc.transpose(-1, -2), upper=False)
+    sd = (1 - v.pow(2).sum(-2)).clamp_min(jitter).sqrt()
+    logp = torch.distributions.Normal(mu, sd).log_prob(yt)  # K x m
+    return -torch.logsumexp(log_w[:, None] + logp, 0).mean()
 
 
 def fitted_gp_nll(Xc, yc, Xt, yt) -> torch.Tensor:
@@ -186,6 +222,13 @@ def main() -> None:
         metavar=("LO", "HI"),
         help="the validation functions' lengthscale range (default: the family's, 0.1-0.6)",
     )
+    p.add_argument(
+        "--bayes-range",
+        type=float,
+        nargs=2,
+        metavar=("LO", "HI"),
+        help="also the Bayesian posterior with lengthscales unknown, uniform in LO-HI",
+    )
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     ls_kw = {"lengthscale_range": tuple(args.lengthscale_range)} if args.lengthscale_range else {}
@@ -195,8 +238,11 @@ def main() -> None:
         for c in args.checkpoints
     }
     transforms = symmetries(args.dim, args.symmetries) if args.symmetries else []
-    extra = (["mixture"] if args.ensemble else []) + (
-        [f"{args.symmetries} symmetries"] * bool(transforms)
+    bayes = [f"Bayes, ls {args.bayes_range[0]:g}-{args.bayes_range[1]:g}"] * bool(args.bayes_range)
+    extra = (
+        bayes
+        + (["mixture"] if args.ensemble else [])
+        + ([f"{args.symmetries} symmetries"] * bool(transforms))
     )
     print(
         f"{fam.name}, validation functions ({len(fam.split_ids('val'))}; lengthscales "
@@ -223,6 +269,9 @@ def main() -> None:
             gp.append(exact)
             in_bars.append(binned)
             fitted.append(fitted_gp_nll(Xc, yc, Xt, yt))
+            if args.bayes_range:
+                nll = bayes_nll(Xc, yc, Xt, yt, *args.bayes_range)
+                nn_.setdefault("bayes", []).append(nll)
             logp = {c: net_log_density(net, Xc, yc, Xt, yt) for c, net in nets.items()}
             for c, lp in logp.items():
                 nn_[c].append(-lp.mean())
