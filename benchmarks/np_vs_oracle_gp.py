@@ -15,8 +15,8 @@ checkpoints' predictive densities.
 
 ``--bayes-range LO HI`` adds the Bayesian posterior of a prior whose lengthscales are unknown,
 uniform in ``[LO, HI]`` per dim (a network's training prior: ``0.1 1.0`` for the shipped
-``gp_prior``): the mixture of exact GPs over ``BAYES_DRAWS`` lengthscale draws weighted by their
-marginal likelihoods on the context (the ``BAYES_KEEP`` heaviest kept). That is the floor a
+``gp_prior``): a mixture of exact GPs over lengthscale draws weighted by their marginal
+likelihoods on the context (``benchmarks/oracle_gp.py``'s ``LengthscaleMixture``). The floor a
 perfect network trained on that prior (noise-free) reaches; the exact GP, which knows each
 function's lengthscales, is below it.
 
@@ -108,33 +108,16 @@ def gp_nll(Xc, yc, Xt, yt, ls, bars=None, jitter=1e-6) -> tuple[torch.Tensor, to
     return nll, -torch.log(mass.gather(1, idx[:, None])[:, 0] / width[idx]).mean()
 
 
-BAYES_DRAWS = 2048
-BAYES_KEEP = 128
-
-
-def bayes_nll(Xc, yc, Xt, yt, lo: float, hi: float, seed: int = 0, jitter=1e-6) -> torch.Tensor:
+def bayes_nll(Xc, yc, Xt, yt, lo: float, hi: float, seed: int = 0) -> torch.Tensor:
     """NLL per target under the Bayesian posterior over RBF lengthscales uniform in ``[lo,
     hi]`` per dim (unit variance, zero mean, noise-free; module docstring)."""
+    from oracle_gp import LengthscaleMixture  # benchmarks/, beside this script
+
     g = torch.Generator().manual_seed(seed)
-    n, d = Xc.shape
-    ls = lo + (hi - lo) * torch.rand(BAYES_DRAWS, d, generator=g, dtype=Xc.dtype)
-
-    def k(a, b, ls):
-        A, B = a[None] / ls[:, None], b[None] / ls[:, None]
-        return torch.exp(-0.5 * (A[:, :, None] - B[:, None]).pow(2).sum(-1))
-
-    L = torch.linalg.cholesky(k(Xc, Xc, ls) + jitter * torch.eye(n, dtype=Xc.dtype))
-    y = yc.view(1, n, 1).expand(len(ls), n, 1)
-    z = torch.linalg.solve_triangular(L, y, upper=False)
-    log_ml = -0.5 * z.pow(2).sum((-1, -2)) - L.diagonal(dim1=-2, dim2=-1).log().sum(-1)
-    top = log_ml.topk(min(BAYES_KEEP, len(ls))).indices
-    log_w, ls, L = torch.log_softmax(log_ml[top], 0), ls[top], L[top]
-    Ktc = k(Xt, Xc, ls)  # K x m x n
-    mu = (Ktc @ torch.cholesky_solve(y[: len(ls)], L))[..., 0]
-    v = torch.linalg.solve_triangular(L, Ktc.transpose(-1, -2), upper=False)
-    sd = (1 - v.pow(2).sum(-2)).clamp_min(jitter).sqrt()
-    logp = torch.distributions.Normal(mu, sd).log_prob(yt)  # K x m
-    return -torch.logsumexp(log_w[:, None] + logp, 0).mean()
+    mixture = LengthscaleMixture.from_prior(Xc, yc, lo, hi, g)
+    mean, sd = mixture.predict(Xt)  # K x m
+    logp = torch.distributions.Normal(mean, sd).log_prob(yt)
+    return -torch.logsumexp(mixture.log_w[:, None] + logp, 0).mean()
 
 
 def fitted_gp_nll(Xc, yc, Xt, yt) -> torch.Tensor:

@@ -79,32 +79,56 @@ def _rbf(a: Tensor, b: Tensor, ls: Tensor) -> Tensor:
     return torch.exp(-0.5 * (A.unsqueeze(-2) - B.unsqueeze(-3)).pow(2).sum(-1))
 
 
-class MixtureLogEI(AcquisitionFunction):
-    """Log-EI of a weighted mixture of exact zero-mean GPs (unit variance, noise-free), one per
-    lengthscale row of ``lengthscales`` (``K x d``), over unit-cube inputs ``U`` (``n x d``)
-    with values ``y`` (``n``)."""
+class LengthscaleMixture:
+    """A weighted mixture of exact zero-mean GPs (RBF, unit variance, noise-free), one per row
+    of ``lengthscales`` (``K x d``, log-weights ``log_w``), conditioned on ``U`` (``n x d``)
+    and ``y`` (``n``)."""
 
-    def __init__(
-        self, U: Tensor, y: Tensor, lengthscales: Tensor, log_w: Tensor, bounds: Tensor
-    ) -> None:
-        super().__init__(model=None)
+    def __init__(self, U: Tensor, y: Tensor, lengthscales: Tensor, log_w: Tensor) -> None:
         n = U.shape[0]
         K = _rbf(U, U, lengthscales) + ORACLE_NOISE_VAR * torch.eye(n, dtype=U.dtype)
         self.L = torch.linalg.cholesky(K)  # K x n x n
         self.alpha = torch.cholesky_solve(y.view(1, n, 1).expand(len(K), n, 1), self.L)
-        self.U, self.ls, self.log_w, self.best = U, lengthscales, log_w, y.max()
+        self.U, self.ls, self.log_w = U, lengthscales, log_w
+
+    @classmethod
+    def from_prior(
+        cls, U: Tensor, y: Tensor, lo: float, hi: float, generator: torch.Generator
+    ) -> LengthscaleMixture:
+        """The Bayesian posterior of a prior with lengthscales uniform in ``[lo, hi]`` per dim:
+        ``BAYES_DRAWS`` draws weighted by their marginal likelihoods, the ``BAYES_KEEP``
+        heaviest kept and renormalised."""
+        n, d = U.shape
+        ls = lo + (hi - lo) * torch.rand(BAYES_DRAWS, d, generator=generator, dtype=U.dtype)
+        L = torch.linalg.cholesky(_rbf(U, U, ls) + ORACLE_NOISE_VAR * torch.eye(n, dtype=U.dtype))
+        z = torch.linalg.solve_triangular(L, y.view(1, n, 1).expand(len(ls), n, 1), upper=False)
+        log_ml = -0.5 * z.pow(2).sum((-1, -2)) - L.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+        keep = log_ml.topk(min(BAYES_KEEP, len(ls))).indices
+        return cls(U, y, ls[keep], torch.log_softmax(log_ml[keep], 0))
+
+    def predict(self, u: Tensor) -> tuple[Tensor, Tensor]:
+        """Each component's posterior mean and std of ``f`` at ``u`` (``m x d``): ``K x m``."""
+        k = _rbf(u, self.U, self.ls)  # K x m x n
+        mean = (k @ self.alpha).squeeze(-1)
+        v = torch.linalg.solve_triangular(self.L, k.transpose(-1, -2), upper=False)
+        return mean, (1.0 - v.pow(2).sum(-2)).clamp_min(1e-12).sqrt()
+
+
+class MixtureLogEI(AcquisitionFunction):
+    """Log-EI over ``best`` of a :class:`LengthscaleMixture` (unit-cube inputs; ``bounds``
+    maps candidates there)."""
+
+    def __init__(self, mixture: LengthscaleMixture, best: Tensor, bounds: Tensor) -> None:
+        super().__init__(model=None)
+        self.mixture, self.best = mixture, best
         self.lo, self.width = bounds[0], bounds[1] - bounds[0]
 
     @t_batch_mode_transform(expected_q=1)
     def forward(self, X: Tensor) -> Tensor:
-        u = ((X[..., 0, :] - self.lo) / self.width).reshape(-1, self.U.shape[-1])  # b x d
-        k = _rbf(u, self.U, self.ls)  # K x b x n
-        mean = (k @ self.alpha).squeeze(-1)  # K x b
-        v = torch.linalg.solve_triangular(self.L, k.transpose(-1, -2), upper=False)
-        var = (1.0 - v.pow(2).sum(-2)).clamp_min(1e-12)  # K x b
-        sd = var.sqrt()
+        u = ((X[..., 0, :] - self.lo) / self.width).reshape(-1, X.shape[-1])  # b x d
+        mean, sd = self.mixture.predict(u)  # K x b
         log_ei = _log_ei_helper((mean - self.best) / sd) + sd.log()
-        out = torch.logsumexp(self.log_w.view(-1, 1) + log_ei, dim=0)
+        out = torch.logsumexp(self.mixture.log_w.view(-1, 1) + log_ei, dim=0)
         return out.reshape(X.shape[:-2])
 
 
@@ -127,16 +151,8 @@ class BayesGPEI(GPEI):
         Y = (train_Y if self.maximize else -train_Y).squeeze(-1).to(torch.float64)
         b = bounds.to(torch.float64)
         U = (train_X.to(torch.float64) - b[0]) / (b[1] - b[0])
-        n, d = U.shape
-        u = torch.rand(BAYES_DRAWS, d, generator=self.generator, dtype=torch.float64)
-        ls = self.lo + (self.hi - self.lo) * u
-        K = _rbf(U, U, ls) + ORACLE_NOISE_VAR * torch.eye(n, dtype=torch.float64)
-        L = torch.linalg.cholesky(K)
-        z = torch.linalg.solve_triangular(L, Y.view(1, n, 1).expand(BAYES_DRAWS, n, 1), upper=False)
-        log_ml = -0.5 * z.pow(2).sum((-1, -2)) - L.diagonal(dim1=-2, dim2=-1).log().sum(-1)
-        keep = log_ml.topk(min(BAYES_KEEP, BAYES_DRAWS)).indices
-        log_w = torch.log_softmax(log_ml[keep], 0)
-        return MixtureLogEI(U, Y, ls[keep], log_w, b).to(train_X)
+        mixture = LengthscaleMixture.from_prior(U, Y, self.lo, self.hi, self.generator)
+        return MixtureLogEI(mixture, Y.max(), b)
 
 
 def _make(arg: str | None, ctx: MethodContext) -> OracleGPEI:

@@ -71,14 +71,16 @@ def test_bayes_mixture_of_one_draw_is_the_oracle_and_its_weights_follow_the_evid
     Xt = torch.rand(7, 1, 2, generator=g, dtype=torch.float64)
 
     oracle = plugin.OracleGPEI(ls).acquisition(X, Y, bounds)
-    one = plugin.MixtureLogEI(X, Y.squeeze(-1), ls.view(1, 2), torch.zeros(1).double(), bounds)
+    single = plugin.LengthscaleMixture(X, Y.squeeze(-1), ls.view(1, 2), torch.zeros(1).double())
+    one = plugin.MixtureLogEI(single, Y.max(), bounds)
     torch.testing.assert_close(one(Xt), oracle(Xt).detach(), rtol=1e-6, atol=1e-8)
 
     mixture = plugin.BayesGPEI(0.05, 1.0).acquisition(X, Y, bounds)
-    assert float(mixture.log_w.exp().sum()) == pytest.approx(1.0)
+    posterior = mixture.mixture
+    assert float(posterior.log_w.exp().sum()) == pytest.approx(1.0)
     # Rough data: the evidence favours short lengthscales over the prior's mean (0.525).
-    w = mixture.log_w.exp().unsqueeze(-1)
-    assert float((w * mixture.ls).sum(0).mean()) < 0.45
+    w = posterior.log_w.exp().unsqueeze(-1)
+    assert float((w * posterior.ls).sum(0).mean()) < 0.45
     x = Xt.clone().requires_grad_(True)
     mixture(x).sum().backward()
     assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
