@@ -221,7 +221,9 @@ def main() -> None:
         for c in args.checkpoints
     }
     transforms = symmetries(args.dim, args.symmetries) if args.symmetries else []
-    bayes = [f"Bayes, ls {args.bayes_range[0]:g}-{args.bayes_range[1]:g}"] * bool(args.bayes_range)
+    bayes = (
+        [f"Bayes, ls {args.bayes_range[0]:g}-{args.bayes_range[1]:g}"] if args.bayes_range else []
+    )
     extra = (
         bayes
         + (["mixture"] if args.ensemble else [])
