@@ -429,6 +429,31 @@ class NAPTransformer(nn.Module):
         assert missing == ["dist_w"] and not unexpected, (missing, unexpected)
         return net.to(dtype=self.dtype, device=self.bar_head[0].weight.device)
 
+    def with_extra_layers(self, k: int) -> NAPTransformer:
+        """A copy of this network with ``k`` more blocks after its last one, each starting as
+        the identity (its attention output projection and its feed-forward's last layer at
+        zero; their distance weights at 0), so the same outputs: more depth for a trained
+        network without training it again from scratch."""
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        n = self.config.n_layers
+        net = NAPTransformer(NAPConfig.from_dict({**asdict(self.config), "n_layers": n + k}))
+        state = dict(self.state_dict())
+        if self.config.distance_bias:
+            state["dist_w"] = torch.cat(
+                [state["dist_w"], state["dist_w"].new_zeros(k, self.config.n_heads)]
+            )
+        missing, unexpected = net.load_state_dict(state, strict=False)
+        assert not unexpected and all(
+            any(name.startswith(f"blocks.{i}.") for i in range(n, n + k)) for name in missing
+        ), (missing, unexpected)
+        with torch.no_grad():
+            for block in net.blocks[n:]:
+                for layer in (block.proj, block.ff[-1]):
+                    layer.weight.zero_()
+                    layer.bias.zero_()
+        return net.to(dtype=self.dtype, device=self.bar_head[0].weight.device)
+
     def distance_weights(self, layer: int) -> Tensor:
         """The distance bias's per-head weights ``w`` (``heads``) of block ``layer``."""
         return self.DISTANCE_SCALE * self.dist_w[layer]

@@ -161,6 +161,8 @@ def _build_net(args, family, device: torch.device) -> NAPTransformer:
         check_categories(net.config, family.space, args.init_from)
         if getattr(args, "net_distance_bias", False) and not net.config.distance_bias:
             net = net.with_distance_bias()
+        if getattr(args, "add_layers", 0):
+            net = net.with_extra_layers(args.add_layers)
     else:
         kw = {k: getattr(args, f"net_{k}") for k in NET_FIELDS}
         defaults = NAPConfig.__dataclass_fields__
@@ -189,11 +191,13 @@ def _pretrain(args) -> int:
     from botorch_nap.training.pretrain import pretrain
 
     out = Path(args.out)
+    if args.add_layers < 0 or (args.add_layers and not args.init_from and not args.resume):
+        raise SystemExit(f"--add-layers K needs K >= 0 and --init-from, got {args.add_layers}")
     meta = _run_meta(out) if args.resume else None
     fam, spec = _family_from_args(args, meta)
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
-    if args.resume:
+    if args.resume:  # the run's own network (grown already, if --add-layers made it)
         net = NAPTransformer.load(out / LAST_DIR).to(device)
     else:
         net = _build_net(args, fam, device)
@@ -217,6 +221,8 @@ def _pretrain(args) -> int:
     )
     if posterior and teachers:
         raise SystemExit("--posterior-targets and --teacher are two different losses: pick one")
+    # How many blocks --add-layers appended to the --init-from network (kept when resumed).
+    added = (meta or {}).get("added_layers", 0) if args.resume else args.add_layers
     what = f"distilling {len(teachers)} teacher(s) into" if teachers else "pretraining"
     print(f"{what} {net.num_parameters():,} parameters on {spec['name']} -> {out}")
     m = pretrain(
@@ -237,6 +243,7 @@ def _pretrain(args) -> int:
         meta={
             "family_spec": spec,
             **({"teachers": _teacher_record(teacher_args)} if teachers else {}),
+            **({"added_layers": added} if added else {}),
         },
         loss_weighting=args.loss_weighting,
         search_frac=args.search_contexts,
@@ -388,6 +395,14 @@ def register(subparsers) -> None:
     _add_net_args(p)
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--init-from", help="continue from a network checkpoint")
+    p.add_argument(
+        "--add-layers",
+        type=int,
+        default=0,
+        metavar="K",
+        help="with --init-from: append K blocks that start as the identity (same outputs), "
+        "to train a deeper network from a trained one",
+    )
     p.add_argument("--resume", action="store_true", help="continue --out exactly")
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--batch-size", type=int, default=32)

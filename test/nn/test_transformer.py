@@ -346,3 +346,26 @@ def test_distance_bias_is_saved_added_at_zero_and_makes_attention_local(tmp_path
     for net, same in ((local, True), (_net(dim=2), False)):
         a, b = net(hx, hy, qx).bar_logits, net(hx, far_y, qx).bar_logits
         assert torch.allclose(a, b, atol=1e-8) is same
+
+
+@pytest.mark.parametrize("distance_bias", [False, True])
+def test_extra_layers_start_as_the_identity_and_then_train(distance_bias):
+    net = _net(dim=3, distance_bias=distance_bias)
+    deeper = net.with_extra_layers(2)
+    assert deeper.config.n_layers == net.config.n_layers + 2
+    hx, hy, qx = _data()
+    with torch.no_grad():
+        a, b = net(hx, hy, qx), deeper.eval()(hx, hy, qx)
+    torch.testing.assert_close(b.bar_logits, a.bar_logits)
+    torch.testing.assert_close(b.acq, a.acq)
+    # The new blocks learn: the zeroed layers get gradients, and after one step the
+    # network's outputs move.
+    deeper.train()
+    deeper(hx, hy, qx).bar_logits.logsumexp(-1).sum().backward()
+    new = deeper.blocks[-1]
+    assert new.proj.weight.grad.abs().sum() > 0 and new.ff[-1].weight.grad.abs().sum() > 0
+    with torch.no_grad():  # not a constant: the final LayerNorm would remove that
+        new.ff[-1].bias.add_(0.1 * torch.randn_like(new.ff[-1].bias))
+    assert not torch.allclose(deeper.eval()(hx, hy, qx).bar_logits, a.bar_logits)
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        net.with_extra_layers(0)

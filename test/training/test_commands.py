@@ -197,3 +197,20 @@ def test_family_kw_takes_number_lists_without_brackets():
     }
     with pytest.raises(SystemExit, match="KEY=VALUE"):
         _parse_kv(["dim"])
+
+
+def test_pretrain_add_layers_grows_the_init_network(tmp_path):
+    base = ["pretrain", *FAMILY, "--steps", "4", "--batch-size", "2", "--n-points", "6", "10"]
+    base += ["--val-every", "2", "--no-progress"]
+    assert run([*base, *NET, "--out", str(tmp_path / "a")]) == 0
+    grown = [*base, "--init-from", str(tmp_path / "a"), "--add-layers", "2"]
+    assert run([*grown, "--out", str(tmp_path / "b")]) == 0
+    net = NAPTransformer.load(tmp_path / "b", expected_dim=2)
+    assert net.config.n_layers == 3  # 1 + 2
+    meta = json.loads((tmp_path / "b" / "config.json").read_text())["meta"]
+    assert meta["added_layers"] == 2
+    # Resumed, the run keeps its grown network (no second growth) and its record.
+    assert run([*grown, "--out", str(tmp_path / "b"), "--resume", "--steps", "6"]) == 0
+    assert NAPTransformer.load(tmp_path / "b").config.n_layers == 3
+    with pytest.raises(SystemExit, match="--init-from"):
+        run([*base, *NET, "--add-layers", "1", "--out", str(tmp_path / "c")])
