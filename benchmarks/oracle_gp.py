@@ -84,11 +84,15 @@ class LengthscaleMixture:
     of ``lengthscales`` (``K x d``, log-weights ``log_w``), conditioned on ``U`` (``n x d``)
     and ``y`` (``n``)."""
 
-    def __init__(self, U: Tensor, y: Tensor, lengthscales: Tensor, log_w: Tensor) -> None:
+    def __init__(
+        self, U: Tensor, y: Tensor, lengthscales: Tensor, log_w: Tensor, L: Tensor | None = None
+    ) -> None:
         n = U.shape[0]
-        K = _rbf(U, U, lengthscales) + ORACLE_NOISE_VAR * torch.eye(n, dtype=U.dtype)
-        self.L = torch.linalg.cholesky(K)  # K x n x n
-        self.alpha = torch.cholesky_solve(y.view(1, n, 1).expand(len(K), n, 1), self.L)
+        if L is None:  # else the kernels' Cholesky factors, already computed by the caller
+            K = _rbf(U, U, lengthscales) + ORACLE_NOISE_VAR * torch.eye(n, dtype=U.dtype)
+            L = torch.linalg.cholesky(K)
+        self.L = L  # K x n x n
+        self.alpha = torch.cholesky_solve(y.view(1, n, 1).expand(len(L), n, 1), L)
         self.U, self.ls, self.log_w = U, lengthscales, log_w
 
     @classmethod
@@ -104,7 +108,7 @@ class LengthscaleMixture:
         z = torch.linalg.solve_triangular(L, y.view(1, n, 1).expand(len(ls), n, 1), upper=False)
         log_ml = -0.5 * z.pow(2).sum((-1, -2)) - L.diagonal(dim1=-2, dim2=-1).log().sum(-1)
         keep = log_ml.topk(min(BAYES_KEEP, len(ls))).indices
-        return cls(U, y, ls[keep], torch.log_softmax(log_ml[keep], 0))
+        return cls(U, y, ls[keep], torch.log_softmax(log_ml[keep], 0), L[keep])
 
     def predict(self, u: Tensor) -> tuple[Tensor, Tensor]:
         """Each component's posterior mean and std of ``f`` at ``u`` (``m x d``): ``K x m``."""

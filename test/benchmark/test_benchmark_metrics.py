@@ -184,15 +184,11 @@ def test_reference_list_takes_the_first_method_a_file_holds():
 
 
 def test_headline_targets_script_reads_a_results_file(tmp_path):
-    import importlib.util
-    from pathlib import Path
+    from benchmark_scripts import load_script
 
     from botorch_nap.benchmark.results import save_results
 
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "headline_targets.py"
-    spec = importlib.util.spec_from_file_location("headline_targets", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("headline_targets")
     curves = {}
     for s in range(8):
         for t in (1, 2):

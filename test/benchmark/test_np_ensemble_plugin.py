@@ -1,23 +1,17 @@
 """The measuring plugin ``benchmarks/np_ensemble.py``: NP-EI of a mixture of NPs is the mean
 of the members' EIs."""
 
-import importlib.util
 import math
-from pathlib import Path
 
 import torch
+from benchmark_scripts import load_script
 
 from botorch_nap import NPExpectedImprovement
 from botorch_nap.nn.transformer import NAPConfig, NAPTransformer
 
-PLUGIN = Path(__file__).resolve().parents[2] / "benchmarks" / "np_ensemble.py"
-
 
 def _plugin():
-    spec = importlib.util.spec_from_file_location("np_ensemble_plugin", PLUGIN)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("np_ensemble")
 
 
 def _net(seed):

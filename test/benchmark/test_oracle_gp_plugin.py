@@ -1,24 +1,17 @@
 """The measuring plugin ``benchmarks/oracle_gp.py``: EI under the GP that generated a GP-prior
 function, with its true lengthscales, unit variance and zero mean (nothing fitted)."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
+from benchmark_scripts import load_script
 
 from botorch_nap.baselines import OptimizerSettings
 from botorch_nap.benchmark.methods import MethodContext
 from botorch_nap.tasks import get_family
 
-PLUGIN = Path(__file__).resolve().parents[2] / "benchmarks" / "oracle_gp.py"
-
 
 def _plugin():
-    spec = importlib.util.spec_from_file_location("oracle_gp_plugin", PLUGIN)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("oracle_gp")
 
 
 def _context(fam, task_id):
