@@ -46,9 +46,19 @@ def dense_forward(
     incumbent = torch.as_tensor(incumbent, dtype=dt).expand(b)
     t_frac = torch.as_tensor(t_frac, dtype=dt).expand(b)
 
-    tokens = torch.cat(
-        [net.embed_x(hist_x) + net.emb_y(hist_y.unsqueeze(-1)), net.embed_x(query_x)], dim=1
-    )
+    h_hist = net.embed_x(hist_x) + net.emb_y(hist_y.unsqueeze(-1))
+    if net.history_blocks:  # history-only blocks: the history tokens alone, dense mask
+        hist_ok = (mask[:, None, :] | torch.eye(n, dtype=torch.bool)).unsqueeze(1)
+        for i, blk in enumerate(net.history_blocks):
+            bias = hist_ok
+            if net.config.distance_bias:
+                pos = net.encode_inputs(hist_x)
+                d2 = ((pos[:, :, None, :] - pos[:, None, :, :]) ** 2).sum(-1).unsqueeze(1)
+                w = net.history_distance_weights(i).view(1, -1, 1, 1)
+                bias = (-w * d2).masked_fill(~hist_ok, -math.inf)
+            q, k, v = blk._split(h_hist)
+            h_hist = blk._residual(h_hist, F.scaled_dot_product_attention(q, k, v, attn_mask=bias))
+    tokens = torch.cat([h_hist, net.embed_x(query_x)], dim=1)
     key_ok = torch.cat([mask, torch.zeros(b, m, dtype=torch.bool)], dim=1)  # b x (n+m)
     eye = torch.eye(n + m, dtype=torch.bool)
     allowed = (key_ok[:, None, :] | eye).unsqueeze(1)  # b x 1 x (n+m) x (n+m)

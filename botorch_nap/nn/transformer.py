@@ -87,6 +87,13 @@ class NAPConfig:
     (``benchmarks/bench_distance_bias.py``). Off by default (older checkpoints load unchanged);
     :meth:`NAPTransformer.with_distance_bias` adds it to a trained network without changing
     its outputs.
+
+    ``history_layers``: blocks that only the history tokens pass through, before the
+    ``n_layers`` blocks that history and queries share. Queries never enter them, so they
+    add depth to the history's self-attention (where a kernel's interpolation weights have
+    to be worked out from all the points) at a cost that does not grow with the number of
+    candidates: ``O(n^2)`` per decision, not ``O(m n)``. 0 (default): none.
+    :meth:`NAPTransformer.with_history_layers` adds them to a trained network as identities.
     """
 
     dim_x: int
@@ -105,6 +112,7 @@ class NAPConfig:
     x_fourier_max: float = 64.0
     y_transform: str = "standardize"
     distance_bias: bool = False
+    history_layers: int = 0
 
     def __post_init__(self) -> None:
         if self.dim_x < 1:
@@ -137,6 +145,8 @@ class NAPConfig:
                 f"{self.x_fourier_max}"
             )
         self.distance_bias = bool(self.distance_bias)
+        if self.history_layers < 0:
+            raise ValueError(f"history_layers must be >= 0, got {self.history_layers}")
         if self.y_transform not in Y_TRANSFORMS:
             raise ValueError(f"y_transform must be one of {Y_TRANSFORMS}, got {self.y_transform!r}")
 
@@ -398,6 +408,7 @@ class NAPTransformer(nn.Module):
         self._numeric = [j for j in range(config.dim_x) if not (cats and cats[j])]
         self._categorical = [(j, k) for j, k in enumerate(cats) if k]
         self.emb_y = _mlp(1, d, d)
+        self.history_blocks = nn.ModuleList([Block(config) for _ in range(config.history_layers)])
         self.blocks = nn.ModuleList([Block(config) for _ in range(config.n_layers)])
         self.ln_f = nn.LayerNorm(d)
         self.bar = BarDistribution.uniform(config.n_buckets, (config.y_min, config.y_max))
@@ -416,6 +427,10 @@ class NAPTransformer(nn.Module):
             # widths that matter (w ~ 1 / (2 lengthscale^2), 0.5 to 50 in the unit cube) in
             # a few thousand steps.
             self.dist_w = nn.Parameter(torch.zeros(config.n_layers, config.n_heads))
+            if config.history_layers:  # absent otherwise: older checkpoints load unchanged
+                self.dist_w_history = nn.Parameter(
+                    torch.zeros(config.history_layers, config.n_heads)
+                )
 
     DISTANCE_SCALE = 10.0
 
@@ -454,9 +469,38 @@ class NAPTransformer(nn.Module):
                     layer.bias.zero_()
         return net.to(dtype=self.dtype, device=self.bar_head[0].weight.device)
 
+    def with_history_layers(self, k: int) -> NAPTransformer:
+        """A copy of this network with ``k`` more history-only blocks (``history_layers``),
+        after any it has and before the shared blocks, each starting as the identity (as in
+        :meth:`with_extra_layers`), so the same outputs."""
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        n = self.config.history_layers
+        cfg = NAPConfig.from_dict({**asdict(self.config), "history_layers": n + k})
+        net = NAPTransformer(cfg)
+        state = dict(self.state_dict())
+        if self.config.distance_bias:
+            old = state.get("dist_w_history", state["dist_w"].new_zeros(0, cfg.n_heads))
+            state["dist_w_history"] = torch.cat([old, old.new_zeros(k, cfg.n_heads)])
+        missing, unexpected = net.load_state_dict(state, strict=False)
+        assert not unexpected and all(
+            any(name.startswith(f"history_blocks.{i}.") for i in range(n, n + k))
+            for name in missing
+        ), (missing, unexpected)
+        with torch.no_grad():
+            for block in net.history_blocks[n:]:
+                for layer in (block.proj, block.ff[-1]):
+                    layer.weight.zero_()
+                    layer.bias.zero_()
+        return net.to(dtype=self.dtype, device=self.bar_head[0].weight.device)
+
     def distance_weights(self, layer: int) -> Tensor:
         """The distance bias's per-head weights ``w`` (``heads``) of block ``layer``."""
         return self.DISTANCE_SCALE * self.dist_w[layer]
+
+    def history_distance_weights(self, layer: int) -> Tensor:
+        """:meth:`distance_weights` of history-only block ``layer``."""
+        return self.DISTANCE_SCALE * self.dist_w_history[layer]
 
     # ------------------------------------------------------------------ encoding
     @property
@@ -533,6 +577,9 @@ class NAPTransformer(nn.Module):
         keys, values = [], []
         attn_mask = None if bool(mask.all()) else mask
         pos = self.encode_inputs(hist_x) if self.config.distance_bias else None
+        for i, block in enumerate(self.history_blocks):
+            w = None if pos is None else self.history_distance_weights(i)
+            h = block.history(h, attn_mask, pos, w)[0]
         for i, block in enumerate(self.blocks):
             w = None if pos is None else self.distance_weights(i)
             h, k, v = block.history(h, attn_mask, pos, w)

@@ -56,6 +56,11 @@ NET_OPTIONS = {
         "1: attention scores get -w |x_i - x_j|^2, w learnt per layer and head (with "
         "--init-from: added to the loaded network at w = 0, which keeps its outputs)",
     ),
+    "history_layers": (
+        int,
+        "blocks that only the history passes through, before the shared ones (their cost "
+        "does not grow with the number of candidates; 0: none)",
+    ),
 }
 
 
@@ -163,6 +168,8 @@ def _build_net(args, family, device: torch.device) -> NAPTransformer:
             net = net.with_distance_bias()
         if getattr(args, "add_layers", 0):
             net = net.with_extra_layers(args.add_layers)
+        if getattr(args, "add_history_layers", 0):
+            net = net.with_history_layers(args.add_history_layers)
     else:
         kw = {k: getattr(args, f"net_{k}") for k in NET_FIELDS}
         defaults = NAPConfig.__dataclass_fields__
@@ -193,6 +200,9 @@ def _pretrain(args) -> int:
     out = Path(args.out)
     if args.add_layers < 0 or (args.add_layers and not args.init_from and not args.resume):
         raise SystemExit(f"--add-layers K needs K >= 0 and --init-from, got {args.add_layers}")
+    grow_h = args.add_history_layers
+    if grow_h < 0 or (grow_h and not args.init_from and not args.resume):
+        raise SystemExit(f"--add-history-layers K needs K >= 0 and --init-from, got {grow_h}")
     meta = _run_meta(out) if args.resume else None
     fam, spec = _family_from_args(args, meta)
     torch.manual_seed(args.seed)
@@ -223,6 +233,7 @@ def _pretrain(args) -> int:
         raise SystemExit("--posterior-targets and --teacher are two different losses: pick one")
     # How many blocks --add-layers appended to the --init-from network (kept when resumed).
     added = (meta or {}).get("added_layers", 0) if args.resume else args.add_layers
+    added_h = (meta or {}).get("added_history_layers", 0) if args.resume else grow_h
     what = f"distilling {len(teachers)} teacher(s) into" if teachers else "pretraining"
     print(f"{what} {net.num_parameters():,} parameters on {spec['name']} -> {out}")
     m = pretrain(
@@ -244,6 +255,7 @@ def _pretrain(args) -> int:
             "family_spec": spec,
             **({"teachers": _teacher_record(teacher_args)} if teachers else {}),
             **({"added_layers": added} if added else {}),
+            **({"added_history_layers": added_h} if added_h else {}),
         },
         loss_weighting=args.loss_weighting,
         search_frac=args.search_contexts,
@@ -402,6 +414,14 @@ def register(subparsers) -> None:
         metavar="K",
         help="with --init-from: append K blocks that start as the identity (same outputs), "
         "to train a deeper network from a trained one",
+    )
+    p.add_argument(
+        "--add-history-layers",
+        type=int,
+        default=0,
+        metavar="K",
+        help="with --init-from: add K history-only blocks (NAPConfig.history_layers) that "
+        "start as the identity, for a deeper history encoding at no cost per candidate",
     )
     p.add_argument("--resume", action="store_true", help="continue --out exactly")
     p.add_argument("--steps", type=int, default=3000)

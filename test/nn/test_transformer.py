@@ -16,11 +16,23 @@ def _net(dim=3, dtype=torch.float64, seed=0, **kw):
     torch.nn.init.normal_(net.acq_mlp[-1].weight, std=0.1)
     if net.config.distance_bias:  # and the zero-initialised distance bias (w about 5)
         torch.nn.init.normal_(net.dist_w, std=0.5)
+        if net.config.history_layers:
+            torch.nn.init.normal_(net.dist_w_history, std=0.5)
     return net
 
 
-#: The attention variants every equivalence test runs on: plain, and with a distance bias.
-VARIANTS = pytest.mark.parametrize("variant", [{}, {"distance_bias": True}], ids=["", "dist"])
+#: The attention variants every equivalence test runs on: plain, with a distance bias, and
+#: with history-only blocks (with and without the bias).
+VARIANTS = pytest.mark.parametrize(
+    "variant",
+    [
+        {},
+        {"distance_bias": True},
+        {"history_layers": 1},
+        {"history_layers": 2, "distance_bias": True},
+    ],
+    ids=["", "dist", "hist", "hist-dist"],
+)
 
 
 def _data(b=2, n=7, m=11, d=3, dtype=torch.float64, seed=1):
@@ -369,3 +381,50 @@ def test_extra_layers_start_as_the_identity_and_then_train(distance_bias):
     assert not torch.allclose(deeper.eval()(hx, hy, qx).bar_logits, a.bar_logits)
     with pytest.raises(ValueError, match="k must be >= 1"):
         net.with_extra_layers(0)
+
+
+@pytest.mark.parametrize("distance_bias", [False, True])
+def test_history_layers_start_as_the_identity_are_saved_and_queries_skip_them(
+    distance_bias, tmp_path
+):
+    net = _net(dim=3, distance_bias=distance_bias)
+    grown = net.with_history_layers(2)
+    assert grown.config.history_layers == 2 and grown.config.n_layers == net.config.n_layers
+    hx, hy, qx = _data()
+    with torch.no_grad():
+        a, b = net(hx, hy, qx), grown.eval()(hx, hy, qx)
+    torch.testing.assert_close(b.bar_logits, a.bar_logits)
+    torch.testing.assert_close(b.acq, a.acq)
+    # They learn, and once trained they change the outputs through the history alone.
+    grown.train()
+    grown(hx, hy, qx).bar_logits.logsumexp(-1).sum().backward()
+    new = grown.history_blocks[-1]
+    assert new.proj.weight.grad.abs().sum() > 0 and new.ff[-1].weight.grad.abs().sum() > 0
+    with torch.no_grad():
+        new.ff[-1].bias.add_(0.1 * torch.randn_like(new.ff[-1].bias))
+        new.proj.weight.add_(0.1 * torch.randn_like(new.proj.weight))
+    if distance_bias:  # once the attention's output counts, its distance weights learn too
+        grown.zero_grad()
+        grown(hx, hy, qx).bar_logits.logsumexp(-1).sum().backward()
+        assert grown.dist_w_history.grad.abs().sum() > 0
+    grown.eval()
+    with torch.no_grad():
+        moved = grown(hx, hy, qx).bar_logits
+    assert not torch.allclose(moved, a.bar_logits)
+    # Queries never pass through them: the encoded history's keys and values are all a
+    # query reads, and there is one per shared block.
+    enc = grown.encode_history(hx, hy)
+    assert len(enc.keys) == grown.config.n_layers
+    # Saved and loaded with them; growing again appends after the ones there.
+    grown.save(tmp_path / "h")
+    loaded = NAPTransformer.load(tmp_path / "h").double().eval()
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(hx, hy, qx).bar_logits, moved)
+    again = loaded.with_history_layers(1)
+    assert again.config.history_layers == 3
+    with torch.no_grad():
+        torch.testing.assert_close(again.eval()(hx, hy, qx).bar_logits, moved)
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        net.with_history_layers(0)
+    with pytest.raises(ValueError, match="history_layers must be >= 0"):
+        NAPConfig(dim_x=3, history_layers=-1)

@@ -214,3 +214,16 @@ def test_pretrain_add_layers_grows_the_init_network(tmp_path):
     assert NAPTransformer.load(tmp_path / "b").config.n_layers == 3
     with pytest.raises(SystemExit, match="--init-from"):
         run([*base, *NET, "--add-layers", "1", "--out", str(tmp_path / "c")])
+
+    # History-only blocks likewise: grown once, kept on resume; or built from scratch.
+    hist = [*base, "--init-from", str(tmp_path / "a"), "--add-history-layers", "2"]
+    assert run([*hist, "--out", str(tmp_path / "h")]) == 0
+    meta = json.loads((tmp_path / "h" / "config.json").read_text())["meta"]
+    assert meta["added_history_layers"] == 2
+    assert run([*hist, "--out", str(tmp_path / "h"), "--resume", "--steps", "6"]) == 0
+    cfg = NAPTransformer.load(tmp_path / "h").config
+    assert (cfg.history_layers, cfg.n_layers) == (2, 1)
+    assert run([*base, *NET, "--history-layers", "1", "--out", str(tmp_path / "s")]) == 0
+    assert NAPTransformer.load(tmp_path / "s").config.history_layers == 1
+    with pytest.raises(SystemExit, match="--init-from"):
+        run([*base, *NET, "--add-history-layers", "1", "--out", str(tmp_path / "c")])
