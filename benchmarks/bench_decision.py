@@ -63,16 +63,56 @@ def interleaved_medians(fns: dict, repeats: int) -> dict[str, float]:
     return {k: sorted(v)[len(v) // 2] for k, v in times.items()}
 
 
-def load_network(spec: str, d_model: int | None, layers: int | None) -> NAPTransformer:
+def load_network(
+    spec: str, d_model: int | None, layers: int | None, history_layers: int = 0
+) -> NAPTransformer:
+    """A shipped model's NAP, a run folder's network, or an untrained default one; with
+    ``history_layers`` more history-only blocks (for timing: untrained ones cost the same)."""
     if spec == "default":
         size = {k: v for k, v in [("d_model", d_model), ("n_layers", layers)] if v}
         if d_model:
             size["d_ff"] = 2 * d_model
         torch.manual_seed(0)
-        return NAPTransformer(NAPConfig(dim_x=D, **size))
+        return NAPTransformer(NAPConfig(dim_x=D, history_layers=history_layers, **size))
+    from pathlib import Path
+
     from botorch_nap.pretrained import checkpoint_path
 
-    return NAPTransformer.load(checkpoint_path(spec, "nap"), expected_dim=D)
+    path = spec if Path(spec).is_dir() else checkpoint_path(spec, "nap")
+    net = NAPTransformer.load(path, expected_dim=D)
+    return net.with_history_layers(history_layers) if history_layers else net
+
+
+def pool_macs(cfg: NAPConfig, n: int, m: int) -> dict[str, float]:
+    """Multiply-adds of one pool decision's network pass, by part: ``m`` candidates through
+    the embedding, the shared blocks (attention over ``n`` history keys, folded distance
+    bias included) and the bar head; the history encoding (``n`` tokens through every block,
+    history-only ones too). LayerNorms, GELUs and softmaxes are left out: a lower bound."""
+    d, ff, heads = cfg.d_model, cfg.d_ff, cfg.n_heads
+    head_dim = d // heads + ((cfg.input_width + 1) if cfg.distance_bias else 0)
+
+    def block(tokens: int, keys: int) -> float:
+        linear = 3 * d * d + d * d + 2 * d * ff
+        return tokens * (linear + heads * keys * 2 * head_dim)
+
+    embed = cfg.embedding_width * d + d * d
+    cand = m * (embed + d * d + d * cfg.n_buckets) + cfg.n_layers * block(m, n + 1)
+    hist = n * (embed + 2 * d) + (cfg.n_layers + cfg.history_layers) * block(n, n)
+    return {"candidates": float(cand), "history": float(hist)}
+
+
+def matmul_gflops(d: int, m: int = 1000, repeats: int = 50) -> float:
+    """This core's float32 matmul rate (GFLOP/s, median) on the blocks' typical shape, an
+    ``m x d`` by ``d x 3d`` product: the rate a network pass could at best run at."""
+    a, b = torch.randn(m, d), torch.randn(d, 3 * d)
+    for _ in range(5):
+        a @ b
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t0)
+    return 2 * m * d * 3 * d / sorted(times)[len(times) // 2] / 1e9
 
 
 def problem(n: int, pool: int, function: str = "hartmann", seed: int = 0):
@@ -98,7 +138,7 @@ def long_worker(args: argparse.Namespace) -> None:
     """One decision with a long history, in this (fresh) process: time and peak RSS growth."""
     torch.set_num_threads(args.threads)
     method, mode, n = args.long_worker[0], args.long_worker[1], int(args.long_worker[2])
-    net = load_network(args.network, args.d_model, args.layers)
+    net = load_network(args.network, args.d_model, args.layers, args.history_layers)
     settings = OptimizerSettings(num_restarts=args.restarts, raw_samples=args.raw_samples)
     X, Y, bounds, pool = problem(n, args.pool, LONG_FUNCTION)
     m = make_method(method, net, settings)
@@ -126,7 +166,7 @@ def cell_worker(args: argparse.Namespace) -> None:
     ``botorch_nap`` from another revision: ``--baseline-rev``)."""
     torch.set_num_threads(args.threads)
     method, mode, n = args.cell_worker[0], args.cell_worker[1], int(args.cell_worker[2])
-    net = load_network(args.network, args.d_model, args.layers)
+    net = load_network(args.network, args.d_model, args.layers, args.history_layers)
     settings = OptimizerSettings(num_restarts=args.restarts, raw_samples=args.raw_samples)
     X, Y, bounds, pool = problem(n, args.pool)
     m = make_method(method, net, settings)
@@ -144,6 +184,8 @@ def _worker_cmd(args: argparse.Namespace, flag: str, *values) -> list[str]:
         cmd += ["--d-model", str(args.d_model)]
     if args.layers:
         cmd += ["--layers", str(args.layers)]
+    if args.history_layers:
+        cmd += ["--history-layers", str(args.history_layers)]
     return cmd
 
 
@@ -254,6 +296,17 @@ def main() -> None:
     )
     p.add_argument("--d-model", type=int, default=None, help="width (--network default)")
     p.add_argument("--layers", type=int, default=None, help="depth (--network default)")
+    p.add_argument(
+        "--floor",
+        action="store_true",
+        help="also the pool decision's arithmetic floor (multiply-adds / matmul rate)",
+    )
+    p.add_argument(
+        "--history-layers",
+        type=int,
+        default=0,
+        help="K history-only blocks (NAPConfig.history_layers; added to a loaded network)",
+    )
     p.add_argument("--long", type=int, default=10_000, help="long-history n (0: skip)")
     p.add_argument("--long-gp", action="store_true", help="run GP-EI at --long for real")
     p.add_argument("--breakdown", action="store_true", help="time a pool decision's pieces")
@@ -279,13 +332,15 @@ def main() -> None:
 def run_all(args: argparse.Namespace, rev: Revision | None) -> None:
     torch.set_num_threads(args.threads)
 
-    net = load_network(args.network, args.d_model, args.layers)
+    net = load_network(args.network, args.d_model, args.layers, args.history_layers)
     cfg = net.config
     settings = OptimizerSettings(num_restarts=args.restarts, raw_samples=args.raw_samples)
     methods = {name: make_method(name, net, settings) for name in args.methods}
     print(
-        f"Network: {args.network}: d_model {cfg.d_model}, {cfg.n_layers} layers, ff "
-        f"{cfg.d_ff}, {cfg.n_buckets} buckets ({net.num_parameters() / 1e3:.0f}k parameters)"
+        f"Network: {args.network}: d_model {cfg.d_model}, {cfg.n_layers} layers"
+        + (f" + {cfg.history_layers} history-only" if cfg.history_layers else "")
+        + f", ff {cfg.d_ff}, {cfg.n_buckets} buckets "
+        f"({net.num_parameters() / 1e3:.0f}k parameters)"
     )
     print(
         f"Per-decision latency (median of {args.repeats} after a warm-up, methods "
@@ -330,6 +385,26 @@ def run_all(args: argparse.Namespace, rev: Revision | None) -> None:
 
     if args.breakdown:
         breakdown(net, 100, args.pool)
+
+    if args.floor:
+        rate = matmul_gflops(cfg.d_model, args.pool)
+        print(
+            f"\nArithmetic floor of a pool decision (multiply-adds of the network pass, at "
+            f"this core's float32 matmul rate measured now: {rate:.0f} GFLOP/s)"
+        )
+        for n in args.ns:
+            macs = pool_macs(cfg, n, args.pool)
+            floor = 2 * sum(macs.values()) / (rate * 1e9)
+            line = (
+                f"n = {n:>5}: {macs['candidates'] / 1e9:.3f} + {macs['history'] / 1e9:.3f} "
+                f"GMAC (candidates + history) = {1e3 * floor:.1f} ms at best"
+            )
+            if ("pool", n) in gp_at:
+                line += (
+                    f"; GP-EI {gp_at[('pool', n)]:.3f}s in this run, so GP-EI/NAP <= "
+                    f"{gp_at[('pool', n)] / floor:.1f}x for this network in float32"
+                )
+            print(line, flush=True)
 
     if args.long:
         n = args.long

@@ -1,0 +1,38 @@
+"""``benchmarks/bench_decision.py``'s network choice: shipped name, run folder, default size,
+and history-only blocks added for timing."""
+
+import torch
+from benchmark_scripts import load_script
+
+from botorch_nap.nn.transformer import NAPConfig, NAPTransformer
+
+
+def test_load_network_default_folder_and_history_layers(tmp_path):
+    mod = load_script("bench_decision")
+    net = mod.load_network("default", 32, 2, history_layers=3)
+    assert (net.config.d_model, net.config.n_layers, net.config.history_layers) == (32, 2, 3)
+    torch.manual_seed(0)
+    saved = NAPTransformer(NAPConfig(dim_x=mod.D, d_model=16, n_layers=1, d_ff=32))
+    saved.save(tmp_path / "run")
+    assert mod.load_network(str(tmp_path / "run"), None, None).config.history_layers == 0
+    grown = mod.load_network(str(tmp_path / "run"), None, None, history_layers=2)
+    assert grown.config.history_layers == 2 and grown.config.n_layers == 1
+
+
+def test_pool_macs_counts_candidates_and_history_separately():
+    mod = load_script("bench_decision")
+    cfg = NAPConfig(dim_x=6, d_model=128, n_layers=4, d_ff=256, n_buckets=128)
+    base = mod.pool_macs(cfg, 100, 1000)
+    # A shared block's linear layers alone: 1000 x (3 + 1 + 2 * 2) x 128^2.
+    assert base["candidates"] > 4 * 1000 * 8 * 128**2
+    # Twice the candidates: about twice the candidate cost, the same history cost.
+    double = mod.pool_macs(cfg, 100, 2000)
+    assert double["candidates"] == 2 * base["candidates"]
+    assert double["history"] == base["history"]
+    # History-only blocks add to the history's cost only.
+    hist = mod.pool_macs(NAPConfig(**{**cfg.__dict__, "history_layers": 4}), 100, 1000)
+    assert hist["candidates"] == base["candidates"] and hist["history"] > base["history"]
+    # The distance bias widens each head by input_width + 1 in the attention.
+    biased = mod.pool_macs(NAPConfig(**{**cfg.__dict__, "distance_bias": True}), 100, 1000)
+    assert biased["candidates"] - base["candidates"] == 4 * 1000 * 4 * 101 * 2 * 7
+    assert mod.matmul_gflops(32, 64, repeats=3) > 0
