@@ -449,46 +449,32 @@ class NAPTransformer(nn.Module):
         the identity (its attention output projection and its feed-forward's last layer at
         zero; their distance weights at 0), so the same outputs: more depth for a trained
         network without training it again from scratch."""
-        if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
-        n = self.config.n_layers
-        net = NAPTransformer(NAPConfig.from_dict({**asdict(self.config), "n_layers": n + k}))
-        state = dict(self.state_dict())
-        if self.config.distance_bias:
-            state["dist_w"] = torch.cat(
-                [state["dist_w"], state["dist_w"].new_zeros(k, self.config.n_heads)]
-            )
-        missing, unexpected = net.load_state_dict(state, strict=False)
-        assert not unexpected and all(
-            any(name.startswith(f"blocks.{i}.") for i in range(n, n + k)) for name in missing
-        ), (missing, unexpected)
-        with torch.no_grad():
-            for block in net.blocks[n:]:
-                for layer in (block.proj, block.ff[-1]):
-                    layer.weight.zero_()
-                    layer.bias.zero_()
-        return net.to(dtype=self.dtype, device=self.bar_head[0].weight.device)
+        return self._grown(k, "n_layers", "blocks", "dist_w")
 
     def with_history_layers(self, k: int) -> NAPTransformer:
         """A copy of this network with ``k`` more history-only blocks (``history_layers``),
         after any it has and before the shared blocks, each starting as the identity (as in
         :meth:`with_extra_layers`), so the same outputs."""
+        return self._grown(k, "history_layers", "history_blocks", "dist_w_history")
+
+    def _grown(self, k: int, field: str, blocks: str, dist_key: str) -> NAPTransformer:
+        """A copy with config ``field`` (a block count) raised by ``k``: the new blocks of the
+        module list ``blocks`` come after the old ones and start as the identity, with their
+        rows of the distance weights ``dist_key`` at 0."""
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
-        n = self.config.history_layers
-        cfg = NAPConfig.from_dict({**asdict(self.config), "history_layers": n + k})
-        net = NAPTransformer(cfg)
+        n = getattr(self.config, field)
+        net = NAPTransformer(NAPConfig.from_dict({**asdict(self.config), field: n + k}))
         state = dict(self.state_dict())
         if self.config.distance_bias:
-            old = state.get("dist_w_history", state["dist_w"].new_zeros(0, cfg.n_heads))
-            state["dist_w_history"] = torch.cat([old, old.new_zeros(k, cfg.n_heads)])
+            old = state.get(dist_key, state["dist_w"].new_zeros(0, self.config.n_heads))
+            state[dist_key] = torch.cat([old, old.new_zeros(k, self.config.n_heads)])
         missing, unexpected = net.load_state_dict(state, strict=False)
         assert not unexpected and all(
-            any(name.startswith(f"history_blocks.{i}.") for i in range(n, n + k))
-            for name in missing
+            any(name.startswith(f"{blocks}.{i}.") for i in range(n, n + k)) for name in missing
         ), (missing, unexpected)
         with torch.no_grad():
-            for block in net.history_blocks[n:]:
+            for block in getattr(net, blocks)[n:]:
                 for layer in (block.proj, block.ff[-1]):
                     layer.weight.zero_()
                     layer.bias.zero_()
