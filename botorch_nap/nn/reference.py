@@ -49,11 +49,12 @@ def dense_forward(
     h_hist = net.embed_x(hist_x) + net.emb_y(hist_y.unsqueeze(-1))
     if net.history_blocks:  # history-only blocks: the history tokens alone, dense mask
         hist_ok = (mask[:, None, :] | torch.eye(n, dtype=torch.bool)).unsqueeze(1)
+        if net.config.distance_bias:
+            pos = net.encode_inputs(hist_x)
+            d2 = ((pos[:, :, None, :] - pos[:, None, :, :]) ** 2).sum(-1).unsqueeze(1)
         for i, blk in enumerate(net.history_blocks):
             bias = hist_ok
             if net.config.distance_bias:
-                pos = net.encode_inputs(hist_x)
-                d2 = ((pos[:, :, None, :] - pos[:, None, :, :]) ** 2).sum(-1).unsqueeze(1)
                 w = net.history_distance_weights(i).view(1, -1, 1, 1)
                 bias = (-w * d2).masked_fill(~hist_ok, -math.inf)
             q, k, v = blk._split(h_hist)
