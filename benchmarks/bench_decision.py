@@ -64,16 +64,24 @@ def interleaved_medians(fns: dict, repeats: int) -> dict[str, float]:
 
 
 def load_network(
-    spec: str, d_model: int | None, layers: int | None, history_layers: int = 0
+    spec: str,
+    d_model: int | None,
+    layers: int | None,
+    history_layers: int = 0,
+    distance_bias: bool = False,
 ) -> NAPTransformer:
-    """A shipped model's NAP, a run folder's network, or an untrained default one; with
-    ``history_layers`` more history-only blocks (for timing: untrained ones cost the same)."""
+    """A shipped model's NAP, a run folder's network, or an untrained default one (with
+    ``distance_bias``: distance-biased attention, as ``gp_prior``'s); with ``history_layers``
+    more history-only blocks (for timing: untrained ones cost the same)."""
     if spec == "default":
         size = {k: v for k, v in [("d_model", d_model), ("n_layers", layers)] if v}
         if d_model:
             size["d_ff"] = 2 * d_model
         torch.manual_seed(0)
-        return NAPTransformer(NAPConfig(dim_x=D, history_layers=history_layers, **size))
+        cfg = NAPConfig(dim_x=D, history_layers=history_layers, distance_bias=distance_bias, **size)
+        return NAPTransformer(cfg)
+    if distance_bias:
+        raise SystemExit("--distance-bias is for --network default (a loaded network has its own)")
     from pathlib import Path
 
     from botorch_nap.pretrained import checkpoint_path
@@ -138,7 +146,9 @@ def long_worker(args: argparse.Namespace) -> None:
     """One decision with a long history, in this (fresh) process: time and peak RSS growth."""
     torch.set_num_threads(args.threads)
     method, mode, n = args.long_worker[0], args.long_worker[1], int(args.long_worker[2])
-    net = load_network(args.network, args.d_model, args.layers, args.history_layers)
+    net = load_network(
+        args.network, args.d_model, args.layers, args.history_layers, args.distance_bias
+    )
     settings = OptimizerSettings(num_restarts=args.restarts, raw_samples=args.raw_samples)
     X, Y, bounds, pool = problem(n, args.pool, LONG_FUNCTION)
     m = make_method(method, net, settings)
@@ -166,7 +176,9 @@ def cell_worker(args: argparse.Namespace) -> None:
     ``botorch_nap`` from another revision: ``--baseline-rev``)."""
     torch.set_num_threads(args.threads)
     method, mode, n = args.cell_worker[0], args.cell_worker[1], int(args.cell_worker[2])
-    net = load_network(args.network, args.d_model, args.layers, args.history_layers)
+    net = load_network(
+        args.network, args.d_model, args.layers, args.history_layers, args.distance_bias
+    )
     settings = OptimizerSettings(num_restarts=args.restarts, raw_samples=args.raw_samples)
     X, Y, bounds, pool = problem(n, args.pool)
     m = make_method(method, net, settings)
@@ -186,6 +198,8 @@ def _worker_cmd(args: argparse.Namespace, flag: str, *values) -> list[str]:
         cmd += ["--layers", str(args.layers)]
     if args.history_layers:
         cmd += ["--history-layers", str(args.history_layers)]
+    if args.distance_bias:
+        cmd += ["--distance-bias"]
     return cmd
 
 
@@ -307,6 +321,11 @@ def main() -> None:
         default=0,
         help="K history-only blocks (NAPConfig.history_layers; added to a loaded network)",
     )
+    p.add_argument(
+        "--distance-bias",
+        action="store_true",
+        help="distance-biased attention (--network default; gp_prior has it)",
+    )
     p.add_argument("--long", type=int, default=10_000, help="long-history n (0: skip)")
     p.add_argument("--long-gp", action="store_true", help="run GP-EI at --long for real")
     p.add_argument("--breakdown", action="store_true", help="time a pool decision's pieces")
@@ -332,7 +351,9 @@ def main() -> None:
 def run_all(args: argparse.Namespace, rev: Revision | None) -> None:
     torch.set_num_threads(args.threads)
 
-    net = load_network(args.network, args.d_model, args.layers, args.history_layers)
+    net = load_network(
+        args.network, args.d_model, args.layers, args.history_layers, args.distance_bias
+    )
     cfg = net.config
     settings = OptimizerSettings(num_restarts=args.restarts, raw_samples=args.raw_samples)
     methods = {name: make_method(name, net, settings) for name in args.methods}

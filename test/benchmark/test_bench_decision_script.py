@@ -1,6 +1,7 @@
 """``benchmarks/bench_decision.py``'s network choice: shipped name, run folder, default size,
 and history-only blocks added for timing."""
 
+import pytest
 import torch
 from benchmark_scripts import load_script
 
@@ -11,12 +12,16 @@ def test_load_network_default_folder_and_history_layers(tmp_path):
     mod = load_script("bench_decision")
     net = mod.load_network("default", 32, 2, history_layers=3)
     assert (net.config.d_model, net.config.n_layers, net.config.history_layers) == (32, 2, 3)
+    assert not net.config.distance_bias
+    assert mod.load_network("default", 32, 1, distance_bias=True).config.distance_bias
     torch.manual_seed(0)
     saved = NAPTransformer(NAPConfig(dim_x=mod.D, d_model=16, n_layers=1, d_ff=32))
     saved.save(tmp_path / "run")
     assert mod.load_network(str(tmp_path / "run"), None, None).config.history_layers == 0
     grown = mod.load_network(str(tmp_path / "run"), None, None, history_layers=2)
     assert grown.config.history_layers == 2 and grown.config.n_layers == 1
+    with pytest.raises(SystemExit, match="distance-bias"):
+        mod.load_network(str(tmp_path / "run"), None, None, distance_bias=True)
 
 
 def test_pool_macs_counts_candidates_and_history_separately():
