@@ -91,6 +91,13 @@ def load_network(
     return net.with_history_layers(history_layers) if history_layers else net
 
 
+def network_from(args: argparse.Namespace) -> NAPTransformer:
+    """:func:`load_network` as the command line (or a worker's) asks for it."""
+    return load_network(
+        args.network, args.d_model, args.layers, args.history_layers, args.distance_bias
+    )
+
+
 def pool_macs(cfg: NAPConfig, n: int, m: int) -> dict[str, float]:
     """Multiply-adds of one pool decision's network pass, by part: ``m`` candidates through
     the embedding, the shared blocks (attention over ``n`` history keys, folded distance
@@ -146,9 +153,7 @@ def long_worker(args: argparse.Namespace) -> None:
     """One decision with a long history, in this (fresh) process: time and peak RSS growth."""
     torch.set_num_threads(args.threads)
     method, mode, n = args.long_worker[0], args.long_worker[1], int(args.long_worker[2])
-    net = load_network(
-        args.network, args.d_model, args.layers, args.history_layers, args.distance_bias
-    )
+    net = network_from(args)
     settings = OptimizerSettings(num_restarts=args.restarts, raw_samples=args.raw_samples)
     X, Y, bounds, pool = problem(n, args.pool, LONG_FUNCTION)
     m = make_method(method, net, settings)
@@ -176,9 +181,7 @@ def cell_worker(args: argparse.Namespace) -> None:
     ``botorch_nap`` from another revision: ``--baseline-rev``)."""
     torch.set_num_threads(args.threads)
     method, mode, n = args.cell_worker[0], args.cell_worker[1], int(args.cell_worker[2])
-    net = load_network(
-        args.network, args.d_model, args.layers, args.history_layers, args.distance_bias
-    )
+    net = network_from(args)
     settings = OptimizerSettings(num_restarts=args.restarts, raw_samples=args.raw_samples)
     X, Y, bounds, pool = problem(n, args.pool)
     m = make_method(method, net, settings)
@@ -351,9 +354,7 @@ def main() -> None:
 def run_all(args: argparse.Namespace, rev: Revision | None) -> None:
     torch.set_num_threads(args.threads)
 
-    net = load_network(
-        args.network, args.d_model, args.layers, args.history_layers, args.distance_bias
-    )
+    net = network_from(args)
     cfg = net.config
     settings = OptimizerSettings(num_restarts=args.restarts, raw_samples=args.raw_samples)
     methods = {name: make_method(name, net, settings) for name in args.methods}
