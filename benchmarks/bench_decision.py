@@ -69,19 +69,25 @@ def load_network(
     layers: int | None,
     history_layers: int = 0,
     distance_bias: bool = False,
+    ard_bias: bool = False,
 ) -> NAPTransformer:
     """A shipped model's NAP, a run folder's network, or an untrained default one (with
-    ``distance_bias``: distance-biased attention, as ``gp_prior``'s); with ``history_layers``
-    more history-only blocks (for timing: untrained ones cost the same)."""
+    ``distance_bias``: distance-biased attention, as ``gp_prior``'s; ``ard_bias``: its
+    per-dim scales read off the history too); with ``history_layers`` more history-only
+    blocks (for timing: untrained ones cost the same)."""
     if spec == "default":
         size = {k: v for k, v in [("d_model", d_model), ("n_layers", layers)] if v}
         if d_model:
             size["d_ff"] = 2 * d_model
         torch.manual_seed(0)
-        cfg = NAPConfig(dim_x=D, history_layers=history_layers, distance_bias=distance_bias, **size)
+        bias = {"distance_bias": distance_bias or ard_bias, "ard_bias": ard_bias}
+        cfg = NAPConfig(dim_x=D, history_layers=history_layers, **bias, **size)
         return NAPTransformer(cfg)
-    if distance_bias:
-        raise SystemExit("--distance-bias is for --network default (a loaded network has its own)")
+    if distance_bias or ard_bias:
+        raise SystemExit(
+            "--distance-bias and --ard-bias are for --network default (a loaded network has "
+            "its own)"
+        )
     from pathlib import Path
 
     from botorch_nap.pretrained import checkpoint_path
@@ -94,7 +100,12 @@ def load_network(
 def network_from(args: argparse.Namespace) -> NAPTransformer:
     """:func:`load_network` as the command line (or a worker's) asks for it."""
     return load_network(
-        args.network, args.d_model, args.layers, args.history_layers, args.distance_bias
+        args.network,
+        args.d_model,
+        args.layers,
+        args.history_layers,
+        args.distance_bias,
+        args.ard_bias,
     )
 
 
@@ -203,6 +214,8 @@ def _worker_cmd(args: argparse.Namespace, flag: str, *values) -> list[str]:
         cmd += ["--history-layers", str(args.history_layers)]
     if args.distance_bias:
         cmd += ["--distance-bias"]
+    if args.ard_bias:
+        cmd += ["--ard-bias"]
     return cmd
 
 
@@ -328,6 +341,11 @@ def main() -> None:
         "--distance-bias",
         action="store_true",
         help="distance-biased attention (--network default; gp_prior has it)",
+    )
+    p.add_argument(
+        "--ard-bias",
+        action="store_true",
+        help="the distance bias with per-dim scales read off the history (--network default)",
     )
     p.add_argument("--long", type=int, default=10_000, help="long-history n (0: skip)")
     p.add_argument("--long-gp", action="store_true", help="run GP-EI at --long for real")

@@ -202,4 +202,5 @@ def cast_encoding(enc: HistoryEncoding, dtype: torch.dtype) -> HistoryEncoding:
         enc.tokens.to(dtype),
         enc.incumbent.to(dtype),
         enc.t_frac.to(dtype),
+        None if enc.pos_scale is None else enc.pos_scale.to(dtype),
     )

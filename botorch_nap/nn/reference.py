@@ -47,10 +47,12 @@ def dense_forward(
     t_frac = torch.as_tensor(t_frac, dtype=dt).expand(b)
 
     h_hist = net.embed_x(hist_x) + net.emb_y(hist_y.unsqueeze(-1))
+    # Per-dim factors of the distance bias's inputs (ard_bias), from the history alone.
+    factor = net.ard(net.encode_inputs(hist_x), hist_y, mask)[:, None] if net.config.ard_bias else 1
     if net.history_blocks:  # history-only blocks: the history tokens alone, dense mask
         hist_ok = (mask[:, None, :] | torch.eye(n, dtype=torch.bool)).unsqueeze(1)
         if net.config.distance_bias:
-            pos = net.encode_inputs(hist_x)
+            pos = net.encode_inputs(hist_x) * factor
             d2 = ((pos[:, :, None, :] - pos[:, None, :, :]) ** 2).sum(-1).unsqueeze(1)
         for i, blk in enumerate(net.history_blocks):
             bias = hist_ok
@@ -65,7 +67,7 @@ def dense_forward(
     allowed = (key_ok[:, None, :] | eye).unsqueeze(1)  # b x 1 x (n+m) x (n+m)
     masks = [allowed] * len(net.blocks)
     if net.config.distance_bias:
-        pos = net.encode_inputs(torch.cat([hist_x, query_x], dim=1))
+        pos = net.encode_inputs(torch.cat([hist_x, query_x], dim=1)) * factor
         # The bias as written (the network folds it into the dot product instead).
         d2 = ((pos[:, :, None, :] - pos[:, None, :, :]) ** 2).sum(-1).unsqueeze(1)
         masks = [

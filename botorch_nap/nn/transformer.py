@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from botorch_nap.nn.ard import ARDScales
 from botorch_nap.nn.bar_distribution import BarDistribution
 from botorch_nap.normalization import Y_TRANSFORMS, budget_fraction
 
@@ -94,6 +95,13 @@ class NAPConfig:
     to be worked out from all the points) at a cost that does not grow with the number of
     candidates: ``O(n^2)`` per decision, not ``O(m n)``. 0 (default): none.
     :meth:`NAPTransformer.with_history_layers` adds them to a trained network as identities.
+
+    ``ard_bias`` (needs ``distance_bias``): the distance bias measures each input dim by a
+    scale read off the history (an ARD kernel's lengthscales, as the data show them:
+    :class:`~botorch_nap.nn.ard.ARDScales`), the same for every layer and head. Its MLP
+    starts at zero (scale 1: the plain distance bias), so
+    :meth:`NAPTransformer.with_ard_bias` adds it to a trained network without changing its
+    outputs.
     """
 
     dim_x: int
@@ -113,6 +121,7 @@ class NAPConfig:
     y_transform: str = "standardize"
     distance_bias: bool = False
     history_layers: int = 0
+    ard_bias: bool = False
 
     def __post_init__(self) -> None:
         if self.dim_x < 1:
@@ -145,6 +154,9 @@ class NAPConfig:
                 f"{self.x_fourier_max}"
             )
         self.distance_bias = bool(self.distance_bias)
+        self.ard_bias = bool(self.ard_bias)
+        if self.ard_bias and not self.distance_bias:
+            raise ValueError("ard_bias scales the distance bias: it needs distance_bias=True")
         if self.history_layers < 0:
             raise ValueError(f"history_layers must be >= 0, got {self.history_layers}")
         if self.y_transform not in Y_TRANSFORMS:
@@ -200,7 +212,9 @@ class HistoryEncoding(NamedTuple):
 
     keys, values: per layer, ``b x heads x n x d_head`` (with the distance bias, ``d_head +
     input_width + 1``: :meth:`Block.fold_distance`); mask: ``b x n`` (True = real point);
-    tokens: ``b x n x d_model`` final history tokens; incumbent, t_frac: ``b``.
+    tokens: ``b x n x d_model`` final history tokens; incumbent, t_frac: ``b``; pos_scale:
+    ``b x input_width`` factors of the queries' encoded inputs in the distance bias (with
+    ``ard_bias``), else None.
     """
 
     keys: list[Tensor]
@@ -209,6 +223,7 @@ class HistoryEncoding(NamedTuple):
     tokens: Tensor
     incumbent: Tensor
     t_frac: Tensor
+    pos_scale: Tensor | None = None
 
 
 class QueryScores(NamedTuple):
@@ -431,6 +446,8 @@ class NAPTransformer(nn.Module):
                 self.dist_w_history = nn.Parameter(
                     torch.zeros(config.history_layers, config.n_heads)
                 )
+            if config.ard_bias:
+                self.ard = ARDScales()
 
     DISTANCE_SCALE = 10.0
 
@@ -442,6 +459,16 @@ class NAPTransformer(nn.Module):
         net = NAPTransformer(NAPConfig.from_dict({**asdict(self.config), "distance_bias": True}))
         missing, unexpected = net.load_state_dict(self.state_dict(), strict=False)
         assert missing == ["dist_w"] and not unexpected, (missing, unexpected)
+        return net.to(dtype=self.dtype, device=self.bar_head[0].weight.device)
+
+    def with_ard_bias(self) -> NAPTransformer:
+        """A copy of this network (which has a distance bias) with ``ard_bias`` on, its
+        scales at 1, so the same outputs."""
+        if not self.config.distance_bias or self.config.ard_bias:
+            raise ValueError("with_ard_bias needs a network with a distance bias and no ARD")
+        net = NAPTransformer(NAPConfig.from_dict({**asdict(self.config), "ard_bias": True}))
+        missing, unexpected = net.load_state_dict(self.state_dict(), strict=False)
+        assert all(k.startswith("ard.") for k in missing) and not unexpected, (missing, unexpected)
         return net.to(dtype=self.dtype, device=self.bar_head[0].weight.device)
 
     def with_extra_layers(self, k: int) -> NAPTransformer:
@@ -563,6 +590,10 @@ class NAPTransformer(nn.Module):
         keys, values = [], []
         attn_mask = None if bool(mask.all()) else mask
         pos = self.encode_inputs(hist_x) if self.config.distance_bias else None
+        pos_scale = None
+        if self.config.ard_bias:
+            pos_scale = self.ard(pos, hist_y, mask)
+            pos = pos * pos_scale.unsqueeze(1)
         for i, block in enumerate(self.history_blocks):
             w = None if pos is None else self.history_distance_weights(i)
             h = block.history(h, attn_mask, pos, w)[0]
@@ -571,7 +602,7 @@ class NAPTransformer(nn.Module):
             h, k, v = block.history(h, attn_mask, pos, w)
             keys.append(k)
             values.append(v)
-        return HistoryEncoding(keys, values, mask, self.ln_f(h), incumbent, t_frac)
+        return HistoryEncoding(keys, values, mask, self.ln_f(h), incumbent, t_frac, pos_scale)
 
     # ------------------------------------------------------------------ heads
     def score(
@@ -619,6 +650,8 @@ class NAPTransformer(nn.Module):
     ) -> tuple[Tensor, Tensor]:
         z = self.embed_x(qx)
         pos = self.encode_inputs(qx) if self.config.distance_bias else None
+        if enc.pos_scale is not None:
+            pos = pos * enc.pos_scale.unsqueeze(1)
         for i, (block, k, v) in enumerate(zip(self.blocks, enc.keys, enc.values)):
             w = None if pos is None else self.distance_weights(i)
             z = block.query(z, k, v, mask, pos, w)

@@ -56,6 +56,12 @@ NET_OPTIONS = {
         "1: attention scores get -w |x_i - x_j|^2, w learnt per layer and head (with "
         "--init-from: added to the loaded network at w = 0, which keeps its outputs)",
     ),
+    "ard_bias": (
+        _flag,
+        "1 (needs --distance-bias 1): the distance bias scales each input dim by a factor "
+        "read off the history's local slopes (an ARD kernel's lengthscales; with "
+        "--init-from: added at scale 1, which keeps the loaded network's outputs)",
+    ),
     "history_layers": (
         int,
         "blocks that only the history passes through, before the shared ones (their cost "
@@ -166,6 +172,8 @@ def _build_net(args, family, device: torch.device) -> NAPTransformer:
         check_categories(net.config, family.space, args.init_from)
         if getattr(args, "net_distance_bias", False) and not net.config.distance_bias:
             net = net.with_distance_bias()
+        if getattr(args, "net_ard_bias", False) and not net.config.ard_bias:
+            net = net.with_ard_bias()
         if getattr(args, "add_layers", 0):
             net = net.with_extra_layers(args.add_layers)
         if getattr(args, "add_history_layers", 0):

@@ -14,14 +14,17 @@ def test_load_network_default_folder_and_history_layers(tmp_path):
     assert (net.config.d_model, net.config.n_layers, net.config.history_layers) == (32, 2, 3)
     assert not net.config.distance_bias
     assert mod.load_network("default", 32, 1, distance_bias=True).config.distance_bias
+    ard = mod.load_network("default", 32, 1, ard_bias=True).config
+    assert ard.ard_bias and ard.distance_bias
     torch.manual_seed(0)
     saved = NAPTransformer(NAPConfig(dim_x=mod.D, d_model=16, n_layers=1, d_ff=32))
     saved.save(tmp_path / "run")
     assert mod.load_network(str(tmp_path / "run"), None, None).config.history_layers == 0
     grown = mod.load_network(str(tmp_path / "run"), None, None, history_layers=2)
     assert grown.config.history_layers == 2 and grown.config.n_layers == 1
-    with pytest.raises(SystemExit, match="distance-bias"):
-        mod.load_network(str(tmp_path / "run"), None, None, distance_bias=True)
+    for flag in ("distance_bias", "ard_bias"):
+        with pytest.raises(SystemExit, match="ard-bias"):
+            mod.load_network(str(tmp_path / "run"), None, None, **{flag: True})
 
 
 def test_pool_macs_counts_candidates_and_history_separately():

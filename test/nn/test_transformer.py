@@ -18,6 +18,8 @@ def _net(dim=3, dtype=torch.float64, seed=0, **kw):
         torch.nn.init.normal_(net.dist_w, std=0.5)
         if net.config.history_layers:
             torch.nn.init.normal_(net.dist_w_history, std=0.5)
+    if net.config.ard_bias:  # and the zero-initialised scales (factors about e^+-1)
+        torch.nn.init.normal_(net.ard.mlp[-1].weight, std=0.5)
     return net
 
 
@@ -30,8 +32,9 @@ VARIANTS = pytest.mark.parametrize(
         {"distance_bias": True},
         {"history_layers": 1},
         {"history_layers": 2, "distance_bias": True},
+        {"history_layers": 1, "distance_bias": True, "ard_bias": True},
     ],
-    ids=["", "dist", "hist", "hist-dist"],
+    ids=["", "dist", "hist", "hist-dist", "hist-ard"],
 )
 
 

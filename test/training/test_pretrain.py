@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import asdict
 
 import pytest
 import torch
 from training_helpers import InterruptingFamily, log_rows, same_state, tiny_config
 
-from botorch_nap.nn.transformer import NAPTransformer
+from botorch_nap.nn.transformer import NAPConfig, NAPTransformer
 from botorch_nap.normalization import standardize_history
 from botorch_nap.training.common import (
     np_loss,
@@ -388,3 +389,56 @@ def test_pretrain_flag_adds_the_distance_bias_also_to_a_loaded_network(tmp_path)
             a = net.eval().score(net.encode_history(X[:, :4], y[:, :4]), X[:, 4:]).bar_logits
             b = plain.eval().score(plain.encode_history(X[:, :4], y[:, :4]), X[:, 4:]).bar_logits
         torch.testing.assert_close(a, b)
+
+
+def test_pretrain_ard_flag_builds_or_adds_the_scales_and_trains_them(tmp_path):
+    from botorch_nap.cli import build_parser, main
+    from botorch_nap.tasks import get_family
+    from botorch_nap.training.commands import _build_net
+
+    fam = get_family("gp_prior", dim=2)
+    base = ["pretrain", "--family", "gp_prior", "--out", "x", "--d-model", "16", "--d-ff", "32"]
+    cpu = torch.device("cpu")
+    net = _build_net(
+        build_parser().parse_args([*base, "--distance-bias", "1", "--ard-bias", "1"]), fam, cpu
+    )
+    assert net.config.ard_bias and hasattr(net, "ard")
+    with pytest.raises(ValueError, match="needs distance_bias"):
+        _build_net(build_parser().parse_args([*base, "--ard-bias", "1"]), fam, cpu)
+
+    # Added to a loaded network with a distance bias: the same predictions to start from,
+    # and a short run moves the scales away from 1.
+    biased = NAPTransformer(NAPConfig(**{**asdict(tiny_config()), "distance_bias": True}))
+    biased.save(tmp_path / "biased")
+    args = build_parser().parse_args(
+        [*base, "--init-from", str(tmp_path / "biased"), "--ard-bias", "1"]
+    )
+    grown = _build_net(args, fam, cpu).eval()
+    X, y = torch.rand(1, 9, 2), torch.randn(1, 9)
+    with torch.no_grad():
+        a = grown.score(grown.encode_history(X[:, :6], y[:, :6]), X[:, 6:]).bar_logits
+        b = biased.eval().score(biased.encode_history(X[:, :6], y[:, :6]), X[:, 6:]).bar_logits
+    torch.testing.assert_close(a, b)
+    out = tmp_path / "run"
+    cmd = [
+        "pretrain",
+        "--family",
+        "gp_prior",
+        "--family-kw",
+        "dim=2",
+        "--init-from",
+        str(tmp_path / "biased"),
+        "--ard-bias",
+        "1",
+        "--steps",
+        "30",
+        "--val-every",
+        "10",
+        "--batch-size",
+        "4",
+        "--out",
+        str(out),
+    ]
+    assert main(cmd) == 0
+    trained = NAPTransformer.load(out)
+    assert trained.config.ard_bias and trained.ard.mlp[-1].weight.abs().sum() > 0
