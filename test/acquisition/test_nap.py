@@ -135,9 +135,13 @@ def test_half_precision_is_refused_by_name(tiny_net, half):
         NeuralProcessModel(tiny_net(), X.to(half), Y.to(half), bounds=BOUNDS.to(half))
 
 
-def test_default_dtype_float32_without_gradients_float64_with(tiny_net):
+@pytest.mark.parametrize("ard", [False, True], ids=["", "ard"])
+def test_default_dtype_float32_without_gradients_float64_with(tiny_net, ard):
     X, Y = _data()
-    net = tiny_net()
+    net = tiny_net(**({"distance_bias": True, "ard_bias": True} if ard else {}))
+    if ard:  # per-dim widths away from 1, carried from the float32 encoding to float64
+        torch.nn.init.normal_(net.dist_w, std=0.5)
+        torch.nn.init.normal_(net.ard.mlp[-1].weight, std=0.5)
     auto = NAPAcquisition(net, X, Y, BOUNDS)
     exact = NAPAcquisition(net, X, Y, BOUNDS, dtype=torch.float64)
     f32 = NAPAcquisition(net, X, Y, BOUNDS, dtype=torch.float32)

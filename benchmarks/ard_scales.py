@@ -1,0 +1,79 @@
+"""What per-dimension widths does an ``ard_bias`` network read off functions whose
+lengthscales are known? (README, "Per-dimension widths, read off the history".)
+
+Draws noise-free GP functions (RBF, unit variance) with the given per-dim lengthscales at
+``n`` uniform points, standardises the values as a decision does, and prints the median
+over draws of each dim's scale of squared distances (the square of
+:class:`~botorch_nap.nn.ard.ARDScales`' factor). A GP would weigh dim ``d`` by ``1 / l_d^2``.
+
+Run:  python benchmarks/ard_scales.py CKPT [--dim 3] [--ns 15 30 50] [--draws 20]
+          [--lengthscales 0.1,0.5,1.0 1.0,0.1,0.3 0.15 0.8]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from botorch_nap.nn.transformer import NAPTransformer
+
+DEFAULT_SETS = ["0.1,0.5,1.0", "1.0,0.1,0.3", "0.3", "0.15", "0.8"]
+
+
+def gp_draw(lengthscales: torch.Tensor, n: int, gen: torch.Generator):
+    """``n`` uniform points in ``[0, 1]^d`` and a noise-free RBF GP draw there (float64)."""
+    x = torch.rand(n, len(lengthscales), generator=gen, dtype=torch.float64)
+    d2 = (((x[:, None] - x[None]) / lengthscales) ** 2).sum(-1)
+    k = torch.exp(-0.5 * d2) + 1e-6 * torch.eye(n, dtype=torch.float64)
+    y = torch.linalg.cholesky(k) @ torch.randn(n, generator=gen, dtype=torch.float64)
+    return x, (y - y.mean()) / y.std()
+
+
+def median_scales(
+    net: NAPTransformer, lengthscales: list[float], n: int, draws: int, seed: int = 0
+) -> list[float]:
+    """Median over ``draws`` functions of each dim's scale of squared distances."""
+    if not net.config.ard_bias:
+        raise ValueError("the network has no ard_bias (pretrain --ard-bias 1)")
+    dim = len(lengthscales)
+    if not net.config.accepts_dim(dim):
+        raise ValueError(f"the network takes {net.config.describe_dims()} dims, not {dim}")
+    gen = torch.Generator().manual_seed(seed)
+    ls = torch.tensor(lengthscales, dtype=torch.float64)
+    scales = []
+    for _ in range(draws):
+        x, y = gp_draw(ls, n, gen)
+        u = torch.zeros(1, n, net.config.input_width, dtype=net.dtype)
+        u[0, :, :dim] = x.to(net.dtype)  # zero-padded as the network pads
+        with torch.no_grad():
+            factor = net.ard(u, y.to(net.dtype)[None], torch.ones(1, n, dtype=torch.bool))
+        scales.append(factor[0, :dim] ** 2)
+    return torch.stack(scales).median(0).values.tolist()
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("checkpoint")
+    p.add_argument("--dim", type=int, default=3)
+    p.add_argument("--ns", type=int, nargs="+", default=[15, 30, 50])
+    p.add_argument("--draws", type=int, default=20)
+    p.add_argument(
+        "--lengthscales",
+        nargs="+",
+        default=DEFAULT_SETS,
+        help="per-dim lengthscales, comma-separated; one value: the same in every dim",
+    )
+    args = p.parse_args(argv)
+    net = NAPTransformer.load(Path(args.checkpoint)).eval()
+    for spec in args.lengthscales:
+        ls = [float(v) for v in spec.split(",")]
+        ls = ls * args.dim if len(ls) == 1 else ls
+        for n in args.ns:
+            s = median_scales(net, ls, n, args.draws)
+            print(f"lengthscales {ls}, n = {n}: scale per dim {[round(v, 1) for v in s]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+"""``benchmarks/ard_scales.py``: the scales an ARD network reads off known GP draws."""
+
+import pytest
+import torch
+from benchmark_scripts import load_script
+
+from botorch_nap.nn.transformer import NAPConfig, NAPTransformer
+
+
+def test_median_scales_follow_the_network_and_check_it():
+    mod = load_script("ard_scales")
+    torch.manual_seed(0)
+    cfg = dict(dim_x=4, min_dim=2, d_model=16, n_layers=1, d_ff=32, n_buckets=16)
+    net = NAPTransformer(NAPConfig(distance_bias=True, ard_bias=True, **cfg)).eval()
+    # Untrained: every scale is exactly 1.
+    assert mod.median_scales(net, [0.1, 0.5, 1.0], 20, draws=3) == [1.0, 1.0, 1.0]
+    # A scale that grows with a dim's mean squared slope: the rough dim counts more.
+    with torch.no_grad():
+        net.ard.mlp[0].weight.zero_()
+        net.ard.mlp[0].bias.fill_(1.0)
+        net.ard.mlp[0].weight[:, 1] = 1.0  # the wider fit's slope feature
+        net.ard.mlp[-1].weight.fill_(0.05)
+    s = mod.median_scales(net, [0.1, 1.0, 1.0], 40, draws=5)
+    assert s[0] > s[1] and s[0] > s[2]
+    with pytest.raises(ValueError, match="no ard_bias"):
+        mod.median_scales(NAPTransformer(NAPConfig(**cfg)), [0.2, 0.2], 10, draws=1)
+    with pytest.raises(ValueError, match="2..4 dims"):
+        mod.median_scales(net, [0.2] * 5, 10, draws=1)
