@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from botorch_nap.nn.transformer import NAPTransformer
+from botorch_nap.tasks.gp_prior import kernel_matrix
 
 DEFAULT_SETS = ["0.1,0.5,1.0", "1.0,0.1,0.3", "0.3", "0.15", "0.8"]
 
@@ -25,8 +26,8 @@ DEFAULT_SETS = ["0.1,0.5,1.0", "1.0,0.1,0.3", "0.3", "0.15", "0.8"]
 def gp_draw(lengthscales: torch.Tensor, n: int, gen: torch.Generator):
     """``n`` uniform points in ``[0, 1]^d`` and a noise-free RBF GP draw there (float64)."""
     x = torch.rand(n, len(lengthscales), generator=gen, dtype=torch.float64)
-    d2 = (((x[:, None] - x[None]) / lengthscales) ** 2).sum(-1)
-    k = torch.exp(-0.5 * d2) + 1e-6 * torch.eye(n, dtype=torch.float64)
+    k = kernel_matrix(x[None], x[None], lengthscales[None], "rbf")[0]
+    k = k + 1e-6 * torch.eye(n, dtype=torch.float64)
     y = torch.linalg.cholesky(k) @ torch.randn(n, generator=gen, dtype=torch.float64)
     return x, (y - y.mean()) / y.std()
 

@@ -67,8 +67,8 @@ class ARDScales(nn.Module):
         # Weighted moments of the neighbours by matmuls (no b x n x n x d tensor):
         # sum_j w_ij (u_j - u_i)(u_j - u_i)^T and sum_j w_ij (u_j - u_i)(y_j - y_i).
         total = weight.sum(-1)[..., None]  # b x w x i x 1 (1, or 0 without neighbours)
-        feats = torch.cat([(u[..., :, None] * u[..., None, :]).flatten(2), u, y[..., None]], -1)
-        feats = torch.cat([feats, u * y[..., None]], -1)  # b x j x (p^2 + 2p + 1)
+        uu = (u[..., :, None] * u[..., None, :]).flatten(2)
+        feats = torch.cat([uu, u, y[..., None], u * y[..., None]], -1)  # b x j x (p^2 + 2p + 1)
         moments = (weight.flatten(1, 2) @ feats).view(b, len(rho), n, feats.shape[-1])
         m_uu = moments[..., : p * p].unflatten(-1, (p, p))
         m_u = moments[..., p * p : p * p + p]  # b x w x i x p
