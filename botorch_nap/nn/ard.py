@@ -32,20 +32,46 @@ class ARDScales(nn.Module):
     MLP's last layer starts at zero, so an untrained module scales nothing (the plain
     distance bias).
 
+    ``context=True`` also gives the MLP ``log(1 + n)`` (the history's real points: slopes
+    from 15 points are noisier than from 50, so their scales may need to stay nearer 1) and
+    ``log`` of the number of dims with a nonzero slope (a zero-padded dim has none, and the
+    dims' average above counts padded dims too). :meth:`with_context` adds them to a
+    trained module at zero weight, so the same scales.
+
     Example:
         >>> ard = ARDScales()
         >>> u, y = torch.rand(2, 30, 3), torch.randn(2, 30)
         >>> ard(u, y, torch.ones(2, 30, dtype=torch.bool)).shape  # 2 x 3
     """
 
-    def __init__(self, n_widths: int = 2, hidden: int = 32, ridge: float = 1e-3) -> None:
+    #: Features ``context=True`` adds: ``log(1 + n)`` and ``log(active dims)``.
+    N_CONTEXT = 2
+
+    def __init__(
+        self, n_widths: int = 2, hidden: int = 32, ridge: float = 1e-3, context: bool = False
+    ) -> None:
         super().__init__()
         widths = torch.logspace(math.log10(0.01), math.log10(0.1), n_widths)
         self.log_rho = nn.Parameter(widths.log())
         self.ridge = ridge
-        self.mlp = nn.Sequential(nn.Linear(2 * n_widths, hidden), nn.GELU(), nn.Linear(hidden, 1))
+        self.context = context
+        n_in = 2 * n_widths + (self.N_CONTEXT if context else 0)
+        self.mlp = nn.Sequential(nn.Linear(n_in, hidden), nn.GELU(), nn.Linear(hidden, 1))
         nn.init.zeros_(self.mlp[-1].weight)
         nn.init.zeros_(self.mlp[-1].bias)
+
+    def with_context(self) -> ARDScales:
+        """A copy with ``context=True`` whose new inputs start at zero weight (the same
+        scales as this module's)."""
+        if self.context:
+            raise ValueError("these ARD scales already read the context")
+        first = self.mlp[0]
+        new = ARDScales(len(self.log_rho), first.out_features, self.ridge, context=True)
+        state = dict(self.state_dict())
+        w = state["mlp.0.weight"]
+        state["mlp.0.weight"] = torch.cat([w, w.new_zeros(w.shape[0], self.N_CONTEXT)], 1)
+        new.load_state_dict(state)
+        return new.to(dtype=w.dtype, device=w.device)
 
     def slopes(self, u: Tensor, y: Tensor, mask: Tensor) -> Tensor:
         """Mean squared local slope per width and dim: ``u`` ``b x n x p`` encoded inputs,
@@ -97,5 +123,10 @@ class ARDScales(nn.Module):
         own = torch.log(s + 1e-4)
         overall = torch.log(s.mean(-1, keepdim=True) + 1e-4).expand_as(own)
         feats = torch.cat([own, overall], dim=1).transpose(1, 2)  # b x p x 2w
+        if self.context:
+            n_real = mask.sum(-1).to(u.dtype)
+            active = (s.sum(1) > 0).sum(-1).clamp_min(1).to(u.dtype)
+            ctx = torch.stack([torch.log1p(n_real), torch.log(active)], -1)  # b x 2
+            feats = torch.cat([feats, ctx[:, None].expand(-1, feats.shape[1], -1)], -1)
         log_scale = self.mlp(feats).squeeze(-1).clamp(-6.0, 6.0)
         return torch.exp(0.5 * log_scale)

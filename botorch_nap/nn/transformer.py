@@ -101,7 +101,9 @@ class NAPConfig:
     :class:`~botorch_nap.nn.ard.ARDScales`), the same for every layer and head. Its MLP
     starts at zero (scale 1: the plain distance bias), so
     :meth:`NAPTransformer.with_ard_bias` adds it to a trained network without changing its
-    outputs.
+    outputs. ``ard_context`` (needs ``ard_bias``): those scales also read the history's size
+    and its number of active dims (``ARDScales(context=True)``);
+    :meth:`NAPTransformer.with_ard_context` adds that to a trained network, same outputs.
     """
 
     dim_x: int
@@ -122,6 +124,7 @@ class NAPConfig:
     distance_bias: bool = False
     history_layers: int = 0
     ard_bias: bool = False
+    ard_context: bool = False
 
     def __post_init__(self) -> None:
         if self.dim_x < 1:
@@ -157,6 +160,9 @@ class NAPConfig:
         self.ard_bias = bool(self.ard_bias)
         if self.ard_bias and not self.distance_bias:
             raise ValueError("ard_bias scales the distance bias: it needs distance_bias=True")
+        self.ard_context = bool(self.ard_context)
+        if self.ard_context and not self.ard_bias:
+            raise ValueError("ard_context is an input of the ARD scales: it needs ard_bias=True")
         if self.history_layers < 0:
             raise ValueError(f"history_layers must be >= 0, got {self.history_layers}")
         if self.y_transform not in Y_TRANSFORMS:
@@ -447,7 +453,7 @@ class NAPTransformer(nn.Module):
                     torch.zeros(config.history_layers, config.n_heads)
                 )
             if config.ard_bias:
-                self.ard = ARDScales()
+                self.ard = ARDScales(context=config.ard_context)
 
     DISTANCE_SCALE = 10.0
 
@@ -469,6 +475,18 @@ class NAPTransformer(nn.Module):
         net = NAPTransformer(NAPConfig.from_dict({**asdict(self.config), "ard_bias": True}))
         missing, unexpected = net.load_state_dict(self.state_dict(), strict=False)
         assert all(k.startswith("ard.") for k in missing) and not unexpected, (missing, unexpected)
+        return net.to(dtype=self.dtype, device=self.bar_head[0].weight.device)
+
+    def with_ard_context(self) -> NAPTransformer:
+        """A copy of this network (which has ARD scales without context) whose scales also
+        read the history's size and active dims (:meth:`ARDScales.with_context`: the new
+        inputs at zero weight, so the same outputs)."""
+        if not self.config.ard_bias or self.config.ard_context:
+            raise ValueError("with_ard_context needs a network with ARD scales and no context")
+        net = NAPTransformer(NAPConfig.from_dict({**asdict(self.config), "ard_context": True}))
+        state = dict(self.state_dict())
+        state.update({f"ard.{k}": v for k, v in self.ard.with_context().state_dict().items()})
+        net.load_state_dict(state)
         return net.to(dtype=self.dtype, device=self.bar_head[0].weight.device)
 
     def with_extra_layers(self, k: int) -> NAPTransformer:

@@ -62,6 +62,11 @@ NET_OPTIONS = {
         "read off the history's local slopes (an ARD kernel's lengthscales; with "
         "--init-from: added at scale 1, which keeps the loaded network's outputs)",
     ),
+    "ard_context": (
+        _flag,
+        "1 (needs --ard-bias 1): the ARD scales also read the history's size and its number "
+        "of active dims (with --init-from: added at zero weight, which keeps the outputs)",
+    ),
     "history_layers": (
         int,
         "blocks that only the history passes through, before the shared ones (their cost "
@@ -174,6 +179,8 @@ def _build_net(args, family, device: torch.device) -> NAPTransformer:
             net = net.with_distance_bias()
         if getattr(args, "net_ard_bias", False) and not net.config.ard_bias:
             net = net.with_ard_bias()
+        if getattr(args, "net_ard_context", False) and not net.config.ard_context:
+            net = net.with_ard_context()
         if getattr(args, "add_layers", 0):
             net = net.with_extra_layers(args.add_layers)
         if getattr(args, "add_history_layers", 0):

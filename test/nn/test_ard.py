@@ -77,3 +77,55 @@ def test_ard_bias_starts_as_the_plain_distance_bias_saves_and_learns(tmp_path):
         ard.with_ard_bias()
     with pytest.raises(ValueError, match="needs distance_bias"):
         NAPConfig(dim_x=3, ard_bias=True)
+
+
+def test_context_reads_the_history_size_and_active_dims_and_starts_at_zero_weight():
+    g = torch.Generator().manual_seed(2)
+    plain = ARDScales().double()
+    torch.nn.init.normal_(plain.mlp[-1].weight, std=0.5, generator=g)
+    ctx = plain.with_context()
+    assert ctx.context and ctx.mlp[0].in_features == plain.mlp[0].in_features + 2
+    u = torch.rand(2, 30, 4, generator=g, dtype=torch.float64)
+    u[1, :, 3] = 0.0  # row 1: a 3-d problem zero-padded to 4 dims
+    y = torch.randn(2, 30, generator=g, dtype=torch.float64)
+    mask = torch.ones(2, 30, dtype=torch.bool)
+    mask[0, 20:] = False
+    torch.testing.assert_close(ctx(u, y, mask), plain(u, y, mask))  # zero weight: same scales
+    with pytest.raises(ValueError, match="already"):
+        ctx.with_context()
+
+    # With weight on the new inputs, the scales depend on the real points' count (padding
+    # excluded) and on the active dims (the padded one has no slope).
+    with torch.no_grad():
+        ctx.mlp[0].weight[:, -2:].normal_(generator=g)
+    alone = ctx(u[:1, :20], y[:1, :20], mask[:1, :20])
+    torch.testing.assert_close(ctx(u, y, mask)[:1], alone)
+    assert not torch.allclose(ctx(u[:1], y[:1], torch.ones(1, 30, dtype=torch.bool)), alone)
+    seen = []
+    hook = ctx.mlp[0].register_forward_hook(lambda m, i, o: seen.append(i[0]))
+    ctx(u, y, torch.ones(2, 30, dtype=torch.bool))
+    hook.remove()
+    n_feat, dim_feat = seen[0][:, 0, -2], seen[0][:, 0, -1]
+    torch.testing.assert_close(n_feat, torch.log1p(torch.tensor([30.0, 30.0])).double())
+    torch.testing.assert_close(dim_feat, torch.log(torch.tensor([4.0, 3.0])).double())
+
+
+def test_network_ard_context_keeps_outputs_saves_and_needs_ard(tmp_path):
+    torch.manual_seed(0)
+    cfg = dict(dim_x=3, d_model=32, n_layers=1, history_layers=1, d_ff=64, n_buckets=16)
+    net = NAPTransformer(NAPConfig(distance_bias=True, ard_bias=True, **cfg)).double().eval()
+    torch.nn.init.normal_(net.dist_w, std=0.5)
+    torch.nn.init.normal_(net.ard.mlp[-1].weight, std=0.5)
+    grown = net.with_ard_context().eval()
+    hx, hy = torch.rand(2, 20, 3).double(), torch.randn(2, 20).double()
+    qx = torch.rand(2, 9, 3).double()
+    torch.testing.assert_close(grown(hx, hy, qx).bar_logits, net(hx, hy, qx).bar_logits)
+    assert grown.config.ard_context and grown.ard.context
+    with pytest.raises(ValueError, match="no context"):
+        grown.with_ard_context()
+    with pytest.raises(ValueError, match="needs ard_bias"):
+        NAPConfig(dim_x=3, distance_bias=True, ard_context=True)
+    grown.save(tmp_path / "ctx")
+    loaded = NAPTransformer.load(tmp_path / "ctx").double().eval()
+    assert loaded.config.ard_context
+    torch.testing.assert_close(loaded(hx, hy, qx).bar_logits, grown(hx, hy, qx).bar_logits)

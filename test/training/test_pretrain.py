@@ -442,3 +442,12 @@ def test_pretrain_ard_flag_builds_or_adds_the_scales_and_trains_them(tmp_path):
     assert main(cmd) == 0
     trained = NAPTransformer.load(out)
     assert trained.config.ard_bias and trained.ard.mlp[-1].weight.abs().sum() > 0
+
+    # --ard-context 1 on a network with ARD scales: the context inputs added at zero weight.
+    args = build_parser().parse_args([*base, "--init-from", str(out), "--ard-context", "1"])
+    ctx = _build_net(args, fam, cpu).eval()
+    assert ctx.config.ard_context
+    with torch.no_grad():
+        a = ctx.score(ctx.encode_history(X[:, :6], y[:, :6]), X[:, 6:]).bar_logits
+        b = trained.eval().score(trained.encode_history(X[:, :6], y[:, :6]), X[:, 6:])
+    torch.testing.assert_close(a, b.bar_logits)
