@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from botorch_nap.nn.denormals import flushed_denormals
 from botorch_nap.nn.transformer import NAPTransformer
 from botorch_nap.training.checkpoint import (
     LAST_DIR,
@@ -281,7 +282,8 @@ def pretrain(
         if resume:
             log.truncate_after(step)
 
-    with frozen_head(net, freeze_head):
+    # Subnormal attention weights of a sharp distance bias are slow on CPUs: flushed to 0.
+    with frozen_head(net, freeze_head), flushed_denormals():
         net.train()
         t0 = time.perf_counter()
         start_step = step
