@@ -32,8 +32,9 @@ class ARDScales(nn.Module):
     MLP's last layer starts at zero, so an untrained module scales nothing (the plain
     distance bias).
 
-    ``context=True`` also gives the MLP ``log(1 + n)`` (the history's real points: slopes
-    from 15 points are noisier than from 50, so their scales may need to stay nearer 1) and
+    ``context=True`` also gives the MLP ``1 / sqrt(n)`` (``n`` the history's real points:
+    slopes from 15 points are noisier than from 50, so their scales may need to stay nearer
+    1; the feature flattens out for long histories, which training never shows) and
     ``log`` of the number of dims with a nonzero slope (a zero-padded dim has none, and the
     dims' average above counts padded dims too). :meth:`with_context` adds them to a
     trained module at zero weight, so the same scales.
@@ -44,7 +45,7 @@ class ARDScales(nn.Module):
         >>> ard(u, y, torch.ones(2, 30, dtype=torch.bool)).shape  # 2 x 3
     """
 
-    #: Features ``context=True`` adds: ``log(1 + n)`` and ``log(active dims)``.
+    #: Features ``context=True`` adds: ``1 / sqrt(n)`` and ``log(active dims)``.
     N_CONTEXT = 2
 
     def __init__(
@@ -124,9 +125,9 @@ class ARDScales(nn.Module):
         overall = torch.log(s.mean(-1, keepdim=True) + 1e-4).expand_as(own)
         feats = torch.cat([own, overall], dim=1).transpose(1, 2)  # b x p x 2w
         if self.context:
-            n_real = mask.sum(-1).to(u.dtype)
+            n_real = mask.sum(-1).clamp_min(1).to(u.dtype)
             active = (s.sum(1) > 0).sum(-1).clamp_min(1).to(u.dtype)
-            ctx = torch.stack([torch.log1p(n_real), torch.log(active)], -1)  # b x 2
+            ctx = torch.stack([n_real.rsqrt(), torch.log(active)], -1)  # b x 2
             feats = torch.cat([feats, ctx[:, None].expand(-1, feats.shape[1], -1)], -1)
         log_scale = self.mlp(feats).squeeze(-1).clamp(-6.0, 6.0)
         return torch.exp(0.5 * log_scale)
