@@ -28,7 +28,6 @@ Categorical inputs
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import os
@@ -42,7 +41,6 @@ from torch import Tensor, nn
 
 from botorch_nap.nn.ard import ARDScales
 from botorch_nap.nn.bar_distribution import BarDistribution
-from botorch_nap.nn.denormals import flushed_denormals
 from botorch_nap.normalization import Y_TRANSFORMS, budget_fraction
 
 CHECKPOINT_FORMAT = "botorch-nap/v1"
@@ -255,18 +253,6 @@ def _fused_ok(*tensors: Tensor) -> bool:
 
 def _mlp(d_in: int, d_hidden: int, d_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(d_in, d_hidden), nn.GELU(), nn.Linear(d_hidden, d_out))
-
-
-def _flush_denormals(method):
-    """Run ``method`` with subnormal floats flushed to zero (:mod:`botorch_nap.nn.denormals`:
-    the far-apart attention weights of a sharp distance bias are otherwise slow to compute)."""
-
-    @functools.wraps(method)
-    def wrapper(*args, **kwargs):
-        with flushed_denormals():
-            return method(*args, **kwargs)
-
-    return wrapper
 
 
 class Block(nn.Module):
@@ -584,7 +570,6 @@ class NAPTransformer(nn.Module):
             u = torch.cat([u, torch.sin(phase), torch.cos(phase)], dim=-1)
         return self.emb_x(u)
 
-    @_flush_denormals
     def encode_history(
         self,
         hist_x: Tensor,
@@ -638,7 +623,6 @@ class NAPTransformer(nn.Module):
         return HistoryEncoding(keys, values, mask, self.ln_f(h), incumbent, t_frac, pos_scale)
 
     # ------------------------------------------------------------------ heads
-    @_flush_denormals
     def score(
         self,
         enc: HistoryEncoding,
@@ -692,7 +676,6 @@ class NAPTransformer(nn.Module):
         z = self.ln_f(z)
         return z, self.bar_head(z)
 
-    @_flush_denormals
     def query_features(
         self, enc: HistoryEncoding, query_x: Tensor, chunk_size: int | None = 4096
     ) -> tuple[Tensor, Tensor]:

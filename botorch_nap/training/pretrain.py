@@ -29,7 +29,6 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from botorch_nap.nn.denormals import flushed_denormals
 from botorch_nap.nn.transformer import NAPTransformer
 from botorch_nap.training.checkpoint import (
     LAST_DIR,
@@ -282,8 +281,7 @@ def pretrain(
         if resume:
             log.truncate_after(step)
 
-    # Subnormal attention weights of a sharp distance bias are slow on CPUs: flushed to 0.
-    with frozen_head(net, freeze_head), flushed_denormals():
+    with frozen_head(net, freeze_head):
         net.train()
         t0 = time.perf_counter()
         start_step = step
