@@ -457,25 +457,31 @@ class NAPTransformer(nn.Module):
 
     DISTANCE_SCALE = 10.0
 
+    def _reconfigured(self, **changes) -> NAPTransformer:
+        """A new network of this config with ``changes``, in this network's dtype and
+        device, for the ``with_*`` methods to load this one's weights into."""
+        net = NAPTransformer(NAPConfig.from_dict({**asdict(self.config), **changes}))
+        return net.to(dtype=self.dtype, device=self.bar_head[0].weight.device)
+
     def with_distance_bias(self) -> NAPTransformer:
         """A copy of this network with ``distance_bias`` on (its ``w`` at 0, so the same
         outputs), for continuing the training of a network trained without it."""
         if self.config.distance_bias:
             raise ValueError("this network already has a distance bias")
-        net = NAPTransformer(NAPConfig.from_dict({**asdict(self.config), "distance_bias": True}))
+        net = self._reconfigured(distance_bias=True)
         missing, unexpected = net.load_state_dict(self.state_dict(), strict=False)
         assert missing == ["dist_w"] and not unexpected, (missing, unexpected)
-        return net.to(dtype=self.dtype, device=self.bar_head[0].weight.device)
+        return net
 
     def with_ard_bias(self) -> NAPTransformer:
         """A copy of this network (which has a distance bias) with ``ard_bias`` on, its
         scales at 1, so the same outputs."""
         if not self.config.distance_bias or self.config.ard_bias:
             raise ValueError("with_ard_bias needs a network with a distance bias and no ARD")
-        net = NAPTransformer(NAPConfig.from_dict({**asdict(self.config), "ard_bias": True}))
+        net = self._reconfigured(ard_bias=True)
         missing, unexpected = net.load_state_dict(self.state_dict(), strict=False)
         assert all(k.startswith("ard.") for k in missing) and not unexpected, (missing, unexpected)
-        return net.to(dtype=self.dtype, device=self.bar_head[0].weight.device)
+        return net
 
     def with_ard_context(self) -> NAPTransformer:
         """A copy of this network (which has ARD scales without context) whose scales also
@@ -483,11 +489,11 @@ class NAPTransformer(nn.Module):
         inputs at zero weight, so the same outputs)."""
         if not self.config.ard_bias or self.config.ard_context:
             raise ValueError("with_ard_context needs a network with ARD scales and no context")
-        net = NAPTransformer(NAPConfig.from_dict({**asdict(self.config), "ard_context": True}))
+        net = self._reconfigured(ard_context=True)
         state = dict(self.state_dict())
         state.update({f"ard.{k}": v for k, v in self.ard.with_context().state_dict().items()})
         net.load_state_dict(state)
-        return net.to(dtype=self.dtype, device=self.bar_head[0].weight.device)
+        return net
 
     def with_extra_layers(self, k: int) -> NAPTransformer:
         """A copy of this network with ``k`` more blocks after its last one, each starting as
@@ -509,7 +515,7 @@ class NAPTransformer(nn.Module):
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
         n = getattr(self.config, field)
-        net = NAPTransformer(NAPConfig.from_dict({**asdict(self.config), field: n + k}))
+        net = self._reconfigured(**{field: n + k})
         state = dict(self.state_dict())
         if self.config.distance_bias:
             old = state.get(dist_key, state["dist_w"].new_zeros(0, self.config.n_heads))
@@ -523,7 +529,7 @@ class NAPTransformer(nn.Module):
                 for layer in (block.proj, block.ff[-1]):
                     layer.weight.zero_()
                     layer.bias.zero_()
-        return net.to(dtype=self.dtype, device=self.bar_head[0].weight.device)
+        return net
 
     def distance_weights(self, layer: int) -> Tensor:
         """The distance bias's per-head weights ``w`` (``heads``) of block ``layer``."""
