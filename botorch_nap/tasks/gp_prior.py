@@ -83,13 +83,20 @@ def rff_eval(X: Tensor, omega: Tensor, phase: Tensor, weight: Tensor) -> Tensor:
 class PriorBatch(NamedTuple):
     """Sampled tasks with the prior parameters that generated them: ``X`` ``b x N x d``,
     ``y`` ``b x N``, ``lengthscales`` ``b x d``, ``noise_std`` ``b`` (0: noise-free) and the
-    ``kernel`` name (unit variance, zero mean)."""
+    ``kernel`` name (unit variance, zero mean).
+
+    Multi-scale tasks (``GPPriorFamily(multiscale_frac=...)``) add a second, finer component:
+    their kernel is ``(1 - a) k(l) + a k(l_fine)`` with ``fine_weight`` ``a`` (``b``; 0 for a
+    single-scale task) and ``fine_lengthscales`` ``l_fine`` (``b x d``); both None when the
+    family has no such tasks."""
 
     X: Tensor
     y: Tensor
     lengthscales: Tensor
     noise_std: Tensor
     kernel: str
+    fine_lengthscales: Tensor | None = None
+    fine_weight: Tensor | None = None
 
 
 def kernel_matrix(X1: Tensor, X2: Tensor, lengthscales: Tensor, kernel: str) -> Tensor:
@@ -121,6 +128,9 @@ def gp_predictive(
     b, n, _ = X.shape
     ctx = torch.arange(n, device=X.device).unsqueeze(0) < n_context.to(X.device).unsqueeze(1)
     K = kernel_matrix(X, X, batch.lengthscales, batch.kernel)
+    if batch.fine_weight is not None:
+        a = batch.fine_weight.to(X).view(b, 1, 1)
+        K = (1.0 - a) * K + a * kernel_matrix(X, X, batch.fine_lengthscales, batch.kernel)
     noise_var = batch.noise_std.to(X).square().unsqueeze(-1) + jitter  # b x 1
     pair = ctx.unsqueeze(2) & ctx.unsqueeze(1)
     # Non-context rows and columns become an identity block, so that one batched Cholesky
@@ -193,6 +203,16 @@ class GPPriorFamily(TaskFamily):
             ``dim`` coordinates, ``k`` uniform in ``[min_dim, dim]`` per function, and the other
             coordinates of its sampled points are 0 (the padding the network applies to
             ``k``-dim inputs).
+        multiscale_frac: share of functions that are the sum of two independent GP draws,
+            ``sqrt(1 - a) g(x; l) + sqrt(a) g(x; s l)``: the usual draw plus a finer one whose
+            lengthscales are the function's own times ``s`` (log-uniform in
+            ``fine_scale_range``), carrying a share ``a`` of the variance (uniform in
+            ``fine_weight_range``). Ripples on a smooth trend, as in Ackley or Levy: local
+            slopes then say little about the trend's lengthscales, which a network that reads
+            them (``NAPConfig.ard_bias``) must learn. Still a GP, with the sum kernel, so
+            ``--posterior-targets`` stays exact. A fixed (validation, test) task keeps the
+            plain family's draws, its fine features appended; at 0 (default) nothing changes.
+        fine_scale_range, fine_weight_range: see ``multiscale_frac``.
     """
 
     is_pool = False
@@ -215,6 +235,9 @@ class GPPriorFamily(TaskFamily):
         near_frac: float = 0.0,
         near_scale_range: tuple[float, float] = (1e-4, 0.05),
         copy_frac: float = 0.2,
+        multiscale_frac: float = 0.0,
+        fine_scale_range: tuple[float, float] = (0.1, 0.4),
+        fine_weight_range: tuple[float, float] = (0.05, 0.5),
     ) -> None:
         if min_dim is not None and not 1 <= int(min_dim) <= int(dim):
             raise ValueError(f"min_dim must be in [1, dim={dim}], got {min_dim}")
@@ -234,11 +257,27 @@ class GPPriorFamily(TaskFamily):
         if not 0.0 <= float(noisy_frac) <= 1.0:
             raise ValueError(f"noisy_frac must be in [0, 1], got {noisy_frac}")
         self.noise_std_range, self.noisy_frac = noise_std_range, float(noisy_frac)
+        if not 0.0 <= float(multiscale_frac) <= 1.0:
+            raise ValueError(f"multiscale_frac must be in [0, 1], got {multiscale_frac}")
+        lo, hi = (float(v) for v in fine_scale_range)
+        if not 0 < lo <= hi <= 1:
+            raise ValueError(
+                f"fine_scale_range must be (lo, hi) with 0 < lo <= hi <= 1, got {fine_scale_range}"
+            )
+        self.fine_scale_range = (lo, hi)
+        lo, hi = (float(v) for v in fine_weight_range)
+        if not 0 <= lo <= hi <= 1:
+            raise ValueError(
+                "fine_weight_range must be (lo, hi) with 0 <= lo <= hi <= 1, "
+                f"got {fine_weight_range}"
+            )
+        self.multiscale_frac, self.fine_weight_range = float(multiscale_frac), (lo, hi)
         self.near = NearPoints(
             float(near_frac), tuple(float(v) for v in near_scale_range), float(copy_frac)
         )
         dims = f"{self.min_dim}-{self.dim}" if self.min_dim is not None else f"{self.dim}"
-        self.name = f"gp_prior_{kernel}_{dims}d"
+        multi = f"_multiscale{self.multiscale_frac:g}" if self.multiscale_frac > 0 else ""
+        self.name = f"gp_prior_{kernel}_{dims}d{multi}"
         bounds = torch.stack([torch.zeros(self.dim), torch.ones(self.dim)]).double()
         self.space = SearchSpace(bounds, [f"x{i}" for i in range(self.dim)])
         self._ids = {
@@ -247,7 +286,7 @@ class GPPriorFamily(TaskFamily):
             "test": list(range(n_train + n_val, n_train + n_val + n_test)),
         }
         self._tasks: dict[int, GPPriorTask] = {}
-        self._stacked: dict[str, tuple[Tensor, Tensor, Tensor, Tensor]] = {}
+        self._stacked: dict[str, tuple[Tensor, ...]] = {}
 
     def split_ids(self, split: str) -> list[int]:
         return list(self._ids[check_split(split)])
@@ -255,15 +294,18 @@ class GPPriorFamily(TaskFamily):
     def _params(self, task_id: int) -> tuple[Tensor, Tensor, Tensor]:
         return self._prior_params(task_id)[:3]
 
-    def _prior_params(self, task_id: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """``omega``, ``phase``, ``weight`` and the lengthscales (``d``) of a fixed task."""
+    def _prior_params(self, task_id: int) -> tuple[Tensor, ...]:
+        """``omega``, ``phase``, ``weight``, the lengthscales (``d``), and with
+        ``multiscale_frac > 0`` the fine lengthscales (``d``) and weight (scalar) of a fixed
+        task."""
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + int(task_id))
-        o, p, w, ls, _ = self._draw_params(1, gen)
-        return o[0], p[0], w[0], ls[0]
+        o, p, w, ls, _, fine = self._draw_params(1, gen)
+        return (o[0], p[0], w[0], ls[0]) + tuple(t[0] for t in fine)
 
     def _draw_params(self, b: int, generator: torch.Generator | None) -> tuple:
-        """``b`` functions: ``omega``, ``phase``, ``weight``, lengthscales (``b x dim``) and
-        the mask of active dims (:meth:`_mask_inactive`, whose frequencies are zeroed)."""
+        """``b`` functions: ``omega``, ``phase``, ``weight``, lengthscales (``b x dim``), the
+        mask of active dims (:meth:`_mask_inactive`, whose frequencies are zeroed) and the
+        fine component's ``(lengthscales, weight)`` (``()`` without ``multiscale_frac``)."""
         o, p, w, ls = sample_rff_params(
             b,
             self.dim,
@@ -274,7 +316,28 @@ class GPPriorFamily(TaskFamily):
             generator,
             return_lengthscales=True,
         )
-        return o, p, w, ls, self._mask_inactive(o, generator)
+        active = self._mask_inactive(o, generator)
+        if self.multiscale_frac <= 0:
+            return o, p, w, ls, active, ()
+        # The fine component, drawn after the rest of the function, so that a fixed task keeps
+        # the plain family's draws (with the fine features appended).
+        o2, p2, w2 = sample_rff_params(
+            b, self.dim, self.n_features, self.kernel, (1.0, 1.0), False, generator
+        )
+        lo, hi = (math.log(v) for v in self.fine_scale_range)
+        scale = (lo + (hi - lo) * torch.rand(b, 1, generator=generator, dtype=o.dtype)).exp()
+        lo, hi = self.fine_weight_range
+        a = lo + (hi - lo) * torch.rand(b, generator=generator, dtype=o.dtype)
+        multi = torch.rand(b, generator=generator, dtype=o.dtype) < self.multiscale_frac
+        a = torch.where(multi, a, torch.zeros_like(a))
+        fine_ls = ls * scale
+        o2 = o2 / fine_ls.unsqueeze(1)
+        if active is not None:
+            o2 = o2 * active.unsqueeze(1).to(o2)
+        o = torch.cat([o, o2], dim=1)
+        p = torch.cat([p, p2], dim=1)
+        w = torch.cat([w * (1 - a).sqrt().unsqueeze(-1), w2 * a.sqrt().unsqueeze(-1)], dim=1)
+        return o, p, w, ls, active, (fine_ls, a)
 
     def _mask_inactive(self, omega: Tensor, generator: torch.Generator | None) -> Tensor | None:
         """Mixed-dimension family: zero the frequencies of each function's inactive dims
@@ -317,14 +380,14 @@ class GPPriorFamily(TaskFamily):
         std, for :func:`gp_predictive`."""
         check_split(split)
         if split == "train":
-            o, p, w, ls, active = self._draw_params(b, generator)
+            o, p, w, ls, active, fine = self._draw_params(b, generator)
         else:
             if split not in self._stacked:
                 params = [self._prior_params(i) for i in self._ids[split]]
                 self._stacked[split] = tuple(torch.stack(t) for t in zip(*params))
-            omegas, phases, weights, lengthscales = self._stacked[split]
-            pick = torch.randint(len(omegas), (b,), generator=generator)
-            o, p, w, ls = omegas[pick], phases[pick], weights[pick], lengthscales[pick]
+            stacked = self._stacked[split]
+            pick = torch.randint(len(stacked[0]), (b,), generator=generator)
+            o, p, w, ls, *fine = (t[pick] for t in stacked)
             active = (o != 0).any(1) if self.min_dim is not None else None
         X = torch.rand(b, n_points, self.dim, generator=generator, dtype=torch.float64)
         X = self.near.apply(X, generator)
@@ -336,7 +399,7 @@ class GPPriorFamily(TaskFamily):
             y = y + noise.unsqueeze(-1) * torch.randn(y.shape, generator=generator, dtype=y.dtype)
         else:
             noise = torch.zeros(b, dtype=torch.float64)
-        return PriorBatch(X, y, ls, noise, self.kernel)
+        return PriorBatch(X, y, ls, noise, self.kernel, *fine)
 
     def _noise_std(self, b: int, generator) -> Tensor | None:
         """Per-function noise std ``b`` (``None``: noise-free)."""

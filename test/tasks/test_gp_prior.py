@@ -214,3 +214,74 @@ def test_gp_predictive_collapses_at_noise_free_observations_and_matches_a_direct
         v = 1 - (K[:, :n] * torch.linalg.solve(A, K[:n, :]).T).sum(-1) + noise[i] ** 2 + 1e-6
         torch.testing.assert_close(mean[i], m)
         torch.testing.assert_close(var[i], v)
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"multiscale_frac": 1.5}, "multiscale_frac"),
+        ({"fine_scale_range": (0.0, 0.2)}, "fine_scale_range"),
+        ({"fine_weight_range": (0.6, 0.2)}, "fine_weight_range"),
+    ],
+)
+def test_multiscale_options_are_validated(kw, match):
+    with pytest.raises(ValueError, match=match):
+        GPPriorFamily(dim=2, **kw)
+
+
+def test_multiscale_functions_add_a_finer_component_and_keep_the_rest_of_the_draws():
+    kw = dict(dim=3, min_dim=2, n_features=64, noise_std_range=(0.01, 0.1), near_frac=0.3)
+    plain = GPPriorFamily(**kw).sample_batch_with_prior(32, 25, torch.Generator().manual_seed(3))
+    fam = GPPriorFamily(multiscale_frac=0.5, fine_scale_range=(0.1, 0.2), **kw)
+    multi = fam.sample_batch_with_prior(32, 25, torch.Generator().manual_seed(3))
+    assert "multiscale" in fam.name and plain.fine_weight is None
+    # The coarse draws (and points) are the plain family's; only the extra draws come after.
+    assert torch.equal(plain.lengthscales, multi.lengthscales)
+    assert multi.fine_weight.shape == (32,) and multi.fine_lengthscales.shape == (32, 3)
+    single = multi.fine_weight == 0
+    assert single.any() and (~single).any()
+    lo, hi = fam.fine_weight_range
+    assert ((multi.fine_weight[~single] >= lo) & (multi.fine_weight[~single] <= hi)).all()
+    ratio = multi.fine_lengthscales / multi.lengthscales
+    assert ((ratio >= 0.1 - 1e-12) & (ratio <= 0.2 + 1e-12)).all()
+    assert not torch.equal(plain.y, multi.y)
+    # A fixed task keeps the plain family's draws, its fine features appended: a
+    # single-scale task is the plain task, a multi-scale one keeps (1 - a) of its variance.
+    plain_fam = GPPriorFamily(**kw)
+    weights = []
+    for tid in plain_fam.split_ids("val"):
+        o, p, w, ls = plain_fam._prior_params(tid)
+        o2, p2, w2, ls2, fine_ls, a = fam._prior_params(tid)
+        assert torch.equal(o, o2[:64]) and torch.equal(p, p2[:64]) and torch.equal(ls, ls2)
+        torch.testing.assert_close(w2[:64], w * (1 - a).sqrt())
+        assert float(w2[64:].abs().sum()) == 0.0 if a == 0 else float(w2[64:].abs().sum()) > 0
+        weights.append(float(a))
+    assert 0.0 in weights and max(weights) > 0
+    # Fixed split tasks: a task's own evaluation is the batch's value, and its fine weight
+    # travels with it (noise-free here, so that values identify tasks).
+    fam = GPPriorFamily(dim=3, n_features=64, multiscale_frac=0.5)
+    val = fam.sample_batch_with_prior(12, 10, torch.Generator().manual_seed(0), split="val")
+    for Xi, yi, a in zip(val.X, val.y, val.fine_weight):
+        (tid,) = [i for i in fam.split_ids("val") if torch.allclose(fam.task(i).evaluate(Xi), yi)]
+        assert float(a) == float(fam._prior_params(tid)[5])
+
+
+def test_gp_predictive_is_calibrated_on_the_multiscale_prior_and_needs_its_fine_part():
+    from botorch_nap.tasks.gp_prior import gp_predictive
+
+    fam = GPPriorFamily(
+        dim=2,
+        lengthscale_range=(0.3, 0.8),
+        multiscale_frac=1.0,
+        fine_scale_range=(0.1, 0.2),
+        fine_weight_range=(0.3, 0.5),
+    )
+    batch = fam.sample_batch_with_prior(64, 40, torch.Generator().manual_seed(0))
+    n_ctx = torch.randint(10, 39, (64,), generator=torch.Generator().manual_seed(1))
+    targets = torch.arange(40).unsqueeze(0) >= n_ctx.unsqueeze(1)
+    mean, var = gp_predictive(batch, n_ctx)
+    z = ((batch.y - mean) / var.sqrt())[targets]
+    assert abs(float(z.mean())) < 0.1 and 0.9 < float(z.std()) < 1.1, (z.mean(), z.std())
+    # The coarse kernel alone over-states what the context says about the ripples.
+    m2, v2 = gp_predictive(batch._replace(fine_weight=None, fine_lengthscales=None), n_ctx)
+    assert float(((batch.y - m2) / v2.sqrt())[targets].std()) > 1.3

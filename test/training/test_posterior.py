@@ -49,7 +49,19 @@ def test_posterior_loss_is_the_np_loss_where_the_value_is_known(tiny_net):
     assert float(post) == pytest.approx(float(plain), abs=2e-3)
 
 
-def test_posterior_loss_equals_the_np_loss_on_average(gp_family):
+@pytest.mark.parametrize("multiscale", [False, True])
+def test_posterior_loss_equals_the_np_loss_on_average(gp_family, multiscale):
+    if multiscale:  # the sum kernel's posterior must be as exact as the plain one
+        from botorch_nap.tasks import get_family
+
+        gp_family = get_family(
+            "gp_prior",
+            dim=2,
+            n_features=64,
+            n_val=4,
+            multiscale_frac=1.0,
+            fine_weight_range=(0.3, 0.5),
+        )
     torch.manual_seed(0)
     net = NAPTransformer(tiny_config())
     pretrain(
