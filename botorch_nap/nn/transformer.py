@@ -360,7 +360,7 @@ class Block(nn.Module):
         q, k, v = self.fold_distance(*self._split(z), pos, w)
         s_self = (q * k).sum(-1) * scale  # b x h x m
         out, lse = _FLASH_CPU(q, k_hist, v_hist, scale=scale)[:2]
-        attn = torch.lerp(out, v, torch.sigmoid(s_self - lse).unsqueeze(-1))
+        attn = torch.lerp(out, v, torch.sigmoid(s_self - lse).unsqueeze(-1).to(out.dtype))
         return self._residual(z, self._unfold(attn))
 
     def query(
