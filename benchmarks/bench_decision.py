@@ -311,6 +311,91 @@ def breakdown(net: NAPTransformer, n: int, pool_size: int, repeats: int = 20) ->
             print(f"  {'NAP.propose, zero acquisition MLP run anyway':<58} {ms:>7.2f} ms")
 
 
+def continuous_breakdown(
+    net: NAPTransformer, n: int, restarts: int, raw_samples: int, repeats: int = 10
+) -> None:
+    """Where a NAP continuous decision (``optimize_acqf``) spends its time: the acquisition
+    build, BoTorch's raw-sample screening (float32, no gradient), one evaluation of the
+    L-BFGS polish (forward and backward at ``restarts`` points, float64) and how many such
+    evaluations a decision makes; then the whole decision as shipped and with the polish in
+    float32 too (median of ``repeats``)."""
+    from botorch.optim import optimize_acqf
+    from botorch.optim.initializers import gen_batch_initial_conditions
+
+    from botorch_nap.acquisition.nap import NAPAcquisition
+    from botorch_nap.baselines import NETWORK_POLISH_MAXITER
+
+    X, Y, bounds, _ = problem(n, 1)
+    acqf = NAPAcquisition(net, X, Y, bounds)
+    starts = gen_batch_initial_conditions(acqf, bounds, 1, restarts, raw_samples)
+
+    def median_ms(fn) -> float:
+        fn()
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return sorted(times)[len(times) // 2] * 1e3
+
+    def forward():
+        return acqf(starts.clone().requires_grad_(True)).sum()
+
+    def forward_backward():
+        Xr = starts.clone().requires_grad_(True)
+        torch.autograd.grad(acqf(Xr).sum(), Xr)
+
+    evals = []
+    inner = acqf.forward
+
+    def counting(Xq):
+        if torch.is_grad_enabled() and Xq.requires_grad:
+            evals[-1] += 1
+        return inner(Xq)
+
+    def decision(dtype=None) -> None:
+        a = NAPAcquisition(net, X, Y, bounds, dtype=dtype)
+        optimize_acqf(
+            a,
+            bounds,
+            q=1,
+            num_restarts=restarts,
+            raw_samples=raw_samples,
+            options={"maxiter": NETWORK_POLISH_MAXITER},
+        )
+
+    acqf.forward = counting
+    for seed in range(repeats):
+        evals.append(0)
+        torch.manual_seed(seed)
+        optimize_acqf(
+            acqf,
+            bounds,
+            q=1,
+            num_restarts=restarts,
+            raw_samples=raw_samples,
+            options={"maxiter": NETWORK_POLISH_MAXITER},
+        )
+    acqf.forward = inner
+    pieces = {
+        "acquisition build (history encode)": lambda: NAPAcquisition(net, X, Y, bounds),
+        f"raw-sample screening ({raw_samples}, float32)": lambda: gen_batch_initial_conditions(
+            acqf, bounds, 1, restarts, raw_samples
+        ),
+        f"one polish evaluation: forward at {restarts} points (float64)": forward,
+        f"one polish evaluation: forward + backward ({restarts} points)": forward_backward,
+        "NAP continuous decision (optimize_acqf, as shipped)": decision,
+        "the same, polish in float32 too": lambda: decision(torch.float32),
+    }
+    print(
+        f"\nNAP continuous decision, n = {n}, {restarts} restarts, {raw_samples} raw samples, "
+        f"maxiter {NETWORK_POLISH_MAXITER}: milliseconds per piece (median of {repeats})"
+    )
+    for name, fn in pieces.items():
+        print(f"  {name:<64} {median_ms(fn):>7.2f} ms", flush=True)
+    print(f"  polish evaluations per decision: median {sorted(evals)[len(evals) // 2]}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--ns", type=int, nargs="+", default=[10, 100, 1000])
@@ -349,7 +434,11 @@ def main() -> None:
     )
     p.add_argument("--long", type=int, default=10_000, help="long-history n (0: skip)")
     p.add_argument("--long-gp", action="store_true", help="run GP-EI at --long for real")
-    p.add_argument("--breakdown", action="store_true", help="time a pool decision's pieces")
+    p.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="time a decision's pieces (pool and/or continuous, as --modes says)",
+    )
     p.add_argument(
         "--baseline-rev",
         help="also time NAP as it was at this git revision (e.g. d135fa5), in a worktree",
@@ -424,7 +513,10 @@ def run_all(args: argparse.Namespace, rev: Revision | None) -> None:
             print(line, flush=True)
 
     if args.breakdown:
-        breakdown(net, 100, args.pool)
+        if "pool" in args.modes:
+            breakdown(net, 100, args.pool)
+        if "continuous" in args.modes:
+            continuous_breakdown(net, 100, args.restarts, args.raw_samples)
 
     if args.floor:
         rate = matmul_gflops(cfg.d_model, args.pool)

@@ -44,3 +44,16 @@ def test_pool_macs_counts_candidates_and_history_separately():
     biased = mod.pool_macs(NAPConfig(**{**cfg.__dict__, "distance_bias": True}), 100, 1000)
     assert biased["candidates"] - base["candidates"] == 4 * 1000 * 4 * 101 * 2 * 7
     assert mod.matmul_gflops(32, 64, repeats=3) > 0
+
+
+def test_continuous_breakdown_counts_the_polish_evaluations(capsys):
+    mod = load_script("bench_decision")
+    torch.manual_seed(0)
+    net = NAPTransformer(NAPConfig(dim_x=mod.D, d_model=16, n_layers=1, d_ff=32))
+    mod.continuous_breakdown(net, 20, restarts=2, raw_samples=16, repeats=2)
+    out = capsys.readouterr().out
+    lines = {ln.split("  ")[1].strip(): ln for ln in out.splitlines() if ln.startswith("  ")}
+    assert any(k.startswith("raw-sample screening (16") for k in lines)
+    assert any(k.startswith("NAP continuous decision") for k in lines)
+    evals = int(out.rsplit("median", 1)[1])
+    assert 2 <= evals <= 1 + 3 * 20  # a first evaluation, then 3 iterations' line searches
