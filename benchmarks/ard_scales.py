@@ -6,8 +6,14 @@ Draws noise-free GP functions (RBF, unit variance) with the given per-dim length
 over draws of each dim's scale of squared distances (the square of
 :class:`~botorch_nap.nn.ard.ARDScales`' factor). A GP would weigh dim ``d`` by ``1 / l_d^2``.
 
+``--family NAME [--family-kw ...]`` reads a task family's validation functions instead
+(uniform points, the same standardisation), e.g. a synthetic family that is not a GP draw,
+and also prints the geometric mean of the scales over dims (how sharp the widths make the
+attention overall) with its 10% and 90% quantiles over draws.
+
 Run:  python benchmarks/ard_scales.py CKPT [--dim 3] [--ns 15 30 50] [--draws 20]
           [--lengthscales 0.1,0.5,1.0 1.0,0.1,0.3 0.15 0.8]
+      python benchmarks/ard_scales.py CKPT --family ackley --family-kw dim=5 --ns 30
 """
 
 from __future__ import annotations
@@ -54,6 +60,28 @@ def median_scales(
     return torch.stack(scales).median(0).values.tolist()
 
 
+def family_scales(
+    net: NAPTransformer, family, n: int, draws: int, seed: int = 0
+) -> tuple[list[float], list[float]]:
+    """Scales read off ``draws`` of a family's validation functions at ``n`` uniform
+    points: the median over draws per dim, and the 10/50/90% quantiles over draws of the
+    scales' geometric mean over dims."""
+    if not net.config.ard_bias:
+        raise ValueError("the network has no ard_bias (pretrain --ard-bias 1)")
+    dim = family.space.dim
+    if not net.config.accepts_dim(dim):
+        raise ValueError(f"the network takes {net.config.describe_dims()} dims, not {dim}")
+    X, y = family.sample_batch(draws, n, torch.Generator().manual_seed(seed), split="val")
+    y = (y - y.mean(1, keepdim=True)) / y.std(1, keepdim=True)
+    u = torch.zeros(draws, n, net.config.input_width, dtype=net.dtype)
+    u[..., :dim] = X.to(net.dtype)  # zero-padded as the network pads
+    with torch.no_grad():
+        scales = net.ard(u, y.to(net.dtype), torch.ones(draws, n, dtype=torch.bool))[:, :dim] ** 2
+    geo = scales.log().mean(-1).exp()
+    quantiles = torch.quantile(geo.double(), torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64))
+    return scales.median(0).values.tolist(), quantiles.tolist()
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("checkpoint")
@@ -66,8 +94,22 @@ def main(argv: list[str] | None = None) -> None:
         default=DEFAULT_SETS,
         help="per-dim lengthscales, comma-separated; one value: the same in every dim",
     )
+    p.add_argument("--family", default=None, help="read this family's validation functions")
+    p.add_argument("--family-kw", nargs="*", default=[], help="family options, e.g. dim=5")
     args = p.parse_args(argv)
     net = NAPTransformer.load(Path(args.checkpoint)).eval()
+    if args.family:
+        from botorch_nap.tasks import get_family
+        from botorch_nap.tasks.registry import parse_family_kwargs
+
+        family = get_family(args.family, **parse_family_kwargs(args.family_kw))
+        for n in args.ns:
+            s, (q10, q50, q90) = family_scales(net, family, n, args.draws)
+            print(
+                f"{family.name}, n = {n}: scale per dim {[round(v, 2) for v in s]}; "
+                f"geometric mean over dims {q50:.2f} (10%-90% of draws: {q10:.2f}-{q90:.2f})"
+            )
+        return
     for spec in args.lengthscales:
         ls = [float(v) for v in spec.split(",")]
         ls = ls * args.dim if len(ls) == 1 else ls

@@ -26,3 +26,24 @@ def test_median_scales_follow_the_network_and_check_it():
         mod.median_scales(NAPTransformer(NAPConfig(**cfg)), [0.2, 0.2], 10, draws=1)
     with pytest.raises(ValueError, match="2..4 dims"):
         mod.median_scales(net, [0.2] * 5, 10, draws=1)
+
+
+def test_family_scales_read_a_family_and_check_the_network():
+    from botorch_nap.tasks import get_family
+
+    mod = load_script("ard_scales")
+    torch.manual_seed(0)
+    cfg = dict(dim_x=4, min_dim=2, d_model=16, n_layers=1, d_ff=32, n_buckets=16)
+    net = NAPTransformer(NAPConfig(distance_bias=True, ard_bias=True, **cfg)).eval()
+    fam = get_family("levy", dim=3)
+    per_dim, (q10, q50, q90) = mod.family_scales(net, fam, 20, draws=4)
+    assert per_dim == [1.0, 1.0, 1.0] and q10 == q50 == q90 == 1.0  # untrained: scale 1
+    with torch.no_grad():  # a scale that grows with the wider fit's slope
+        net.ard.mlp[0].weight.zero_()
+        net.ard.mlp[0].bias.fill_(1.0)
+        net.ard.mlp[0].weight[:, 1] = 1.0
+        net.ard.mlp[-1].weight.fill_(0.05)
+    per_dim, (q10, q50, q90) = mod.family_scales(net, fam, 20, draws=6)
+    assert len(per_dim) == 3 and q10 <= q50 <= q90 and q90 > 1.0
+    with pytest.raises(ValueError, match="2..4 dims"):
+        mod.family_scales(net, get_family("levy", dim=5), 10, draws=1)
