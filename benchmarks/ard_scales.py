@@ -11,9 +11,15 @@ over draws of each dim's scale of squared distances (the square of
 and also prints the geometric mean of the scales over dims (how sharp the widths make the
 attention overall) with its 10% and 90% quantiles over draws.
 
+``--histories FILE:METHOD`` reads the histories a benchmark run actually built (the first
+``n`` evaluations of each of the method's runs in a results file): a search clusters its
+points, which uniform draws never show. It prints the quantiles over runs of the scales'
+geometric mean and of their spread, the ratio of the largest dim's scale to the smallest.
+
 Run:  python benchmarks/ard_scales.py CKPT [--dim 3] [--ns 15 30 50] [--draws 20]
           [--lengthscales 0.1,0.5,1.0 1.0,0.1,0.3 0.15 0.8]
       python benchmarks/ard_scales.py CKPT --family ackley --family-kw dim=5 --ns 30
+      python benchmarks/ard_scales.py CKPT --histories runs/f.json:np-ei:CKPT --ns 10 20 35
 """
 
 from __future__ import annotations
@@ -82,6 +88,47 @@ def family_scales(
     return scales.median(0).values.tolist(), quantiles.tolist()
 
 
+def history_scales(
+    net: NAPTransformer, histories: list[tuple[list, list]], n: int
+) -> tuple[list[float], list[float]]:
+    """Scales read off the first ``n`` points of each ``(X, y)`` history (unit-cube X, raw
+    y, standardised here): the 10/50/90% quantiles over histories of the scales' geometric
+    mean over dims, and of their spread (largest dim's scale / smallest's)."""
+    if not net.config.ard_bias:
+        raise ValueError("the network has no ard_bias (pretrain --ard-bias 1)")
+    geo, spread = [], []
+    for X, y in histories:
+        x = torch.tensor(X[:n], dtype=torch.float64)
+        v = torch.tensor(y[:n], dtype=torch.float64)
+        dim = x.shape[-1]
+        if not net.config.accepts_dim(dim):
+            raise ValueError(f"the network takes {net.config.describe_dims()} dims, not {dim}")
+        u = torch.zeros(1, len(x), net.config.input_width, dtype=net.dtype)
+        u[0, :, :dim] = x.to(net.dtype)
+        v = ((v - v.mean()) / v.std()).to(net.dtype)
+        with torch.no_grad():
+            scales = net.ard(u, v[None], torch.ones(1, len(x), dtype=torch.bool))[0, :dim] ** 2
+        geo.append(scales.log().mean().exp())
+        spread.append(scales.max() / scales.min())
+    q = torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64)
+    return (
+        torch.quantile(torch.stack(geo).double(), q).tolist(),
+        torch.quantile(torch.stack(spread).double(), q).tolist(),
+    )
+
+
+def load_histories(spec: str) -> list[tuple[list, list]]:
+    """``FILE:METHOD`` -> the ``(X, y)`` of every run of METHOD in a results file."""
+    import json
+
+    path, _, method = spec.partition(":")
+    runs = json.loads(Path(path).read_text())["runs"].values()
+    out = [(r["X"], r["y"]) for r in runs if r["method"] == method]
+    if not out:
+        raise SystemExit(f"no runs of {method!r} in {path}")
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("checkpoint")
@@ -96,8 +143,19 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--family", default=None, help="read this family's validation functions")
     p.add_argument("--family-kw", nargs="*", default=[], help="family options, e.g. dim=5")
+    p.add_argument("--histories", default=None, help="FILE:METHOD: a benchmark's histories")
     args = p.parse_args(argv)
     net = NAPTransformer.load(Path(args.checkpoint)).eval()
+    if args.histories:
+        histories = load_histories(args.histories)
+        for n in args.ns:
+            (g10, g50, g90), (s10, s50, s90) = history_scales(net, histories, n)
+            print(
+                f"{len(histories)} histories, first {n} points: geometric mean over dims "
+                f"{g50:.2f} ({g10:.2f}-{g90:.2f}, 10%-90% of runs); largest / smallest "
+                f"dim {s50:.2f} ({s10:.2f}-{s90:.2f})"
+            )
+        return
     if args.family:
         from botorch_nap.tasks import get_family
         from botorch_nap.tasks.registry import parse_family_kwargs
