@@ -353,8 +353,7 @@ def continuous_breakdown(
             evals[-1] += 1
         return inner(Xq)
 
-    def decision(dtype=None) -> None:
-        a = NAPAcquisition(net, X, Y, bounds, dtype=dtype)
+    def optimize(a: NAPAcquisition) -> None:
         optimize_acqf(
             a,
             bounds,
@@ -364,18 +363,14 @@ def continuous_breakdown(
             options={"maxiter": NETWORK_POLISH_MAXITER},
         )
 
+    def decision(dtype=None) -> None:
+        optimize(NAPAcquisition(net, X, Y, bounds, dtype=dtype))
+
     acqf.forward = counting
     for seed in range(repeats):
         evals.append(0)
         torch.manual_seed(seed)
-        optimize_acqf(
-            acqf,
-            bounds,
-            q=1,
-            num_restarts=restarts,
-            raw_samples=raw_samples,
-            options={"maxiter": NETWORK_POLISH_MAXITER},
-        )
+        optimize(acqf)
     acqf.forward = inner
     pieces = {
         "acquisition build (history encode)": lambda: NAPAcquisition(net, X, Y, bounds),
