@@ -66,54 +66,54 @@ def median_scales(
     return torch.stack(scales).median(0).values.tolist()
 
 
+def read_scales(net: NAPTransformer, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Each dim's scale of squared distances (``b x dim``) that ``net`` reads off ``b``
+    histories: ``X`` ``b x n x dim`` in the unit cube, ``y`` ``b x n`` raw values
+    (standardised here, as a decision does; zero-padded to the network's width)."""
+    if not net.config.ard_bias:
+        raise ValueError("the network has no ard_bias (pretrain --ard-bias 1)")
+    b, n, dim = X.shape
+    if not net.config.accepts_dim(dim):
+        raise ValueError(f"the network takes {net.config.describe_dims()} dims, not {dim}")
+    y = (y - y.mean(1, keepdim=True)) / y.std(1, keepdim=True)
+    u = torch.zeros(b, n, net.config.input_width, dtype=net.dtype)
+    u[..., :dim] = X.to(net.dtype)
+    with torch.no_grad():
+        return net.ard(u, y.to(net.dtype), torch.ones(b, n, dtype=torch.bool))[:, :dim] ** 2
+
+
+QUANTILES = torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64)
+
+
 def family_scales(
     net: NAPTransformer, family, n: int, draws: int, seed: int = 0
 ) -> tuple[list[float], list[float]]:
     """Scales read off ``draws`` of a family's validation functions at ``n`` uniform
     points: the median over draws per dim, and the 10/50/90% quantiles over draws of the
     scales' geometric mean over dims."""
-    if not net.config.ard_bias:
-        raise ValueError("the network has no ard_bias (pretrain --ard-bias 1)")
-    dim = family.space.dim
-    if not net.config.accepts_dim(dim):
-        raise ValueError(f"the network takes {net.config.describe_dims()} dims, not {dim}")
     X, y = family.sample_batch(draws, n, torch.Generator().manual_seed(seed), split="val")
-    y = (y - y.mean(1, keepdim=True)) / y.std(1, keepdim=True)
-    u = torch.zeros(draws, n, net.config.input_width, dtype=net.dtype)
-    u[..., :dim] = X.to(net.dtype)  # zero-padded as the network pads
-    with torch.no_grad():
-        scales = net.ard(u, y.to(net.dtype), torch.ones(draws, n, dtype=torch.bool))[:, :dim] ** 2
+    scales = read_scales(net, X, y)
     geo = scales.log().mean(-1).exp()
-    quantiles = torch.quantile(geo.double(), torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64))
-    return scales.median(0).values.tolist(), quantiles.tolist()
+    return scales.median(0).values.tolist(), torch.quantile(geo.double(), QUANTILES).tolist()
 
 
 def history_scales(
     net: NAPTransformer, histories: list[tuple[list, list]], n: int
 ) -> tuple[list[float], list[float]]:
     """Scales read off the first ``n`` points of each ``(X, y)`` history (unit-cube X, raw
-    y, standardised here): the 10/50/90% quantiles over histories of the scales' geometric
-    mean over dims, and of their spread (largest dim's scale / smallest's)."""
-    if not net.config.ard_bias:
-        raise ValueError("the network has no ard_bias (pretrain --ard-bias 1)")
-    geo, spread = [], []
-    for X, y in histories:
-        x = torch.tensor(X[:n], dtype=torch.float64)
-        v = torch.tensor(y[:n], dtype=torch.float64)
-        dim = x.shape[-1]
-        if not net.config.accepts_dim(dim):
-            raise ValueError(f"the network takes {net.config.describe_dims()} dims, not {dim}")
-        u = torch.zeros(1, len(x), net.config.input_width, dtype=net.dtype)
-        u[0, :, :dim] = x.to(net.dtype)
-        v = ((v - v.mean()) / v.std()).to(net.dtype)
-        with torch.no_grad():
-            scales = net.ard(u, v[None], torch.ones(1, len(x), dtype=torch.bool))[0, :dim] ** 2
-        geo.append(scales.log().mean().exp())
-        spread.append(scales.max() / scales.min())
-    q = torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64)
+    y): the 10/50/90% quantiles over histories of the scales' geometric mean over dims, and
+    of their spread (largest dim's scale / smallest's)."""
+    scales = torch.cat(
+        [
+            read_scales(net, torch.tensor(X[:n]).double()[None], torch.tensor(y[:n]).double()[None])
+            for X, y in histories
+        ]
+    )
+    geo = scales.log().mean(-1).exp()
+    spread = scales.amax(-1) / scales.amin(-1)
     return (
-        torch.quantile(torch.stack(geo).double(), q).tolist(),
-        torch.quantile(torch.stack(spread).double(), q).tolist(),
+        torch.quantile(geo.double(), QUANTILES).tolist(),
+        torch.quantile(spread.double(), QUANTILES).tolist(),
     )
 
 
