@@ -60,6 +60,7 @@ from botorch_nap.baselines import (
     RandomSearch,
 )
 from botorch_nap.nn.transformer import NAPTransformer, check_categories
+from botorch_nap.pretrained import decision_defaults
 from botorch_nap.tasks.base import SearchSpace, Task, TaskFamily
 
 
@@ -199,6 +200,9 @@ def describe_method(spec: str) -> dict:
         weights = path / "weights.pt"
         if weights.is_file():
             out["weights_sha256"] = _file_sha256(weights)
+        decisions = decision_defaults(path)
+        if decisions:
+            out["decisions"] = decisions
     if name == "fsbo" and arg:
         path = Path(arg).expanduser()
         if not (path / "fsbo.json").is_file():
@@ -215,11 +219,13 @@ def describe_method(spec: str) -> dict:
 # ----------------------------------------------------------------------------- built-ins
 def _nap(arg: str | None, ctx: MethodContext) -> Proposer:
     net = load_network(arg, "nap", ctx.family.space)
-    return NAP(net, budget=ctx.n_init + ctx.steps, settings=ctx.settings)
+    decisions = decision_defaults(resolve_checkpoint(arg, "nap"))
+    return NAP(net, budget=ctx.n_init + ctx.steps, settings=ctx.settings, **decisions)
 
 
 def _np_ei(arg: str | None, ctx: MethodContext) -> Proposer:
-    return NPEI(load_network(arg, "np", ctx.family.space), settings=ctx.settings)
+    decisions = decision_defaults(resolve_checkpoint(arg, "np"))
+    return NPEI(load_network(arg, "np", ctx.family.space), settings=ctx.settings, **decisions)
 
 
 def _gp_ei(arg: str | None, ctx: MethodContext) -> Proposer:

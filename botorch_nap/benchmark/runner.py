@@ -224,19 +224,29 @@ def _merge(old: list, new: list) -> list:
 
 def _changed_checkpoints(results: dict, described: dict[str, dict], redo: bool, out: Path) -> None:
     """Refuse (or, with ``redo``, drop the runs of) methods whose checkpoint's weights are not
-    the ones their stored runs were made with: mixing them would report neither.
+    the ones their stored runs were made with, or, off a pool, whose shipped model's decision
+    settings (``decisions``) changed: mixing them would report neither.
     ``described``: ``{spec: describe_method(spec)}`` as of now."""
+    continuous = results["config"].get("pool_size") is None
     for spec, current in described.items():
-        old = results["methods"].get(spec, {}).get("weights_sha256")
-        new = current.get("weights_sha256")
-        if old is None or new is None or old == new:
+        stored = results["methods"].get(spec)
+        if stored is None:
+            continue
+        old, new = stored.get("weights_sha256"), current.get("weights_sha256")
+        if old is not None and new is not None and old != new:
+            what = f"its checkpoint's weights changed (sha256 {old[:12]}... -> {new[:12]}...)"
+        elif continuous and stored.get("decisions", {}) != current.get("decisions", {}):
+            what = (
+                f"its shipped model's decision settings changed ({stored.get('decisions', {})} "
+                f"-> {current.get('decisions', {})})"
+            )
+        else:
             continue
         keys = [k for k, r in results["runs"].items() if r["method"] == spec]
         if not redo:
             raise ValueError(
-                f"{spec}: its checkpoint's weights changed since the {len(keys)} runs in {out} "
-                f"were made (sha256 {old[:12]}... -> {new[:12]}...); rerun with --redo-changed "
-                "to drop those runs and redo them, or write to a new --out"
+                f"{spec}: {what} since the {len(keys)} runs in {out} were made; rerun with "
+                "--redo-changed to drop those runs and redo them, or write to a new --out"
             )
         _drop_runs(results, spec)
         results["methods"][spec] = current

@@ -297,3 +297,60 @@ def test_worker_processes_give_the_same_results(tmp_path):
     assert serial["runs"].keys() == parallel["runs"].keys()
     for k, r in serial["runs"].items():
         assert r["X"] == parallel["runs"][k]["X"] and r["regret"] == parallel["runs"][k]["regret"]
+
+
+def test_shipped_decision_settings_reach_the_proposers_and_the_record(monkeypatch, tmp_path):
+    """`nap:gp_prior` / `np-ei:gp_prior` decide with the model's recommended near-incumbent
+    starts; a copy of the same weights elsewhere does not. The results file records the
+    settings, and a resume refuses runs made with other settings (--redo-changed redoes
+    them), as it does for changed weights; pools, which never use them, are not refused."""
+    from botorch_nap import pretrained
+    from botorch_nap.benchmark.methods import MethodContext, describe_method, make_proposer
+    from botorch_nap.tasks import get_family
+
+    fam = get_family("branin")
+    ctx = MethodContext(fam, fam.task(BRANIN_TASKS[0]), 0, 3, 1, FAST)
+    for spec in ("nap:gp_prior", "np-ei:gp_prior", "np-ei:gp_prior/nap"):
+        assert make_proposer(spec, ctx).near_incumbent == 64
+        assert describe_method(spec)["decisions"]["near_incumbent"] == 64
+    copy = tmp_path / "copy"
+    import shutil
+
+    shutil.copytree(pretrained.checkpoint_path("gp_prior", "np"), copy)
+    assert make_proposer(f"np-ei:{copy}", ctx).near_incumbent == 0
+    assert "decisions" not in describe_method(f"np-ei:{copy}")
+
+    cfg = BenchmarkConfig(
+        "branin",
+        ["np-ei:gp_prior"],
+        task_ids=BRANIN_TASKS[:1],
+        seeds=[0],
+        n_init=3,
+        steps=1,
+        optimizer=FAST,
+    )
+    out = tmp_path / "r.json"
+    first = run_benchmark(cfg, out, progress=False)
+    assert first["methods"]["np-ei:gp_prior"]["decisions"]["near_incumbent"] == 64
+    pool_cfg = BenchmarkConfig(
+        "branin",
+        ["np-ei:gp_prior"],
+        task_ids=BRANIN_TASKS[:1],
+        seeds=[0],
+        n_init=3,
+        steps=1,
+        optimizer=FAST,
+        pool_size=32,
+    )
+    pool_out = tmp_path / "pool.json"
+    run_benchmark(pool_cfg, pool_out, progress=False)
+    monkeypatch.setitem(
+        pretrained.DECISIONS, "gp_prior", {"near_incumbent": 16, "near_sigma": 0.01}
+    )
+    run_benchmark(pool_cfg, pool_out, progress=False)  # a pool: nothing to refuse
+    with pytest.raises(ValueError, match=r"np-ei:gp_prior: its shipped model's decision settings"):
+        run_benchmark(cfg, out, progress=False)
+    assert load_results(out)["runs"] == first["runs"]  # nothing lost by the refusal
+    again = run_benchmark(cfg, out, progress=False, redo_changed=True)
+    assert again["methods"]["np-ei:gp_prior"]["decisions"]["near_incumbent"] == 16
+    assert again["sessions"][-1]["runs_before"] == 0 and len(again["runs"]) == 1

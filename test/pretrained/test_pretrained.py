@@ -15,7 +15,7 @@ import torch
 
 from botorch_nap.cli import main as cli_main
 from botorch_nap.nn.transformer import NAPConfig, NAPTransformer
-from botorch_nap.pretrained import available, checkpoint_path
+from botorch_nap.pretrained import DECISIONS, available, checkpoint_path, decision_defaults
 from botorch_nap.pretrained.build import CARD_FILE, ship
 from botorch_nap.tasks import get_family
 from botorch_nap.training.ppo import PPOConfig, train
@@ -399,3 +399,19 @@ def test_a_nap_that_differs_from_its_np_beats_its_own_ei_on_test(name):
         if all(tests[m]["auc"]["better"] == "b" and tests[m]["auc"]["p"] < 0.05 for m in rivals):
             wins.append(fname)
     assert wins, f"no results file shows nap:{name} ahead of EI from its own head and its np/"
+
+
+def test_decision_defaults_belong_to_the_shipped_folders_only(tmp_path):
+    """gp_prior's recommended near-incumbent starts come with its shipped folders (both
+    kinds), not with a copy of its weights elsewhere, nor with the other shipped models."""
+    for kind in ("nap", "np"):
+        got = decision_defaults(checkpoint_path("gp_prior", kind))
+        assert got == {"near_incumbent": 64, "near_sigma": 0.01}
+        got["near_incumbent"] = 0  # a copy: the table itself is untouched
+        assert DECISIONS["gp_prior"]["near_incumbent"] == 64
+    copy = shutil.copytree(checkpoint_path("gp_prior", "np"), tmp_path / "gp_prior" / "np")
+    assert decision_defaults(copy) == {}
+    assert decision_defaults(checkpoint_path("gp_prior", "np").parent) == {}  # not a kind
+    for entry in available():
+        if entry["name"] not in DECISIONS:
+            assert decision_defaults(entry["path"]) == {}
