@@ -152,11 +152,15 @@ def problem(n: int, pool: int, function: str = "hartmann", seed: int = 0):
     return X, f(X).unsqueeze(-1), bounds, cands
 
 
-def make_method(name: str, net: NAPTransformer, settings: OptimizerSettings):
+def make_method(
+    name: str, net: NAPTransformer, settings: OptimizerSettings, near_incumbent: int = 0
+):
+    # Passed only when asked for: a --baseline-rev worker may run a NAP without the option.
+    near = {"near_incumbent": near_incumbent} if near_incumbent else {}
     if name == "NAP":
-        return NAP(net, settings=settings)
+        return NAP(net, settings=settings, **near)
     if name == "NP-EI":
-        return NPEI(net, settings=settings)
+        return NPEI(net, settings=settings, **near)
     return GPEI(settings=settings)
 
 
@@ -167,7 +171,7 @@ def long_worker(args: argparse.Namespace) -> None:
     net = network_from(args)
     settings = OptimizerSettings(num_restarts=args.restarts, raw_samples=args.raw_samples)
     X, Y, bounds, pool = problem(n, args.pool, LONG_FUNCTION)
-    m = make_method(method, net, settings)
+    m = make_method(method, net, settings, args.near_incumbent)
     before = current_rss_gb()
     t0 = time.perf_counter()
     m.propose(X, Y, bounds, pool if mode == "pool" else None)
@@ -195,7 +199,7 @@ def cell_worker(args: argparse.Namespace) -> None:
     net = network_from(args)
     settings = OptimizerSettings(num_restarts=args.restarts, raw_samples=args.raw_samples)
     X, Y, bounds, pool = problem(n, args.pool)
-    m = make_method(method, net, settings)
+    m = make_method(method, net, settings, args.near_incumbent)
     cands = pool if mode == "pool" else None
     times = interleaved_medians({"m": lambda: m.propose(X, Y, bounds, cands)}, args.repeats)
     print(json.dumps({"seconds": times["m"]}))
@@ -206,6 +210,8 @@ def _worker_cmd(args: argparse.Namespace, flag: str, *values) -> list[str]:
     cmd += ["--network", args.network, "--pool", str(args.pool), "--threads", str(args.threads)]
     cmd += ["--restarts", str(args.restarts), "--raw-samples", str(args.raw_samples)]
     cmd += ["--repeats", str(args.repeats)]
+    if args.near_incumbent:
+        cmd += ["--near-incumbent", str(args.near_incumbent)]
     if args.d_model:
         cmd += ["--d-model", str(args.d_model)]
     if args.layers:
@@ -427,6 +433,13 @@ def main() -> None:
         action="store_true",
         help="the distance bias with per-dim scales read off the history (--network default)",
     )
+    p.add_argument(
+        "--near-incumbent",
+        type=int,
+        default=0,
+        help="NAP and NP-EI continuous decisions also screen K points next to the incumbent "
+        "(what `nap:gp_prior` does in the benchmark: K = 64); 0: off",
+    )
     p.add_argument("--long", type=int, default=10_000, help="long-history n (0: skip)")
     p.add_argument("--long-gp", action="store_true", help="run GP-EI at --long for real")
     p.add_argument(
@@ -459,7 +472,7 @@ def run_all(args: argparse.Namespace, rev: Revision | None) -> None:
     net = network_from(args)
     cfg = net.config
     settings = OptimizerSettings(num_restarts=args.restarts, raw_samples=args.raw_samples)
-    methods = {name: make_method(name, net, settings) for name in args.methods}
+    methods = {name: make_method(name, net, settings, args.near_incumbent) for name in args.methods}
     print(
         f"Network: {args.network}: d_model {cfg.d_model}, {cfg.n_layers} layers"
         + (f" + {cfg.history_layers} history-only" if cfg.history_layers else "")
@@ -469,7 +482,9 @@ def run_all(args: argparse.Namespace, rev: Revision | None) -> None:
     print(
         f"Per-decision latency (median of {args.repeats} after a warm-up, methods "
         f"interleaved), d={D}, pool {args.pool}, continuous: "
-        f"{args.restarts} restarts / {args.raw_samples} raw samples; threads "
+        f"{args.restarts} restarts / {args.raw_samples} raw samples"
+        + (f" + {args.near_incumbent} next to the incumbent" if args.near_incumbent else "")
+        + "; threads "
         f"{torch.get_num_threads()}; float64 data (BoTorch's default)"
     )
     head = " ".join(f"{k:>9}" for k in methods)

@@ -57,3 +57,16 @@ def test_continuous_breakdown_counts_the_polish_evaluations(capsys):
     assert any(k.startswith("NAP continuous decision") for k in lines)
     evals = int(out.rsplit("median", 1)[1])
     assert 2 <= evals <= 1 + 3 * 20  # a first evaluation, then 3 iterations' line searches
+
+
+def test_near_incumbent_reaches_the_timed_methods():
+    """`--near-incumbent K` times NAP and NP-EI as `nap:gp_prior` decides (K starts next to
+    the incumbent); GP-EI is unchanged, and 0 keeps the plain decision."""
+    mod = load_script("bench_decision")
+    torch.manual_seed(0)
+    net = NAPTransformer(NAPConfig(dim_x=mod.D, d_model=16, n_layers=1, d_ff=32))
+    settings = mod.OptimizerSettings(num_restarts=2, raw_samples=16)
+    for name in ("NAP", "NP-EI"):
+        assert mod.make_method(name, net, settings, 64).near_incumbent == 64
+        assert mod.make_method(name, net, settings).near_incumbent == 0
+    assert mod.make_method("GP-EI", net, settings, 64).near_incumbent == 0

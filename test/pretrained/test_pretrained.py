@@ -360,8 +360,9 @@ APART_FROM_NP = [n for n in SHIPPED if _weights_sha(n, "nap") != _weights_sha(n,
 
 
 def test_committed_results_were_made_with_the_shipped_weights():
-    """README's Results come from docs/results; a re-shipped model must have its rows rerun
-    (``benchmark --redo-changed``), else the figures describe weights that no longer ship."""
+    """README's Results come from docs/results; a re-shipped model (or one whose decision
+    settings changed) must have its rows rerun (``benchmark --redo-changed``), else the figures
+    describe weights or decisions that no longer ship."""
     stale = []
     for fname, data in _results_files().items():
         for m, info in data.get("methods", {}).items():
@@ -370,7 +371,12 @@ def test_committed_results_were_made_with_the_shipped_weights():
                 name, _, kind = ck.removeprefix("shipped:").partition("/")
                 if info["weights_sha256"] != _weights_sha(name, kind):
                     stale.append(f"{fname}: {m}")
-    assert not stale, f"results made with other weights than the shipped ones: {stale}"
+                # Off a pool, the model's decision settings make the decisions too.
+                continuous = data.get("config", {}).get("pool_size") is None
+                now = decision_defaults(checkpoint_path(name, kind))
+                if continuous and info.get("decisions", {}) != now:
+                    stale.append(f"{fname}: {m} (decisions {info.get('decisions', {})} != {now})")
+    assert not stale, f"results made with other weights or settings than the shipped: {stale}"
 
 
 @pytest.mark.parametrize("name", APART_FROM_NP)
