@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -314,34 +316,18 @@ def test_shipped_decision_settings_reach_the_proposers_and_the_record(monkeypatc
         assert make_proposer(spec, ctx).near_incumbent == 64
         assert describe_method(spec)["decisions"]["near_incumbent"] == 64
     copy = tmp_path / "copy"
-    import shutil
-
     shutil.copytree(pretrained.checkpoint_path("gp_prior", "np"), copy)
     assert make_proposer(f"np-ei:{copy}", ctx).near_incumbent == 0
     assert "decisions" not in describe_method(f"np-ei:{copy}")
 
-    cfg = BenchmarkConfig(
-        "branin",
-        ["np-ei:gp_prior"],
-        task_ids=BRANIN_TASKS[:1],
-        seeds=[0],
-        n_init=3,
-        steps=1,
-        optimizer=FAST,
-    )
+    def config(**kw) -> BenchmarkConfig:
+        one = {"task_ids": BRANIN_TASKS[:1], "seeds": [0], "n_init": 3, "steps": 1}
+        return BenchmarkConfig("branin", ["np-ei:gp_prior"], optimizer=FAST, **one, **kw)
+
+    cfg, pool_cfg = config(), config(pool_size=32)
     out = tmp_path / "r.json"
     first = run_benchmark(cfg, out, progress=False)
     assert first["methods"]["np-ei:gp_prior"]["decisions"]["near_incumbent"] == 64
-    pool_cfg = BenchmarkConfig(
-        "branin",
-        ["np-ei:gp_prior"],
-        task_ids=BRANIN_TASKS[:1],
-        seeds=[0],
-        n_init=3,
-        steps=1,
-        optimizer=FAST,
-        pool_size=32,
-    )
     pool_out = tmp_path / "pool.json"
     run_benchmark(pool_cfg, pool_out, progress=False)
     monkeypatch.setitem(
