@@ -24,12 +24,13 @@ function's lengthscales, is below it.
 around its incumbent (:func:`~botorch_nap.training.common.search_like_order`: from 5 random
 points on, each next point is one of the 3 unchosen points nearest the best one so far with
 probability 1/2, else a random one), instead of ``n`` uniform points. ``--near K`` scores only
-the ``K`` targets nearest the context's best point: where a late BO decision is made. The
-exact GP stays the floor either way, since how the context was chosen never depends on an
-unseen value.
+the ``K`` targets nearest the context's best point: where a late BO decision is made;
+``--far K`` the ``K`` targets farthest from every context point: where a search that is stuck
+in a wrong basin must find a better one. The exact GP stays the floor either way, since how
+the context was chosen never depends on an unseen value.
 
 Run:  python benchmarks/np_vs_oracle_gp.py CKPT [CKPT ...] [--dim 3] [--ns 5 15 30]
-          [--contexts iid|search] [--near K] [--ensemble] [--symmetries K] [--moments]
+          [--contexts iid|search] [--near K | --far K] [--ensemble] [--symmetries K] [--moments]
           [--lengthscale-range 0.1 0.2] [--bayes-range 0.1 1.0]
       (a checkpoint is a folder or a shipped name, e.g. gp_prior)
 """
@@ -193,6 +194,9 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--contexts", choices=("iid", "search"), default="iid")
     p.add_argument("--near", type=int, default=0, help="score the K targets nearest the best")
+    p.add_argument(
+        "--far", type=int, default=0, help="score the K targets farthest from the context"
+    )
     p.add_argument("--ensemble", action="store_true", help="also the checkpoints' mixture")
     p.add_argument(
         "--symmetries", type=int, default=0, help="K: the first checkpoint's symmetry ensemble"
@@ -213,6 +217,8 @@ def main() -> None:
         help="also the Bayesian posterior with lengthscales unknown, uniform in LO-HI",
     )
     args = p.parse_args()
+    if args.near and args.far:
+        p.error("--near and --far pick different targets: give one")
     torch.set_num_threads(args.threads)
     ls_kw = {"lengthscale_range": tuple(args.lengthscale_range)} if args.lengthscale_range else {}
     fam = GPPriorFamily(dim=args.dim, **ls_kw)
@@ -232,8 +238,15 @@ def main() -> None:
     print(
         f"{fam.name}, validation functions ({len(fam.split_ids('val'))}; lengthscales "
         f"{fam.lengthscale_range[0]:g}-{fam.lengthscale_range[1]:g}), {args.contexts} "
-        f"contexts, {f'the {args.near} targets nearest the best' if args.near else 'all targets'}"
-        "; NLL per target (lower is better), exact GP = the prior's own posterior"
+        f"contexts, "
+        + (
+            f"the {args.near} targets nearest the best"
+            if args.near
+            else f"the {args.far} targets farthest from the context"
+            if args.far
+            else "all targets"
+        )
+        + "; NLL per target (lower is better), exact GP = the prior's own posterior"
     )
     bars = next(iter(nets.values())).bar
     print(
@@ -249,6 +262,10 @@ def main() -> None:
             if args.near:
                 dist = (Xt - Xc[yc.argmax()]).norm(dim=-1)
                 keep = dist.topk(min(args.near, len(dist)), largest=False).indices
+                Xt, yt = Xt[keep], yt[keep]
+            if args.far:
+                gap = torch.cdist(Xt, Xc).min(-1).values
+                keep = gap.topk(min(args.far, len(gap))).indices
                 Xt, yt = Xt[keep], yt[keep]
             exact, binned = gp_nll(Xc, yc, Xt, yt, true_lengthscales(fam, tid), bars)
             gp.append(exact)

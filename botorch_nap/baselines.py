@@ -39,6 +39,7 @@ from botorch_nap.acquisition.initial_conditions import (
 from botorch_nap.acquisition.nap import NAPAcquisition
 from botorch_nap.acquisition.np_ei import NPExpectedImprovement
 from botorch_nap.acquisition.repeats import DEFAULT_REPEAT_RADIUS
+from botorch_nap.acquisition.screened_ascent import gen_candidates_screened_ascent
 from botorch_nap.nn.transformer import NAPTransformer
 
 #: L-BFGS-B iterations of a continuous decision when the settings leave ``maxiter`` to the
@@ -111,6 +112,12 @@ def _fitted_log_ei(gp, Y: Tensor) -> LogExpectedImprovement:
     return LogExpectedImprovement(gp, best_f=Y.max())
 
 
+def _ascent_args(screened_ascent: int) -> int:
+    if screened_ascent < 0:
+        raise ValueError(f"screened_ascent must be >= 0, got {screened_ascent}")
+    return int(screened_ascent)
+
+
 def _near_args(near_incumbent: int, near_sigma: float) -> tuple[int, float]:
     if near_incumbent < 0:
         raise ValueError(f"near_incumbent must be >= 0, got {near_incumbent}")
@@ -128,6 +135,10 @@ class Proposer:
     #: see :mod:`botorch_nap.acquisition.initial_conditions`.
     near_incumbent = 0
     near_sigma = DEFAULT_NEAR_SIGMA
+    #: Continuous decisions refine their starts by this many iterations of screened gradient
+    #: ascent (:func:`~botorch_nap.acquisition.screened_ascent.gen_candidates_screened_ascent`)
+    #: instead of L-BFGS-B, unless the settings give a ``maxiter`` (0: L-BFGS-B always).
+    screened_ascent = 0
 
     def __init__(
         self,
@@ -194,12 +205,19 @@ class Proposer:
             )
             return x.detach()
         if candidates is None:
+            if self.screened_ascent and self.settings.maxiter is None:
+                refine = {
+                    "gen_candidates": gen_candidates_screened_ascent,
+                    "options": {"iterations": self.screened_ascent},
+                }
+            else:
+                refine = {"options": {"maxiter": maxiter}}
             x, _ = optimize_acqf(
                 acqf,
                 bounds=bounds.to(train_X),
                 q=1,
                 num_restarts=self.settings.num_restarts,
-                options={"maxiter": maxiter},
+                **refine,
                 **self._starts(acqf, train_X, train_Y, bounds),
             )
             return x.detach()
@@ -262,6 +280,10 @@ class NPEI(Proposer):
             (std ``near_sigma`` of each bound's range) of the best observed point. Off by
             default: it helps on GP-prior and synthetic functions and hurts on lcbench with the
             short polish (README, "Starts next to the incumbent"); 64 is the measured setting.
+        screened_ascent: continuous decisions refine their starts by this many iterations
+            of gradient ascent with a screened line search instead of the short L-BFGS-B
+            polish (0: the polish; an explicit ``settings.maxiter`` also selects it). See
+            :mod:`botorch_nap.acquisition.screened_ascent`.
     """
 
     name = "np-ei"
@@ -273,12 +295,14 @@ class NPEI(Proposer):
         repeat_radius: float = DEFAULT_REPEAT_RADIUS,
         near_incumbent: int = 0,
         near_sigma: float = DEFAULT_NEAR_SIGMA,
+        screened_ascent: int = 0,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
         self.network = network
         self.repeat_radius = repeat_radius
         self.near_incumbent, self.near_sigma = _near_args(near_incumbent, near_sigma)
+        self.screened_ascent = _ascent_args(screened_ascent)
 
     def acquisition(
         self, train_X: Tensor, train_Y: Tensor, bounds: Tensor, pool: bool = False
@@ -306,6 +330,10 @@ class NAP(Proposer):
             (std ``near_sigma`` of each bound's range) of the best observed point. Off by
             default: it helps on GP-prior and synthetic functions and hurts on lcbench with the
             short polish (README, "Starts next to the incumbent"); 64 is the measured setting.
+        screened_ascent: continuous decisions refine their starts by this many iterations
+            of gradient ascent with a screened line search instead of the short L-BFGS-B
+            polish (0: the polish; an explicit ``settings.maxiter`` also selects it). See
+            :mod:`botorch_nap.acquisition.screened_ascent`.
     """
 
     name = "nap"
@@ -318,6 +346,7 @@ class NAP(Proposer):
         repeat_radius: float = DEFAULT_REPEAT_RADIUS,
         near_incumbent: int = 0,
         near_sigma: float = DEFAULT_NEAR_SIGMA,
+        screened_ascent: int = 0,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -325,6 +354,7 @@ class NAP(Proposer):
         self.budget = budget
         self.repeat_radius = repeat_radius
         self.near_incumbent, self.near_sigma = _near_args(near_incumbent, near_sigma)
+        self.screened_ascent = _ascent_args(screened_ascent)
 
     def acquisition(
         self, train_X: Tensor, train_Y: Tensor, bounds: Tensor, pool: bool = False

@@ -70,3 +70,15 @@ def test_near_incumbent_reaches_the_timed_methods():
         assert mod.make_method(name, net, settings, 64).near_incumbent == 64
         assert mod.make_method(name, net, settings).near_incumbent == 0
     assert mod.make_method("GP-EI", net, settings, 64).near_incumbent == 0
+
+
+def test_screened_ascent_reaches_the_timed_methods_but_not_their_lbfgs_twins():
+    mod = load_script("bench_decision")
+    net = NAPTransformer(NAPConfig(dim_x=mod.D, d_model=16, n_layers=1, d_ff=32))
+    settings = mod.OptimizerSettings(num_restarts=2, raw_samples=16)
+    for name in ("NAP", "NP-EI"):
+        assert mod.make_method(name, net, settings, 0, 2).screened_ascent == 2
+        twin = mod.make_method(f"{name}-lbfgs", net, settings, 64, 2)
+        assert type(twin).__name__ == type(mod.make_method(name, net, settings)).__name__
+        assert twin.screened_ascent == 0 and twin.near_incumbent == 64
+    assert mod.make_method("GP-EI", net, settings, 0, 2).screened_ascent == 0

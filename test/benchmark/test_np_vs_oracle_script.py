@@ -28,3 +28,19 @@ def test_script_prints_a_row_per_context_size(tmp_path, bayes):
     # exact GP, bars, fitted GP, the network (+ Bayes): every cell a finite number
     cells = [float(c.split()[0]) for c in rows[0].split("|")[1:]]
     assert len(cells) == 4 + bayes and all(torch.isfinite(torch.tensor(cells)))
+
+
+@pytest.mark.parametrize("pick", ["--near", "--far"])
+def test_near_or_far_targets(tmp_path, pick):
+    torch.manual_seed(0)
+    net = NAPTransformer(NAPConfig(dim_x=2, d_model=16, n_layers=1, d_ff=32, n_buckets=16))
+    net.save(tmp_path / "net")
+    cmd = [sys.executable, str(SCRIPT), str(tmp_path / "net"), "--dim", "2", "--ns", "6"]
+    cmd += ["--targets", "12", "--contexts", "search", pick, "3"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    want = "nearest the best" if pick == "--near" else "farthest from the context"
+    assert f"the 3 targets {want}" in out.stdout
+    both = cmd + ["--near" if pick == "--far" else "--far", "2"]
+    out = subprocess.run(both, capture_output=True, text=True, timeout=600)
+    assert out.returncode != 0 and "give one" in out.stderr
