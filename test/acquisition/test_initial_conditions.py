@@ -1,7 +1,8 @@
 import pytest
 import torch
 from botorch.optim import optimize_acqf
-from botorch.test_functions import Branin
+from branin_data import BOUNDS, RANGE
+from branin_data import branin_history as _data
 
 from botorch_nap import NAPAcquisition, NPExpectedImprovement
 from botorch_nap.acquisition.initial_conditions import (
@@ -9,15 +10,6 @@ from botorch_nap.acquisition.initial_conditions import (
     sample_near_incumbent,
 )
 from botorch_nap.baselines import GPEI, NAP, NPEI, OptimizerSettings
-
-BOUNDS = torch.tensor([[-5.0, 0.0], [10.0, 15.0]], dtype=torch.float64)
-RANGE = BOUNDS[1] - BOUNDS[0]
-
-
-def _data(n=8, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    X = BOUNDS[0] + torch.rand(n, 2, generator=g, dtype=torch.float64) * RANGE
-    return X, -Branin()(X).unsqueeze(-1)
 
 
 @pytest.mark.parametrize("maximize", [True, False])

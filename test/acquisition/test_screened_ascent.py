@@ -4,19 +4,11 @@ from botorch.acquisition import PosteriorMean
 from botorch.models.deterministic import GenericDeterministicModel
 from botorch.optim import optimize_acqf
 from botorch.test_functions import Branin
+from branin_data import BOUNDS, RANGE, branin_history
 
 from botorch_nap import NAPAcquisition
 from botorch_nap.acquisition.screened_ascent import gen_candidates_screened_ascent
 from botorch_nap.baselines import NAP, NPEI, OptimizerSettings
-
-BOUNDS = torch.tensor([[-5.0, 0.0], [10.0, 15.0]], dtype=torch.float64)
-RANGE = BOUNDS[1] - BOUNDS[0]
-
-
-def _data(n=12, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    X = BOUNDS[0] + torch.rand(n, 2, generator=g, dtype=torch.float64) * RANGE
-    return X, -Branin()(X).unsqueeze(-1)
 
 
 def _acqf(f=None):
@@ -84,7 +76,7 @@ def test_fixed_features_stay_fixed():
 
 
 def test_drives_optimize_acqf_with_a_network(tiny_net):
-    X, Y = _data()
+    X, Y = branin_history(12)
     acqf = NAPAcquisition(tiny_net(), X, Y, BOUNDS)
     torch.manual_seed(0)
     x, val = optimize_acqf(
@@ -113,7 +105,7 @@ def test_proposers_use_it_unless_a_maxiter_is_given(tiny_net, cls, monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(baselines, "gen_candidates_screened_ascent", counting)
-    X, Y = _data()
+    X, Y = branin_history(12)
     net = tiny_net()
     x = cls(net, screened_ascent=2).propose(X, Y, BOUNDS)
     assert x.shape == (1, 2) and calls == [{"iterations": 2}]
