@@ -18,7 +18,7 @@ a shipped model keeps its other decision settings (``botorch_nap.pretrained.DECI
 from __future__ import annotations
 
 from botorch_nap.baselines import NAP, NPEI
-from botorch_nap.benchmark.methods import _network_and_decisions, register_method
+from botorch_nap.benchmark.methods import load_network_and_decisions, register_method
 
 
 def _split(arg: str) -> tuple[int, str]:
@@ -30,14 +30,14 @@ def _split(arg: str) -> tuple[int, str]:
 
 def _npei(arg: str, ctx):
     k, ckpt = _split(arg)
-    net, decisions = _network_and_decisions(ckpt, "np", ctx.family.space)
+    net, decisions = load_network_and_decisions(ckpt, "np", ctx.family.space)
     decisions["screened_ascent"] = k
     return NPEI(net, settings=ctx.settings, **decisions)
 
 
 def _nap(arg: str, ctx):
     k, ckpt = _split(arg)
-    net, decisions = _network_and_decisions(ckpt, "nap", ctx.family.space)
+    net, decisions = load_network_and_decisions(ckpt, "nap", ctx.family.space)
     decisions["screened_ascent"] = k
     return NAP(net, budget=ctx.n_init + ctx.steps, settings=ctx.settings, **decisions)
 

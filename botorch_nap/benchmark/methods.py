@@ -164,10 +164,12 @@ def _load_network(path: str, dim: int, mtime: float) -> NAPTransformer:
 def load_network(arg: str, kind: str, space: SearchSpace) -> NAPTransformer:
     """The (cached, eval-mode) network of a checkpoint, checked against the task's space
     (its dim and its categorical dims)."""
-    return _network_and_decisions(arg, kind, space)[0]
+    return load_network_and_decisions(arg, kind, space)[0]
 
 
-def _network_and_decisions(arg: str, kind: str, space: SearchSpace) -> tuple[NAPTransformer, dict]:
+def load_network_and_decisions(
+    arg: str, kind: str, space: SearchSpace
+) -> tuple[NAPTransformer, dict]:
     """:func:`load_network` and the shipped model's decision settings (``{}`` if none)."""
     path = resolve_checkpoint(arg, kind)
     net = _load_network(str(path), space.dim, (path / "weights.pt").stat().st_mtime)
@@ -223,12 +225,12 @@ def describe_method(spec: str) -> dict:
 
 # ----------------------------------------------------------------------------- built-ins
 def _nap(arg: str | None, ctx: MethodContext) -> Proposer:
-    net, decisions = _network_and_decisions(arg, "nap", ctx.family.space)
+    net, decisions = load_network_and_decisions(arg, "nap", ctx.family.space)
     return NAP(net, budget=ctx.n_init + ctx.steps, settings=ctx.settings, **decisions)
 
 
 def _np_ei(arg: str | None, ctx: MethodContext) -> Proposer:
-    net, decisions = _network_and_decisions(arg, "np", ctx.family.space)
+    net, decisions = load_network_and_decisions(arg, "np", ctx.family.space)
     return NPEI(net, settings=ctx.settings, **decisions)
 
 
