@@ -9,7 +9,8 @@ are compared by a paired Wilcoxon test over the cells that every model finished.
         --arm yj  val_yj_s0.json:np-ei:runs/yj_s0  val_yj_s1.json:np-ei:runs/yj_s1 \\
         --arm std val_std_s0.json:np-ei:hpobench_xgb val_std_s1.json:np-ei:runs/std_s1
 
-Each model is ``<results file>:<method name in it>`` (the file name ends in ``.json``).
+Each model is ``<results file>:<method name in it>`` (the file name ends in ``.json``);
+``a.json+b.json:<method>`` pools the method's runs of several files (e.g. two task sets).
 """
 
 from __future__ import annotations
@@ -26,16 +27,20 @@ STEPS = (10, 25, 50)
 
 
 def model_curves(spec: str) -> dict[tuple, np.ndarray]:
-    """``{(task, seed): regret curve}`` of one ``file.json:method`` model."""
-    path, sep, method = spec.partition(".json:")
+    """``{(task, seed): regret curve}`` of one ``file.json:method`` model (``a.json+b.json:method``:
+    the union of the files' runs; a cell in two files is an error)."""
+    path, sep, method = spec.rpartition(".json:")
     if not sep or not method:
         raise ValueError(f"expected <results file>.json:<method>, got {spec!r}")
-    results = load_results(path + ".json")
-    curves = {
-        (str(r["task"]), r["seed"]): np.asarray(r["regret"], dtype=float)
-        for r in results["runs"].values()
-        if r["method"] == method and r.get("finished", True)
-    }
+    curves = {}
+    for one in (path + ".json").split(".json+"):
+        one = one if one.endswith(".json") else one + ".json"
+        for r in load_results(one)["runs"].values():
+            if r["method"] == method and r.get("finished", True):
+                cell = (str(r["task"]), r["seed"])
+                if cell in curves:
+                    raise ValueError(f"{spec}: cell {cell} is in more than one file")
+                curves[cell] = np.asarray(r["regret"], dtype=float)
     if not curves:
         raise ValueError(f"no finished runs of method {method!r} in {path}.json")
     return curves

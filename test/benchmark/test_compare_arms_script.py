@@ -1,0 +1,33 @@
+"""``benchmarks/compare_arms.py``: a model's curves, from one results file or several pooled."""
+
+import json
+
+import pytest
+from benchmark_scripts import load_script
+
+from botorch_nap.benchmark.results import new_results
+
+
+def _file(tmp_path, name, tasks, value):
+    res = new_results({"family": "branin", "methods": ["m"]})
+    res["runs"] = {
+        f"m|{t}|0": {"method": "m", "task": t, "seed": 0, "regret": [value, value / 2]}
+        for t in tasks
+    }
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(res))
+    return str(path)
+
+
+def test_model_curves_pool_files_and_refuse_a_cell_twice(tmp_path):
+    mod = load_script("compare_arms")
+    a = _file(tmp_path, "a", [1, 2], 1.0)
+    b = _file(tmp_path, "b", [3], 3.0)
+    one = mod.model_curves(f"{a}:m")
+    assert sorted(one) == [("1", 0), ("2", 0)]
+    both = mod.model_curves(f"{a}+{b}:m")
+    assert sorted(both) == [("1", 0), ("2", 0), ("3", 0)] and both[("3", 0)][1] == 1.5
+    with pytest.raises(ValueError, match="more than one file"):
+        mod.model_curves(f"{a}+{a}:m")
+    with pytest.raises(ValueError, match="expected"):
+        mod.model_curves(f"{a}")
