@@ -20,27 +20,39 @@ Run:  python benchmarks/local_steps.py docs/results/branin.json [--from 15 --to 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 
 import numpy as np
 
 
-def local_steps(files: list[str], start: int, stop: int, near: float) -> dict[str, dict]:
-    rows: dict[str, dict] = {}
+@functools.cache
+def _load(path: str) -> dict:
+    """A results file, read once per process (both tables read the same files)."""
+    with open(path) as f:
+        return json.load(f)
+
+
+def _runs(files: list[str]):
+    """``(run, X in the unit cube, y)`` of every finished run with its proposals."""
     for path in files:
-        data = json.load(open(path))
+        data = _load(path)
         lo, hi = (np.asarray(b, dtype=float) for b in data.get("bounds") or [[0.0], [1.0]])
         for run in data["runs"].values():
-            if not run.get("finished", True) or not run.get("X"):
-                continue
-            X = (np.asarray(run["X"], dtype=float) - lo) / (hi - lo)
-            y = np.asarray(run["y"], dtype=float)
-            r = rows.setdefault(run["method"], {"dist": [], "improved": [], "runs": 0})
-            r["runs"] += 1
-            for t in range(start, min(stop, len(y))):
-                best = int(np.argmax(y[:t]))
-                r["dist"].append(float(np.linalg.norm(X[t] - X[best])))
-                r["improved"].append(bool(y[t] > y[:t].max()))
+            if run.get("finished", True) and run.get("X"):
+                X = (np.asarray(run["X"], dtype=float) - lo) / (hi - lo)
+                yield run, X, np.asarray(run["y"], dtype=float)
+
+
+def local_steps(files: list[str], start: int, stop: int, near: float) -> dict[str, dict]:
+    rows: dict[str, dict] = {}
+    for run, X, y in _runs(files):
+        r = rows.setdefault(run["method"], {"dist": [], "improved": [], "runs": 0})
+        r["runs"] += 1
+        for t in range(start, min(stop, len(y))):
+            best = int(np.argmax(y[:t]))
+            r["dist"].append(float(np.linalg.norm(X[t] - X[best])))
+            r["improved"].append(bool(y[t] > y[:t].max()))
     out = {}
     for method, r in rows.items():
         d, imp = np.asarray(r["dist"]), np.asarray(r["improved"])
@@ -63,24 +75,19 @@ def escapes(files: list[str], start: int, stop: int, stuck: float, far: float) -
     ``stuck``), how many got out (regret at most ``stuck`` after it), and how many of them
     were far moves (max-norm distance to the incumbent beyond ``far``, unit cube)."""
     rows: dict[str, dict] = {}
-    for path in files:
-        data = json.load(open(path))
-        lo, hi = (np.asarray(b, dtype=float) for b in data.get("bounds") or [[0.0], [1.0]])
-        for run in data["runs"].values():
-            if not run.get("finished", True) or not run.get("X") or not run.get("regret"):
+    for run, X, y in _runs(files):
+        if not run.get("regret"):
+            continue
+        regret = np.asarray(run["regret"], dtype=float)
+        n0 = len(y) - (len(regret) - 1)  # regret[0]: after the initial design
+        r = rows.setdefault(run["method"], {"stuck": 0, "escaped": 0, "far": 0, "all": 0})
+        for t in range(max(start, n0), min(stop, len(y))):
+            r["all"] += 1
+            if regret[t - n0] <= stuck:
                 continue
-            X = (np.asarray(run["X"], dtype=float) - lo) / (hi - lo)
-            y = np.asarray(run["y"], dtype=float)
-            regret = np.asarray(run["regret"], dtype=float)
-            n0 = len(y) - (len(regret) - 1)  # regret[0]: after the initial design
-            r = rows.setdefault(run["method"], {"stuck": 0, "escaped": 0, "far": 0, "all": 0})
-            for t in range(max(start, n0), min(stop, len(y))):
-                r["all"] += 1
-                if regret[t - n0] <= stuck:
-                    continue
-                r["stuck"] += 1
-                r["escaped"] += int(regret[t - n0 + 1] <= stuck)
-                r["far"] += int(np.abs(X[t] - X[int(np.argmax(y[:t]))]).max() > far)
+            r["stuck"] += 1
+            r["escaped"] += int(regret[t - n0 + 1] <= stuck)
+            r["far"] += int(np.abs(X[t] - X[int(np.argmax(y[:t]))]).max() > far)
     return rows
 
 

@@ -112,18 +112,17 @@ def _fitted_log_ei(gp, Y: Tensor) -> LogExpectedImprovement:
     return LogExpectedImprovement(gp, best_f=Y.max())
 
 
-def _ascent_args(screened_ascent: int) -> int:
-    if screened_ascent < 0:
-        raise ValueError(f"screened_ascent must be >= 0, got {screened_ascent}")
-    return int(screened_ascent)
-
-
-def _near_args(near_incumbent: int, near_sigma: float) -> tuple[int, float]:
+def _decision_args(
+    near_incumbent: int, near_sigma: float, screened_ascent: int
+) -> tuple[int, float, int]:
+    """A network proposer's checked decision settings (see :class:`NPEI`)."""
     if near_incumbent < 0:
         raise ValueError(f"near_incumbent must be >= 0, got {near_incumbent}")
     if near_sigma <= 0:
         raise ValueError(f"near_sigma must be > 0, got {near_sigma}")
-    return int(near_incumbent), float(near_sigma)
+    if screened_ascent < 0:
+        raise ValueError(f"screened_ascent must be >= 0, got {screened_ascent}")
+    return int(near_incumbent), float(near_sigma), int(screened_ascent)
 
 
 class Proposer:
@@ -301,8 +300,9 @@ class NPEI(Proposer):
         super().__init__(**kwargs)
         self.network = network
         self.repeat_radius = repeat_radius
-        self.near_incumbent, self.near_sigma = _near_args(near_incumbent, near_sigma)
-        self.screened_ascent = _ascent_args(screened_ascent)
+        self.near_incumbent, self.near_sigma, self.screened_ascent = _decision_args(
+            near_incumbent, near_sigma, screened_ascent
+        )
 
     def acquisition(
         self, train_X: Tensor, train_Y: Tensor, bounds: Tensor, pool: bool = False
@@ -353,8 +353,9 @@ class NAP(Proposer):
         self.network = network
         self.budget = budget
         self.repeat_radius = repeat_radius
-        self.near_incumbent, self.near_sigma = _near_args(near_incumbent, near_sigma)
-        self.screened_ascent = _ascent_args(screened_ascent)
+        self.near_incumbent, self.near_sigma, self.screened_ascent = _decision_args(
+            near_incumbent, near_sigma, screened_ascent
+        )
 
     def acquisition(
         self, train_X: Tensor, train_Y: Tensor, bounds: Tensor, pool: bool = False
