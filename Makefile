@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: demo test lint format install install-dev install-peers install-abc clean
+.PHONY: demo test lint format install install-dev install-peers install-abc install-cxx clean
 
 $(VENV)/.torch:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,7 @@ $(VENV)/.installed-dev: $(VENV)/.torch setup.py
 	$(PIP) install -q -e ".[dev]"
 	$(MAKE) install-peers
 	$(MAKE) install-abc
+	$(MAKE) install-cxx
 	touch $@
 
 # ABC (Debian package berkeley-abc) evaluates the logic-synthesis tasks live. Installed with
@@ -31,6 +32,14 @@ install-abc:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq berkeley-abc; \
 	  else echo "berkeley-abc missing: sudo apt-get install berkeley-abc"; fi; }
+
+# torch.compile's CPU backend writes C++ and builds it (NAPAcquisition(compile=True) and
+# its tests): a C++ compiler, installed with apt-get where we are root.
+install-cxx:
+	@command -v g++ >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++; \
+	  else echo "g++ missing (torch.compile needs it): sudo apt-get install g++"; fi; }
 
 # HEBO 0.3.6 pins numpy<1.25 (and pymoo==0.6.0 wants cma==3.2.2); pip would downgrade the
 # whole stack. Installed without those pins it runs on numpy 2 (botorch_nap.benchmark.peers).

@@ -212,6 +212,7 @@ def construct_inputs_nap(
     budget: int | None = None,
     chunk_size: int = 4096,
     repeat_radius: float = DEFAULT_REPEAT_RADIUS,
+    compile: bool = False,
 ) -> dict[str, Any]:
     """Keyword arguments of :class:`NAPAcquisition` from Ax's inputs.
 
@@ -224,6 +225,8 @@ def construct_inputs_nap(
         checkpoint: NAP checkpoint directory or shipped name (``botorch_acqf_options``).
         budget: total evaluations of the run for the ``t/T`` feature.
         repeat_radius: see :class:`NAPAcquisition` (keeps Ax's deduplication from firing).
+        compile: see :class:`NAPAcquisition` (the polish's gradients through
+            ``torch.compile``).
     """
     maximize = _maximize(posterior_transform, objective, constraints)
     data = _single_dataset(training_data)
@@ -248,6 +251,7 @@ def construct_inputs_nap(
         "chunk_size": chunk_size,
         "X_pending": X_pending,
         "repeat_radius": repeat_radius,
+        "compile": bool(compile),
     }
 
 

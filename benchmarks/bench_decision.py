@@ -158,15 +158,19 @@ def make_method(
     settings: OptimizerSettings,
     near_incumbent: int = 0,
     screened_ascent: int = 0,
+    compile: bool = False,
 ):
     """``NAP``, ``NP-EI`` (with the given decision settings), ``NAP-lbfgs`` / ``NP-EI-lbfgs``
-    (the same with the L-BFGS-B polish, whatever ``screened_ascent`` says) or ``GP-EI``."""
+    (the same with the L-BFGS-B polish, whatever ``screened_ascent`` says), ``NAP-eager``
+    (NAP without ``compile``) or ``GP-EI``."""
     # Passed only when asked for: a --baseline-rev worker may run a NAP without the options.
     kw = {"near_incumbent": near_incumbent} if near_incumbent else {}
     if screened_ascent and not name.endswith("-lbfgs"):
         kw["screened_ascent"] = screened_ascent
-    if name.removesuffix("-lbfgs") == "NAP":
+    if name == "NAP-eager":
         return NAP(net, settings=settings, **kw)
+    if name.removesuffix("-lbfgs") == "NAP":
+        return NAP(net, settings=settings, **kw, **({"compile": True} if compile else {}))
     if name.removesuffix("-lbfgs") == "NP-EI":
         return NPEI(net, settings=settings, **kw)
     return GPEI(settings=settings)
@@ -179,7 +183,7 @@ def long_worker(args: argparse.Namespace) -> None:
     net = network_from(args)
     settings = OptimizerSettings(num_restarts=args.restarts, raw_samples=args.raw_samples)
     X, Y, bounds, pool = problem(n, args.pool, LONG_FUNCTION)
-    m = make_method(method, net, settings, args.near_incumbent, args.screened_ascent)
+    m = make_method(method, net, settings, args.near_incumbent, args.screened_ascent, args.compile)
     before = current_rss_gb()
     t0 = time.perf_counter()
     m.propose(X, Y, bounds, pool if mode == "pool" else None)
@@ -207,7 +211,7 @@ def cell_worker(args: argparse.Namespace) -> None:
     net = network_from(args)
     settings = OptimizerSettings(num_restarts=args.restarts, raw_samples=args.raw_samples)
     X, Y, bounds, pool = problem(n, args.pool)
-    m = make_method(method, net, settings, args.near_incumbent, args.screened_ascent)
+    m = make_method(method, net, settings, args.near_incumbent, args.screened_ascent, args.compile)
     cands = pool if mode == "pool" else None
     times = interleaved_medians({"m": lambda: m.propose(X, Y, bounds, cands)}, args.repeats)
     print(json.dumps({"seconds": times["m"]}))
@@ -222,6 +226,8 @@ def _worker_cmd(args: argparse.Namespace, flag: str, *values) -> list[str]:
         cmd += ["--near-incumbent", str(args.near_incumbent)]
     if args.screened_ascent:
         cmd += ["--screened-ascent", str(args.screened_ascent)]
+    if args.compile:
+        cmd += ["--compile"]
     if args.d_model:
         cmd += ["--d-model", str(args.d_model)]
     if args.layers:
@@ -328,14 +334,20 @@ def breakdown(net: NAPTransformer, n: int, pool_size: int, repeats: int = 20) ->
 
 
 def continuous_breakdown(
-    net: NAPTransformer, n: int, restarts: int, raw_samples: int, repeats: int = 10
+    net: NAPTransformer,
+    n: int,
+    restarts: int,
+    raw_samples: int,
+    repeats: int = 10,
+    compile: bool = False,
 ) -> None:
     """Where a NAP continuous decision (``optimize_acqf``) spends its time: the acquisition
     build, BoTorch's raw-sample screening (float32, no gradient), one evaluation of the
     L-BFGS polish (forward and backward at ``restarts`` points, float64) and how many such
     evaluations a decision makes; then the whole decision as shipped and with the polish in
     float32 too, and with screened gradient ascent (2 iterations) instead of the polish
-    (median of ``repeats``)."""
+    (median of ``repeats``); with ``compile``, also the polish evaluation and the decision
+    through ``torch.compile`` (``NAPAcquisition(compile=True)``)."""
     from botorch.optim import optimize_acqf
     from botorch.optim.initializers import gen_batch_initial_conditions
 
@@ -381,8 +393,14 @@ def continuous_breakdown(
             options={"maxiter": NETWORK_POLISH_MAXITER},
         )
 
-    def decision(dtype=None) -> None:
-        optimize(NAPAcquisition(net, X, Y, bounds, dtype=dtype))
+    def decision(dtype=None, compile: bool = False) -> None:
+        optimize(NAPAcquisition(net, X, Y, bounds, dtype=dtype, compile=compile))
+
+    compiled = NAPAcquisition(net, X, Y, bounds, compile=True) if compile else None
+
+    def compiled_forward_backward():
+        Xr = starts.clone().requires_grad_(True)
+        torch.autograd.grad(compiled(Xr).sum(), Xr)
 
     def screened_decision() -> None:
         optimize_acqf(
@@ -412,6 +430,9 @@ def continuous_breakdown(
         "the same, polish in float32 too": lambda: decision(torch.float32),
         "the same, screened ascent (2 iterations) instead": screened_decision,
     }
+    if compile:
+        pieces["one polish evaluation, torch.compile (compile=True)"] = compiled_forward_backward
+        pieces["NAP continuous decision, compile=True"] = lambda: decision(compile=True)
     print(
         f"\nNAP continuous decision, n = {n}, {restarts} restarts, {raw_samples} raw samples, "
         f"maxiter {NETWORK_POLISH_MAXITER}: milliseconds per piece (median of {repeats})"
@@ -472,6 +493,13 @@ def main() -> None:
         "screened gradient ascent instead of L-BFGS-B (`screened_ascent`; NAP-lbfgs / "
         "NP-EI-lbfgs in --methods keep the polish); 0: off",
     )
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="NAP's continuous decisions backpropagate through torch.compile "
+        "(NAPAcquisition(compile=True); compiled in the warm-up); NAP-eager in --methods: "
+        "the same without",
+    )
     p.add_argument("--long", type=int, default=10_000, help="long-history n (0: skip)")
     p.add_argument("--long-gp", action="store_true", help="run GP-EI at --long for real")
     p.add_argument(
@@ -505,7 +533,9 @@ def run_all(args: argparse.Namespace, rev: Revision | None) -> None:
     cfg = net.config
     settings = OptimizerSettings(num_restarts=args.restarts, raw_samples=args.raw_samples)
     methods = {
-        name: make_method(name, net, settings, args.near_incumbent, args.screened_ascent)
+        name: make_method(
+            name, net, settings, args.near_incumbent, args.screened_ascent, args.compile
+        )
         for name in args.methods
     }
     print(
@@ -525,6 +555,7 @@ def run_all(args: argparse.Namespace, rev: Revision | None) -> None:
             if args.screened_ascent
             else ""
         )
+        + ("; NAP backpropagates through torch.compile (NAP-eager: not)" if args.compile else "")
         + "; threads "
         f"{torch.get_num_threads()}; float64 data (BoTorch's default)"
     )
@@ -561,6 +592,8 @@ def run_all(args: argparse.Namespace, rev: Revision | None) -> None:
             if target and "NAP" in ratios:
                 ok = t["GP-EI"] / t["NAP"] >= target
                 line += f" | NAP >= {target:.0f}x: {'met' if ok else 'MISSED'}"
+                if args.compile and mode == "continuous":
+                    line += " (with compile=True, an opt-in)"
                 if args.screened_ascent and mode == "continuous":
                     # Faster, but worse late on validation (README): not what ships.
                     line += " (with screened ascent, not the shipped setting)"
@@ -570,7 +603,7 @@ def run_all(args: argparse.Namespace, rev: Revision | None) -> None:
         if "pool" in args.modes:
             breakdown(net, 100, args.pool)
         if "continuous" in args.modes:
-            continuous_breakdown(net, 100, args.restarts, args.raw_samples)
+            continuous_breakdown(net, 100, args.restarts, args.raw_samples, compile=args.compile)
 
     if args.floor:
         rate = matmul_gflops(cfg.d_model, args.pool)

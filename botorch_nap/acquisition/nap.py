@@ -27,6 +27,7 @@ from botorch.models.model import Model
 from botorch.utils.transforms import t_batch_mode_transform
 from torch import Tensor
 
+from botorch_nap.acquisition.compiled import compiled_gradient_values
 from botorch_nap.acquisition.repeats import DEFAULT_REPEAT_RADIUS, log_novelty
 from botorch_nap.context import (
     HistoryContext,
@@ -65,6 +66,11 @@ class NAPAcquisition(AcquisitionFunction):
         repeat_radius: unit-cube radius within which the score of a candidate falls smoothly
             to ``-inf`` at an evaluated or pending point (``log(1 - exp(-d^2 / r^2))`` is
             added; see :mod:`botorch_nap.acquisition.repeats`). 0 turns it off.
+        compile: run the calls that backpropagate to ``X`` (the L-BFGS polish) through
+            ``torch.compile`` (:mod:`botorch_nap.acquisition.compiled`): the same values,
+            each gradient evaluation about twice as fast, after a one-off compile of about
+            30 s per process (about 7 s with PyTorch's on-disk cache warm). Worth it in long
+            loops; off by default.
 
     Example:
         >>> acqf = NAPAcquisition(net, train_X, train_Y, bounds)
@@ -85,8 +91,10 @@ class NAPAcquisition(AcquisitionFunction):
         dtype: torch.dtype | None = None,
         X_pending: Tensor | None = None,
         repeat_radius: float = DEFAULT_REPEAT_RADIUS,
+        compile: bool = False,
     ) -> None:
         super().__init__(model=model)
+        self.compile = bool(compile)
         if repeat_radius < 0:
             raise ValueError(f"repeat_radius must be >= 0, got {repeat_radius}")
         self.repeat_radius = float(repeat_radius)
@@ -207,6 +215,13 @@ class NAPAcquisition(AcquisitionFunction):
         grad = torch.is_grad_enabled() and X.requires_grad
         state = self._state(self._grad_dtype if grad else self._fast_dtype)
         U = to_unit_cube(X.reshape(1, -1, d), self.bounds).to(state.network.dtype)
+        if grad and self.compile and bool(state.encoding.mask.all()):
+            if state.run_mlp is None:
+                state.run_mlp = state.network.has_trained_head()
+            acq = compiled_gradient_values(
+                state.network, state.encoding, U[0], state.known, self.repeat_radius, state.run_mlp
+            )
+            return acq.reshape(batch_shape).to(X.dtype)
         out = state.network.score(state.encoding, U, self.chunk_size, return_logits=False)
         acq = out.acq[0] + log_novelty(U[0], state.known, self.repeat_radius, self.chunk_size)
         return acq.reshape(batch_shape).to(X.dtype)
@@ -220,3 +235,6 @@ class _State:
     context: HistoryContext
     encoding: HistoryEncoding | None = None
     known: Tensor | None = None
+    #: Whether the compiled gradient path runs the acquisition MLP (the network copy is
+    #: frozen, so: whether its head was trained); decided on first use.
+    run_mlp: bool | None = None

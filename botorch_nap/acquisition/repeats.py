@@ -25,13 +25,18 @@ DEFAULT_REPEAT_RADIUS = 1e-2
 
 #: Floor of ``d^2 / r^2``: keeps an exact repeat at a finite (very low) log value.
 _MIN_RATIO = 1e-30
+#: ``d^2 / r^2`` below which the log factor is its series (:func:`_log_novelty_rows`).
+_SERIES_BELOW = 1e-3
 
 
-def log_novelty(U: Tensor, known: Tensor | None, radius: float, chunk_size: int = 4096) -> Tensor:
+def log_novelty(
+    U: Tensor, known: Tensor | None, radius: float, chunk_size: int | None = 4096
+) -> Tensor:
     """``log(1 - exp(-d^2 / r^2))`` for ``m x d`` unit-cube points ``U`` against ``n x d``
     ``known`` points -> ``m`` (all 0 when ``radius`` is 0 or nothing is known).
 
-    Computed in chunks of ``chunk_size`` rows so that memory stays ``O(chunk_size * n)``.
+    Computed in chunks of ``chunk_size`` rows so that memory stays ``O(chunk_size * n)``;
+    ``None``: in one piece (no loop over ``m``, which ``torch.compile`` would specialise on).
     """
     if radius < 0:
         raise ValueError(f"repeat radius must be >= 0, got {radius}")
@@ -40,15 +45,28 @@ def log_novelty(U: Tensor, known: Tensor | None, radius: float, chunk_size: int 
         return U.new_zeros(m)
     known = known.to(U)
     known_t, known_sq = -2 * known.t(), known.square().sum(-1)
+    if chunk_size is None:
+        return _log_novelty_rows(U, known, known_t, known_sq, radius)
     out = []
     for s in range(0, m, chunk_size):
-        u = U[s : s + chunk_size]
-        # The matmul expansion |k|^2 - 2 u.k (|u|^2 is the same for every k) finds the
-        # nearest known point (``min().indices``: ``argmin`` over rows is twice as slow);
-        # its distance is then recomputed from direct differences, so that a repeat gives an
-        # exact zero.
-        nearest = torch.addmm(known_sq, u.detach(), known_t).min(-1).indices
-        d2 = (u - known[nearest]).square().sum(-1)
-        ratio = (d2 / radius**2).clamp_min(_MIN_RATIO)
-        out.append(torch.log(-torch.expm1(-ratio)))
+        out.append(_log_novelty_rows(U[s : s + chunk_size], known, known_t, known_sq, radius))
     return torch.cat(out)
+
+
+def _log_novelty_rows(
+    u: Tensor, known: Tensor, known_t: Tensor, known_sq: Tensor, radius: float
+) -> Tensor:
+    # The matmul expansion |k|^2 - 2 u.k (|u|^2 is the same for every k) finds the nearest
+    # known point (``min().indices``: ``argmin`` over rows is twice as slow); its distance is
+    # then recomputed from direct differences, so that a repeat gives an exact zero.
+    nearest = torch.addmm(known_sq, u.detach(), known_t).min(-1).indices
+    d2 = (u - known[nearest]).square().sum(-1)
+    ratio = (d2 / radius**2).clamp_min(_MIN_RATIO)
+    # Below _SERIES_BELOW, log(1 - e^-r) = log r - r/2 + r^2/24 - O(r^4) to float64's
+    # precision, with no expm1: torch.compile's CPU expm1 is exp(x) - 1, which returns 0 for
+    # |x| < 1e-16 (so log 0 = -inf next to an evaluated point, where L-BFGS-B's line search
+    # then gives up). The other branch sees a safe input, so neither branch's gradient is NaN.
+    small = ratio < _SERIES_BELOW
+    series = torch.log(ratio) - ratio / 2 + ratio.square() / 24
+    exact = torch.log(-torch.expm1(-torch.where(small, torch.ones_like(ratio), ratio)))
+    return torch.where(small, series, exact)

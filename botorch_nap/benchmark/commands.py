@@ -100,6 +100,12 @@ def add_benchmark_arguments(p: argparse.ArgumentParser) -> None:
         f"{DEFAULT_MAXITER}, NAP and NP-EI {NETWORK_POLISH_MAXITER})",
     )
     p.add_argument(
+        "--compile",
+        action="store_true",
+        help="NAP's continuous decisions backpropagate through torch.compile (the same "
+        "values; a one-off compile per worker, then faster decisions)",
+    )
+    p.add_argument(
         "--redo-changed",
         action="store_true",
         help="when resuming --out, drop and redo the runs of methods whose checkpoint's "
@@ -143,6 +149,7 @@ def config_from_args(args: argparse.Namespace):
         threads=args.threads,
         plugins=list(args.plugin),
         pool_size=args.pool_size,
+        compile=args.compile,
     )
 
 

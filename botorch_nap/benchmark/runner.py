@@ -84,6 +84,10 @@ class BenchmarkConfig:
     #: every method picks among them (``optimize_acqf_discrete``) instead of searching the
     #: box: the setting PPO trains in (``PPOConfig.n_candidates``). ``None``: the box.
     pool_size: int | None = None
+    #: NAP's continuous decisions backpropagate through ``torch.compile``
+    #: (``NAPAcquisition(compile=True)``: the same values, faster after a one-off compile per
+    #: worker). Not part of the protocol: a file may be resumed with or without it.
+    compile: bool = False
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -174,6 +178,8 @@ def run_one(config: dict, method: str, task_id, seed: int) -> tuple[dict, dict]:
         torch.manual_seed(m_seed)
         ctx = MethodContext(family, task, m_seed, n_init, steps, settings)
         proposer = make_proposer(method, ctx)
+        if config.get("compile") and hasattr(proposer, "compile"):
+            proposer.compile = True
         if not family.is_pool and family.space.categorical_dims:
             proposer.cat_dims = dict(family.space.categorical_dims)
         res = run_loop(

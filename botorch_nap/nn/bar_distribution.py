@@ -198,12 +198,19 @@ class BarDistribution(nn.Module):
         return contrib.sum(-1)
 
     def log_expected_improvement(
-        self, logits: Tensor, best_f: Tensor | float, log_norm: Tensor | None = None
+        self,
+        logits: Tensor,
+        best_f: Tensor | float,
+        log_norm: Tensor | None = None,
+        skip_below: bool = True,
     ) -> Tensor:
         """``log`` of :meth:`expected_improvement`, floored at ``log(1e-40)``-ish for stability.
 
         Computed in log space bucket by bucket so gradients survive when EI is tiny.
         ``log_norm``: ``logsumexp(logits, -1)`` when the caller has it already.
+        ``skip_below``: leave out the buckets below every threshold (faster in eager mode);
+        False keeps every bucket (the same values), which leaves no data-dependent shape in
+        the graph, as ``torch.compile`` wants.
         """
         b = self._b(logits)
         lo, hi = b[:-1], b[1:]
@@ -221,8 +228,10 @@ class BarDistribution(nn.Module):
             log_norm = torch.logsumexp(logits, dim=-1)
         # Buckets below every threshold add nothing; dropping them also keeps -inf out of
         # the exp, which takes a slow path on -inf (about 10x on AVX-512 CPUs).
-        useful = (above > 0).reshape(-1, above.shape[-1]).any(0).nonzero()
-        k0 = int(useful[0]) if useful.numel() else 0
+        k0 = 0
+        if skip_below:
+            useful = (above > 0).reshape(-1, above.shape[-1]).any(0).nonzero()
+            k0 = int(useful[0]) if useful.numel() else 0
         floor = math.log(tiny) if logits.dtype == torch.float32 else -700.0
         # A threshold above the top border (e.g. a heavy-tailed history whose standardised
         # best exceeds y_max) leaves no bucket: EI is 0 there, given the floor. Its terms are

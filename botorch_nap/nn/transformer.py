@@ -682,6 +682,17 @@ class NAPTransformer(nn.Module):
         z = self.ln_f(z)
         return z, self.bar_head(z)
 
+    def query_acquisition(self, enc: HistoryEncoding, query_x: Tensor, run_mlp: bool) -> Tensor:
+        """Acquisition values of ``b x m x d`` queries against a padding-free history ->
+        ``b x m``: :meth:`score`'s ``acq`` in one chunk, with no data-dependent branch or
+        shape, so that ``torch.compile`` captures it as one graph (forward and backward).
+        The caller decides ``run_mlp`` (:meth:`has_trained_head`, or True where the MLP's
+        gradient is needed) and checks that ``enc.mask`` is all True.
+        """
+        query_x = self._check_x(query_x, "query_x").to(self.dtype)
+        z, logits = self._query_chunk(enc, query_x, None)
+        return self.acquisition(z, logits, enc.incumbent, enc.t_frac, run_mlp, traceable=True)
+
     def query_features(
         self, enc: HistoryEncoding, query_x: Tensor, chunk_size: int | None = 4096
     ) -> tuple[Tensor, Tensor]:
@@ -697,16 +708,31 @@ class NAPTransformer(nn.Module):
         ]
         return torch.cat([z for z, _ in parts], 1), torch.cat([lg for _, lg in parts], 1)
 
-    def acquisition(self, z: Tensor, logits: Tensor, incumbent: Tensor, t_frac: Tensor) -> Tensor:
-        """Acquisition head: ``z`` ``b x m x d``, ``logits`` ``b x m x B`` -> ``b x m``."""
+    def acquisition(
+        self,
+        z: Tensor,
+        logits: Tensor,
+        incumbent: Tensor,
+        t_frac: Tensor,
+        run_mlp: bool | None = None,
+        traceable: bool = False,
+    ) -> Tensor:
+        """Acquisition head: ``z`` ``b x m x d``, ``logits`` ``b x m x B`` -> ``b x m``.
+
+        ``run_mlp``: whether to run the acquisition MLP; None decides by
+        :meth:`_acq_mlp_is_zero` (a zero MLP is skipped). ``traceable``: no data-dependent
+        branch (every bar bucket enters the EI), for :meth:`query_acquisition`.
+        """
         b, m, _ = z.shape
         # One threshold per history: the bucket-wise EI terms are computed once per row of
         # ``b``, not once per query.
         log_norm = torch.logsumexp(logits, dim=-1, keepdim=True)
         log_ei = self.bar.log_expected_improvement(
-            logits, incumbent.view(b, 1), log_norm=log_norm.squeeze(-1)
+            logits, incumbent.view(b, 1), log_norm=log_norm.squeeze(-1), skip_below=not traceable
         )
-        if self._acq_mlp_is_zero():
+        if run_mlp is None:
+            run_mlp = not self._acq_mlp_is_zero()
+        if not run_mlp:
             # The MLP's last layer is exactly zero (never trained: an NP shipped as its own
             # NAP), so its output is 0 for any finite input: skip it and its b x m x (d + B)
             # features (about 5% of a pool decision: `bench_decision.py --breakdown`).
@@ -831,7 +857,12 @@ class NAPTransformer(nn.Module):
             state = torch.load(w_file, map_location="cpu", weights_only=True)
         except Exception as e:  # noqa: BLE001 - any unpickling failure means a damaged file
             raise ValueError(f"damaged checkpoint weights {w_file}: {e}") from e
-        net = cls(config)
+        # Building the module draws its initial weights from torch's global generator; the
+        # checkpoint replaces them, so loading must not move that generator (a benchmark run
+        # that loads its network would otherwise draw other raw samples than one that finds
+        # it cached).
+        with torch.random.fork_rng(devices=[]):
+            net = cls(config)
         try:
             net.load_state_dict(state)
         except (RuntimeError, TypeError, AttributeError) as e:

@@ -493,6 +493,15 @@ def test_no_repeats_near_the_history_and_usable_gradients(pretrained_2d):
     with pytest.raises(ValueError, match="repeat_radius"):
         NAPAcquisition(pretrained_2d, X, Y, BOUNDS, repeat_radius=-1.0)
     assert log_novelty(torch.rand(3, 2), None, 0.01).abs().max() == 0
+    # Next to an evaluated point the factor's log is its series: log(1 - e^-r) to float64
+    # precision for r = d^2 / radius^2 from the floor 1e-30 up, with finite gradients.
+    r = torch.logspace(-30, 1, 200, dtype=torch.float64)
+    U = torch.stack([0.01 * r.sqrt(), torch.zeros_like(r)], -1).requires_grad_(True)
+    value = log_novelty(U, torch.zeros(1, 2, dtype=torch.float64), 0.01)
+    exact = torch.log(-torch.expm1(-r))
+    torch.testing.assert_close(value, exact, rtol=1e-13, atol=0.0)
+    value.sum().backward()
+    assert torch.isfinite(U.grad).all()
 
     for kind in ("nap", "np-ei"):
         Xs, Ys = _data(5, seed=4)

@@ -532,3 +532,24 @@ def test_shipped_gp_prior_improves_on_its_sobol_trials_on_branin():
         assert fallback_trials(client._experiment) == {}
         improved += min(values[4:]) < min(values[:4])
     assert improved >= 4
+
+
+def test_nap_strategy_can_compile_its_gradients(checkpoint_2d, spy_acqf_inputs):
+    from botorch_nap.acquisition import compiled
+
+    gs = nap_generation_strategy(checkpoint_2d, n_init=3, budget=5, optimizer_options=FAST_OPT)
+    assert (
+        "compile"
+        not in gs.nodes_by_name["NAP"].generator_specs[0].generator_kwargs["botorch_acqf_options"]
+    )  # strategies stored before the option are unchanged
+    client = _client()
+    client.set_generation_strategy(
+        nap_generation_strategy(
+            checkpoint_2d, n_init=3, budget=5, optimizer_options=FAST_OPT, compile=True
+        )
+    )
+    _run(client, lambda p: _sq_dist(p, (0.3, 0.6)), 5)
+    assert _nodes(client) == ["Sobol"] * 3 + ["NAP"] * 2
+    assert fallback_trials(client._experiment) == {}
+    assert spy_acqf_inputs[-1]["out"]["compile"] is True
+    assert compiled._COMPILED is not None and compiled._FAILED is None

@@ -166,3 +166,22 @@ def test_np_ei_from_a_nap_checkpoint_is_its_own_bar_head():
     assert describe_method("np-ei:gp_prior/nap")["checkpoint"] == "shipped:gp_prior/nap"
     with pytest.raises(FileNotFoundError, match="gp_prior/npx"):
         resolve_checkpoint("gp_prior/npx", "np")
+
+
+def test_compile_is_an_option_not_a_protocol(tmp_path, tiny_net):
+    """`--compile` reaches NAP's decisions (the run compiles its gradients) and is recorded,
+    but a file may be resumed without it: the same values either way."""
+    from botorch_nap.acquisition import compiled
+
+    tiny_net().save(tmp_path / "nap_tiny")
+    out = tmp_path / "res.json"
+    argv = ["benchmark", "--family", "branin", "--tasks", "80", "--seeds", "1", "--n-init"]
+    argv += ["3", "--steps", "2", "--methods", f"nap:{tmp_path / 'nap_tiny'}"]
+    argv += ["--num-restarts", "2", "--raw-samples", "16", "--out", str(out), "--no-progress"]
+    compiled._COMPILED = None
+    assert _run([*argv, "--compile"]) == 0
+    assert compiled._COMPILED is not None  # built on the first compiled call
+    assert load_results(out)["config"]["compile"] is True
+    argv[argv.index("--seeds") + 1] = "2"
+    assert _run(argv) == 0  # resumed without it: another seed added, no protocol clash
+    assert len(load_results(out)["runs"]) == 2

@@ -225,6 +225,15 @@ def test_save_load_roundtrip_and_errors(tmp_path):
     hx, hy, qx = _data(dtype=torch.float32)
     torch.testing.assert_close(loaded(hx, hy, qx).acq, net(hx, hy, qx).acq)
 
+    # Loading leaves torch's global generator where it was (the module's random init is
+    # overwritten by the checkpoint): a benchmark run draws the same raw samples whether it
+    # loads its network or finds it cached.
+    torch.manual_seed(3)
+    NAPTransformer.load(tmp_path / "ck")
+    after_load = torch.rand(4)
+    torch.manual_seed(3)
+    torch.testing.assert_close(after_load, torch.rand(4))
+
     with pytest.raises(ValueError, match="input dim 3"):
         NAPTransformer.load(tmp_path / "ck", expected_dim=5)
     with pytest.raises(FileNotFoundError, match="weights.pt"):
@@ -431,3 +440,22 @@ def test_history_layers_start_as_the_identity_are_saved_and_queries_skip_them(
         net.with_history_layers(0)
     with pytest.raises(ValueError, match="history_layers must be >= 0"):
         NAPConfig(dim_x=3, history_layers=-1)
+
+
+@pytest.mark.parametrize("distance_bias", [False, True])
+def test_query_acquisition_is_scores_acq_with_or_without_the_mlp(distance_bias):
+    torch.manual_seed(0)
+    net = NAPTransformer(NAPConfig(dim_x=3, distance_bias=distance_bias, **TINY)).double()
+    hx, hy, qx = _data()
+    enc = net.encode_history(hx[:1], hy[:1])
+    with torch.no_grad():
+        net.acq_mlp[-1].weight.normal_(0, 0.1)
+        if distance_bias:
+            net.dist_w.fill_(0.3)
+    full = net.score(enc, qx[:1]).acq
+    torch.testing.assert_close(net.query_acquisition(enc, qx[:1], run_mlp=True), full)
+    without = net.query_acquisition(enc, qx[:1], run_mlp=False)
+    assert not torch.allclose(without, full)  # the MLP adds something here
+    with torch.no_grad():
+        net.acq_mlp[-1].weight.zero_()
+    torch.testing.assert_close(without, net.score(enc, qx[:1]).acq)

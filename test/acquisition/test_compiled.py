@@ -1,0 +1,101 @@
+"""``NAPAcquisition(compile=True)``: the gradient path through ``torch.compile`` gives the
+eager path's values and gradients, as the history grows, for a trained and an untrained
+acquisition head; and ``optimize_acqf`` picks the same point with it."""
+
+import warnings
+
+import pytest
+import torch
+from botorch.optim import optimize_acqf
+from branin_data import BOUNDS, branin_history
+
+from botorch_nap import NAPAcquisition
+from botorch_nap.acquisition import compiled
+from botorch_nap.nn.transformer import NAPConfig, NAPTransformer
+
+
+def _net(trained_head: bool) -> NAPTransformer:
+    torch.manual_seed(0)
+    net = NAPTransformer(NAPConfig(dim_x=2, d_model=16, n_layers=1, d_ff=32, distance_bias=True))
+    with torch.no_grad():
+        net.dist_w.fill_(0.5)  # a live distance bias
+        if trained_head:
+            net.acq_mlp[-1].weight.normal_(0, 0.1)
+    return net
+
+
+def _value_and_grad(acqf: NAPAcquisition, X: torch.Tensor):
+    X = X.clone().requires_grad_(True)
+    value = acqf(X)
+    (grad,) = torch.autograd.grad(value.sum(), X)
+    return value.detach(), grad
+
+
+@pytest.mark.parametrize("trained_head", [False, True])
+def test_compiled_gradient_path_matches_eager(trained_head):
+    net = _net(trained_head)
+    compiled._COMPILED = None
+    g = torch.Generator().manual_seed(1)
+    X = BOUNDS[0] + torch.rand(5, 1, 2, generator=g, dtype=torch.float64) * (BOUNDS[1] - BOUNDS[0])
+    for n in (7, 12, 20):  # a growing history: the dynamic dimension
+        train_X, train_Y = branin_history(n, seed=n)
+        eager = NAPAcquisition(net, train_X, train_Y, BOUNDS)
+        fast = NAPAcquisition(net, train_X, train_Y, BOUNDS, compile=True)
+        # L-BFGS-B drops converged restarts, so the batch shrinks, down to one point.
+        for Xb in (X, X[:3], X[:1]):
+            v0, g0 = _value_and_grad(eager, Xb)
+            v1, g1 = _value_and_grad(fast, Xb)
+            assert compiled._COMPILED is not None  # the compiled path ran, not the eager one
+            assert v1.shape == v0.shape == Xb.shape[:1]
+            assert torch.allclose(v1, v0, rtol=1e-9, atol=1e-9)
+            assert torch.allclose(g1, g0, rtol=1e-7, atol=1e-9)
+            assert g0.abs().sum() > 0
+        # On an evaluated point (where L-BFGS-B does land: optima on the box's boundary)
+        # the repeat guard's value stays finite and equal: torch.compile's expm1 is exp - 1.
+        on = train_X[:2].unsqueeze(1)
+        v0, g0 = _value_and_grad(eager, on)
+        v1, g1 = _value_and_grad(fast, on)
+        assert torch.isfinite(v1).all() and torch.allclose(v1, v0, rtol=1e-9, atol=1e-9)
+        assert torch.isfinite(g1).all() and torch.allclose(g1, g0, rtol=1e-7, atol=1e-9)
+        # Gradient-free calls keep the eager float32 path.
+        with torch.no_grad():
+            assert torch.allclose(fast(X), eager(X))
+
+
+def test_optimize_acqf_picks_the_same_point_compiled():
+    net = _net(False)
+    train_X, train_Y = branin_history(15, seed=2)
+    picks = []
+    for compile in (False, True):
+        acqf = NAPAcquisition(net, train_X, train_Y, BOUNDS, compile=compile)
+        torch.manual_seed(3)
+        x, _ = optimize_acqf(
+            acqf, BOUNDS, q=1, num_restarts=3, raw_samples=32, options={"maxiter": 3}
+        )
+        picks.append(x)
+    assert torch.allclose(picks[0], picks[1], atol=1e-6)
+
+
+def test_a_failed_compile_warns_once_and_computes_eagerly():
+    net = _net(False)
+    train_X, train_Y = branin_history(9, seed=4)
+    X = BOUNDS[0] + 0.3 * (BOUNDS[1] - BOUNDS[0]).expand(2, 1, 2)
+
+    def broken(*args):
+        raise RuntimeError("no C++ compiler found\nmore lines")
+
+    saved = compiled._COMPILED, compiled._FAILED
+    compiled._COMPILED, compiled._FAILED = broken, None
+    try:
+        fast = NAPAcquisition(net, train_X, train_Y, BOUNDS, compile=True)
+        with pytest.warns(RuntimeWarning, match="no C.. compiler found"):
+            v1, g1 = _value_and_grad(fast, X)
+        v0, g0 = _value_and_grad(NAPAcquisition(net, train_X, train_Y, BOUNDS), X)
+        assert torch.equal(v1, v0) and torch.equal(g1, g0)
+        assert compiled._FAILED.startswith("RuntimeError: no C++ compiler found")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            _value_and_grad(fast, X)  # the eager path from now on, without a second warning
+        assert not [w for w in caught if "torch.compile failed" in str(w.message)]
+    finally:
+        compiled._COMPILED, compiled._FAILED = saved
