@@ -94,7 +94,8 @@ class NAPAcquisition(AcquisitionFunction):
         compile: bool = False,
     ) -> None:
         super().__init__(model=model)
-        self.compile = bool(compile)
+        # Not ``self.compile``: that would hide ``nn.Module.compile``.
+        self.compile_gradients = bool(compile)
         if repeat_radius < 0:
             raise ValueError(f"repeat_radius must be >= 0, got {repeat_radius}")
         self.repeat_radius = float(repeat_radius)
@@ -215,7 +216,7 @@ class NAPAcquisition(AcquisitionFunction):
         grad = torch.is_grad_enabled() and X.requires_grad
         state = self._state(self._grad_dtype if grad else self._fast_dtype)
         U = to_unit_cube(X.reshape(1, -1, d), self.bounds).to(state.network.dtype)
-        if grad and self.compile and bool(state.encoding.mask.all()):
+        if grad and self.compile_gradients and bool(state.encoding.mask.all()):
             if state.run_mlp is None:
                 state.run_mlp = state.network.has_trained_head()
             acq = compiled_gradient_values(
