@@ -161,17 +161,18 @@ def make_method(
     compile: bool = False,
 ):
     """``NAP``, ``NP-EI`` (with the given decision settings), ``NAP-lbfgs`` / ``NP-EI-lbfgs``
-    (the same with the L-BFGS-B polish, whatever ``screened_ascent`` says), ``NAP-eager``
-    (NAP without ``compile``) or ``GP-EI``."""
+    (the same with the L-BFGS-B polish, whatever ``screened_ascent`` says), ``NAP-eager`` /
+    ``NP-EI-eager`` (the same without ``compile``) or ``GP-EI``."""
     # Passed only when asked for: a --baseline-rev worker may run a NAP without the options.
     kw = {"near_incumbent": near_incumbent} if near_incumbent else {}
     if screened_ascent and not name.endswith("-lbfgs"):
         kw["screened_ascent"] = screened_ascent
-    if name == "NAP-eager":
+    if compile and not name.endswith("-eager"):
+        kw["compile"] = True
+    base = name.removesuffix("-lbfgs").removesuffix("-eager")
+    if base == "NAP":
         return NAP(net, settings=settings, **kw)
-    if name.removesuffix("-lbfgs") == "NAP":
-        return NAP(net, settings=settings, **kw, **({"compile": True} if compile else {}))
-    if name.removesuffix("-lbfgs") == "NP-EI":
+    if base == "NP-EI":
         return NPEI(net, settings=settings, **kw)
     return GPEI(settings=settings)
 
@@ -496,8 +497,8 @@ def main() -> None:
     p.add_argument(
         "--compile",
         action="store_true",
-        help="NAP's continuous decisions backpropagate through torch.compile "
-        "(NAPAcquisition(compile=True); compiled in the warm-up); NAP-eager in --methods: "
+        help="NAP's and NP-EI's continuous decisions backpropagate through torch.compile "
+        "(compile=True; compiled in the warm-up); NAP-eager / NP-EI-eager in --methods: "
         "the same without",
     )
     p.add_argument("--long", type=int, default=10_000, help="long-history n (0: skip)")
@@ -555,7 +556,11 @@ def run_all(args: argparse.Namespace, rev: Revision | None) -> None:
             if args.screened_ascent
             else ""
         )
-        + ("; NAP backpropagates through torch.compile (NAP-eager: not)" if args.compile else "")
+        + (
+            "; NAP / NP-EI backpropagate through torch.compile (-eager: not)"
+            if args.compile
+            else ""
+        )
         + "; threads "
         f"{torch.get_num_threads()}; float64 data (BoTorch's default)"
     )

@@ -283,6 +283,9 @@ class NPEI(Proposer):
             of gradient ascent with a screened line search instead of the short L-BFGS-B
             polish (0: the polish; an explicit ``settings.maxiter`` also selects it). See
             :mod:`botorch_nap.acquisition.screened_ascent`.
+        compile: continuous decisions backpropagate through ``torch.compile``
+            (``NPExpectedImprovement(compile=True)``): the same values, a one-off compile
+            per process, then about half the time per polish evaluation.
     """
 
     name = "np-ei"
@@ -295,10 +298,12 @@ class NPEI(Proposer):
         near_incumbent: int = 0,
         near_sigma: float = DEFAULT_NEAR_SIGMA,
         screened_ascent: int = 0,
+        compile: bool = False,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
         self.network = network
+        self.compile = bool(compile)
         self.repeat_radius = repeat_radius
         self.near_incumbent, self.near_sigma, self.screened_ascent = _decision_args(
             near_incumbent, near_sigma, screened_ascent
@@ -316,6 +321,7 @@ class NPEI(Proposer):
             maximize=self.maximize,
             dtype=torch.float32 if pool else None,
             repeat_radius=self.repeat_radius,
+            compile=self.compile and not pool,
         )
 
 

@@ -27,7 +27,7 @@ from botorch.models.model import Model
 from botorch.utils.transforms import t_batch_mode_transform
 from torch import Tensor
 
-from botorch_nap.acquisition.compiled import compiled_gradient_values
+from botorch_nap.acquisition.compiled import call_compiled, nap_values
 from botorch_nap.acquisition.repeats import DEFAULT_REPEAT_RADIUS, log_novelty
 from botorch_nap.context import (
     HistoryContext,
@@ -219,8 +219,14 @@ class NAPAcquisition(AcquisitionFunction):
         if grad and self.compile_gradients and bool(state.encoding.mask.all()):
             if state.run_mlp is None:
                 state.run_mlp = state.network.has_trained_head()
-            acq = compiled_gradient_values(
-                state.network, state.encoding, U[0], state.known, self.repeat_radius, state.run_mlp
+            acq = call_compiled(
+                nap_values,
+                U[0],
+                state.network,
+                state.encoding,
+                state.known,
+                self.repeat_radius,
+                state.run_mlp,
             )
             return acq.reshape(batch_shape).to(X.dtype)
         out = state.network.score(state.encoding, U, self.chunk_size, return_logits=False)

@@ -102,7 +102,7 @@ def add_benchmark_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--compile",
         action="store_true",
-        help="NAP's continuous decisions backpropagate through torch.compile (the same "
+        help="NAP's and NP-EI's continuous decisions backpropagate through torch.compile (the same "
         "values; a one-off compile per worker, then faster decisions)",
     )
     p.add_argument(

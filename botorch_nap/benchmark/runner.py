@@ -84,9 +84,9 @@ class BenchmarkConfig:
     #: every method picks among them (``optimize_acqf_discrete``) instead of searching the
     #: box: the setting PPO trains in (``PPOConfig.n_candidates``). ``None``: the box.
     pool_size: int | None = None
-    #: NAP's continuous decisions backpropagate through ``torch.compile``
-    #: (``NAPAcquisition(compile=True)``: the same values, faster after a one-off compile per
-    #: worker). Not part of the protocol: a file may be resumed with or without it.
+    #: NAP's and NP-EI's continuous decisions backpropagate through ``torch.compile``
+    #: (``compile=True``: the same values, faster after a one-off compile per worker). Not
+    #: part of the protocol: a file may be resumed with or without it.
     compile: bool = False
 
     def to_json(self) -> dict:

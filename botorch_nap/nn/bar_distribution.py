@@ -210,38 +210,9 @@ class BarDistribution(nn.Module):
         ``log_norm``: ``logsumexp(logits, -1)`` when the caller has it already.
         ``skip_below``: leave out the buckets below every threshold (faster in eager mode);
         False keeps every bucket (the same values), which leaves no data-dependent shape in
-        the graph, as ``torch.compile`` wants.
+        the graph, as ``torch.compile`` wants. See :func:`log_expected_improvement`.
         """
-        b = self._b(logits)
-        lo, hi = b[:-1], b[1:]
-        f = torch.as_tensor(best_f, dtype=logits.dtype, device=logits.device).unsqueeze(-1)
-        a = torch.maximum(lo, f)
-        above = (hi - a).clamp_min(0.0)
-        gain = above * (0.5 * (a + hi) - f)
-        tiny = torch.finfo(logits.dtype).tiny
-        # log(gain_k / w_k), with buckets that have no part above f contributing nothing.
-        # It has f's shape (often one threshold for many queries), so the per-query work is
-        # two log-sum-exps: log EI = lse(logits + log_c) - lse(logits).
-        log_c = torch.log(gain.clamp_min(tiny)) - torch.log(hi - lo)
-        log_c = torch.where(above > 0, log_c, torch.full_like(log_c, -math.inf))
-        if log_norm is None:
-            log_norm = torch.logsumexp(logits, dim=-1)
-        # Buckets below every threshold add nothing; dropping them also keeps -inf out of
-        # the exp, which takes a slow path on -inf (about 10x on AVX-512 CPUs).
-        k0 = 0
-        if skip_below:
-            useful = (above > 0).reshape(-1, above.shape[-1]).any(0).nonzero()
-            k0 = int(useful[0]) if useful.numel() else 0
-        floor = math.log(tiny) if logits.dtype == torch.float32 else -700.0
-        # A threshold above the top border (e.g. a heavy-tailed history whose standardised
-        # best exceeds y_max) leaves no bucket: EI is 0 there, given the floor. Its terms are
-        # zeroed first, because a log-sum-exp over nothing but -inf has a NaN gradient.
-        has = (above > 0).any(-1, keepdim=True)
-        term = logits[..., k0:] + log_c[..., k0:]
-        term = torch.where(has, term, torch.zeros_like(term))
-        out = torch.logsumexp(term, dim=-1) - log_norm
-        out = torch.where(has.squeeze(-1), out, torch.full_like(out, floor))
-        return out.clamp_min(floor)
+        return log_expected_improvement(self._b(logits), logits, best_f, log_norm, skip_below)
 
     # ------------------------------------------------------------------ BoTorch
     def to_posterior(
@@ -256,3 +227,44 @@ class BarDistribution(nn.Module):
 
         borders = self._b(logits) * scale + shift
         return BoundedRiemannPosterior(borders=borders, probabilities=self.probs(logits))
+
+
+def log_expected_improvement(
+    borders: Tensor,
+    logits: Tensor,
+    best_f: Tensor | float,
+    log_norm: Tensor | None = None,
+    skip_below: bool = True,
+) -> Tensor:
+    """:meth:`BarDistribution.log_expected_improvement` for bars with ``borders`` (``B + 1``,
+    in ``logits``' dtype), e.g. borders put back into a task's y units."""
+    b = borders
+    lo, hi = b[:-1], b[1:]
+    f = torch.as_tensor(best_f, dtype=logits.dtype, device=logits.device).unsqueeze(-1)
+    a = torch.maximum(lo, f)
+    above = (hi - a).clamp_min(0.0)
+    gain = above * (0.5 * (a + hi) - f)
+    tiny = torch.finfo(logits.dtype).tiny
+    # log(gain_k / w_k), with buckets that have no part above f contributing nothing.
+    # It has f's shape (often one threshold for many queries), so the per-query work is
+    # two log-sum-exps: log EI = lse(logits + log_c) - lse(logits).
+    log_c = torch.log(gain.clamp_min(tiny)) - torch.log(hi - lo)
+    log_c = torch.where(above > 0, log_c, torch.full_like(log_c, -math.inf))
+    if log_norm is None:
+        log_norm = torch.logsumexp(logits, dim=-1)
+    # Buckets below every threshold add nothing; dropping them also keeps -inf out of
+    # the exp, which takes a slow path on -inf (about 10x on AVX-512 CPUs).
+    k0 = 0
+    if skip_below:
+        useful = (above > 0).reshape(-1, above.shape[-1]).any(0).nonzero()
+        k0 = int(useful[0]) if useful.numel() else 0
+    floor = math.log(tiny) if logits.dtype == torch.float32 else -700.0
+    # A threshold above the top border (e.g. a heavy-tailed history whose standardised
+    # best exceeds y_max) leaves no bucket: EI is 0 there, given the floor. Its terms are
+    # zeroed first, because a log-sum-exp over nothing but -inf has a NaN gradient.
+    has = (above > 0).any(-1, keepdim=True)
+    term = logits[..., k0:] + log_c[..., k0:]
+    term = torch.where(has, term, torch.zeros_like(term))
+    out = torch.logsumexp(term, dim=-1) - log_norm
+    out = torch.where(has.squeeze(-1), out, torch.full_like(out, floor))
+    return out.clamp_min(floor)

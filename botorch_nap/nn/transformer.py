@@ -693,6 +693,12 @@ class NAPTransformer(nn.Module):
         z, logits = self._query_chunk(enc, query_x, None)
         return self.acquisition(z, logits, enc.incumbent, enc.t_frac, run_mlp, traceable=True)
 
+    def query_bar_logits(self, enc: HistoryEncoding, query_x: Tensor) -> Tensor:
+        """Bar logits (``b x m x B``) of ``b x m x d`` queries against a padding-free history,
+        in one chunk and traceable as :meth:`query_acquisition` (NP-EI's compiled path)."""
+        query_x = self._check_x(query_x, "query_x").to(self.dtype)
+        return self._query_chunk(enc, query_x, None)[1]
+
     def query_features(
         self, enc: HistoryEncoding, query_x: Tensor, chunk_size: int | None = 4096
     ) -> tuple[Tensor, Tensor]:

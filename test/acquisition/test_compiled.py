@@ -1,6 +1,7 @@
-"""``NAPAcquisition(compile=True)``: the gradient path through ``torch.compile`` gives the
-eager path's values and gradients, as the history grows, for a trained and an untrained
-acquisition head; and ``optimize_acqf`` picks the same point with it."""
+"""``compile=True``: NAP's and NP-EI's gradient paths through ``torch.compile`` give the
+eager paths' values and gradients, as the history grows, for a trained and an untrained
+acquisition head, with pending points, and on evaluated points; ``optimize_acqf`` picks the
+same point with them; a failed compile falls back to the eager path."""
 
 import warnings
 
@@ -34,7 +35,7 @@ def _value_and_grad(acqf: NAPAcquisition, X: torch.Tensor):
 @pytest.mark.parametrize("trained_head", [False, True])
 def test_compiled_gradient_path_matches_eager(trained_head):
     net = _net(trained_head)
-    compiled._COMPILED = None
+    compiled._COMPILED.pop(compiled.nap_values, None)
     g = torch.Generator().manual_seed(1)
     X = BOUNDS[0] + torch.rand(5, 1, 2, generator=g, dtype=torch.float64) * (BOUNDS[1] - BOUNDS[0])
     for n in (7, 12, 20):  # a growing history: the dynamic dimension
@@ -45,7 +46,8 @@ def test_compiled_gradient_path_matches_eager(trained_head):
         for Xb in (X, X[:3], X[:1]):
             v0, g0 = _value_and_grad(eager, Xb)
             v1, g1 = _value_and_grad(fast, Xb)
-            assert compiled._COMPILED is not None  # the compiled path ran, not the eager one
+            # The compiled path ran, not the eager one.
+            assert compiled.nap_values in compiled._COMPILED
             assert v1.shape == v0.shape == Xb.shape[:1]
             assert torch.allclose(v1, v0, rtol=1e-9, atol=1e-9)
             assert torch.allclose(g1, g0, rtol=1e-7, atol=1e-9)
@@ -84,8 +86,8 @@ def test_a_failed_compile_warns_once_and_computes_eagerly():
     def broken(*args):
         raise RuntimeError("no C++ compiler found\nmore lines")
 
-    saved = compiled._COMPILED, compiled._FAILED
-    compiled._COMPILED, compiled._FAILED = broken, None
+    saved = dict(compiled._COMPILED), compiled._FAILED
+    compiled._COMPILED[compiled.nap_values], compiled._FAILED = broken, None
     try:
         fast = NAPAcquisition(net, train_X, train_Y, BOUNDS, compile=True)
         with pytest.warns(RuntimeWarning, match="no C.. compiler found"):
@@ -98,4 +100,35 @@ def test_a_failed_compile_warns_once_and_computes_eagerly():
             _value_and_grad(fast, X)  # the eager path from now on, without a second warning
         assert not [w for w in caught if "torch.compile failed" in str(w.message)]
     finally:
-        compiled._COMPILED, compiled._FAILED = saved
+        compiled._COMPILED.clear()
+        compiled._COMPILED.update(saved[0])
+        compiled._FAILED = saved[1]
+
+
+@pytest.mark.parametrize("maximize", [True, False])
+def test_np_ei_compiled_gradient_path_matches_eager(maximize):
+    from botorch_nap import NPExpectedImprovement
+
+    net = _net(False)
+    compiled._COMPILED.pop(compiled.np_ei_values, None)
+    g = torch.Generator().manual_seed(5)
+    X = BOUNDS[0] + torch.rand(4, 1, 2, generator=g, dtype=torch.float64) * (BOUNDS[1] - BOUNDS[0])
+    for n, pending in ((8, None), (15, X[0, :, :] + 0.5)):
+        train_X, train_Y = branin_history(n, seed=n)
+        kw = dict(maximize=maximize)
+        eager = NPExpectedImprovement.from_network(net, train_X, train_Y, BOUNDS, **kw)
+        fast = NPExpectedImprovement.from_network(net, train_X, train_Y, BOUNDS, compile=True, **kw)
+        for a in (eager, fast):
+            a.set_X_pending(pending)
+        for Xb in (X, X[:1], train_X[:2].unsqueeze(1)):
+            v0, g0 = _value_and_grad(eager, Xb)
+            v1, g1 = _value_and_grad(fast, Xb)
+            assert compiled.np_ei_values in compiled._COMPILED
+            assert torch.isfinite(v1).all()
+            assert torch.allclose(v1, v0, rtol=1e-9, atol=1e-9)
+            assert torch.allclose(g1, g0, rtol=1e-7, atol=1e-9)
+    # A network in another dtype than X keeps the eager path (the same values).
+    f32 = NPExpectedImprovement.from_network(
+        net, train_X, train_Y, BOUNDS, dtype=torch.float32, compile=True
+    )
+    assert f32._compiled_log_ei(X) is None

@@ -84,12 +84,14 @@ def test_screened_ascent_reaches_the_timed_methods_but_not_their_lbfgs_twins():
     assert mod.make_method("GP-EI", net, settings, 0, 2).screened_ascent == 0
 
 
-def test_compile_reaches_nap_but_not_its_eager_twin_nor_the_others():
+def test_compile_reaches_the_networks_but_not_their_eager_twins_nor_gp_ei():
     mod = load_script("bench_decision")
     net = NAPTransformer(NAPConfig(dim_x=mod.D, d_model=16, n_layers=1, d_ff=32))
     settings = mod.OptimizerSettings(num_restarts=2, raw_samples=16)
-    assert mod.make_method("NAP", net, settings, 64, 0, True).compile
-    eager = mod.make_method("NAP-eager", net, settings, 64, 0, True)
-    assert not eager.compile and eager.near_incumbent == 64
-    assert not mod.make_method("NAP", net, settings).compile
-    assert not hasattr(mod.make_method("NP-EI", net, settings, 0, 0, True), "compile")
+    for name in ("NAP", "NP-EI"):
+        assert mod.make_method(name, net, settings, 64, 0, True).compile
+        eager = mod.make_method(f"{name}-eager", net, settings, 64, 0, True)
+        assert type(eager).__name__ == type(mod.make_method(name, net, settings)).__name__
+        assert not eager.compile and eager.near_incumbent == 64
+        assert not mod.make_method(name, net, settings).compile
+    assert not hasattr(mod.make_method("GP-EI", net, settings, 0, 0, True), "compile")
