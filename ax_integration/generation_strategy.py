@@ -248,7 +248,7 @@ def nap_generation_strategy(
             ``{"num_restarts": 4, "raw_samples": 256}`` (Ax's defaults: 20 and 1024).
         name: strategy name (default ``"Sobol+NAP"``).
         compile: NAP's gradients through ``torch.compile`` (``NAPAcquisition(compile=True)``:
-            the same candidates, each one faster after a compile of about 30 s).
+            the same acquisition values, each decision faster after a compile of about 30 s).
     """
     ckpt = checkpoint_option(checkpoint, "nap")
     acqf_options = {"checkpoint": ckpt, "kind": "nap", "budget": budget}
