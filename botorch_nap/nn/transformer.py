@@ -863,12 +863,7 @@ class NAPTransformer(nn.Module):
             state = torch.load(w_file, map_location="cpu", weights_only=True)
         except Exception as e:  # noqa: BLE001 - any unpickling failure means a damaged file
             raise ValueError(f"damaged checkpoint weights {w_file}: {e}") from e
-        # Building the module draws its initial weights from torch's global generator; the
-        # checkpoint replaces them, so loading must not move that generator (a benchmark run
-        # that loads its network would otherwise draw other raw samples than one that finds
-        # it cached).
-        with torch.random.fork_rng(devices=[]):
-            net = cls(config)
+        net = cls(config)
         try:
             net.load_state_dict(state)
         except (RuntimeError, TypeError, AttributeError) as e:

@@ -288,6 +288,23 @@ def test_seeds_are_shared_across_methods_and_runs_are_deterministic(counting_met
     assert c["X"][:3] == a["X"][:3] and c["X"][3:] != a["X"][3:]
 
 
+def test_a_network_run_is_the_same_whether_it_loads_its_network_or_finds_it_cached(
+    tiny_net, tmp_path
+):
+    """The first run of a worker loads the checkpoint (building a module draws random
+    weights) and later ones find it cached: the run's seeded stream must not see that."""
+    from botorch_nap.benchmark import methods
+
+    ckpt = _checkpoint(tiny_net, tmp_path / "np_tiny", 2)
+    cfg = BenchmarkConfig("branin", [], task_ids=BRANIN_TASKS, n_init=3, steps=2)
+    cfg.optimizer = FAST
+    cfg = cfg.to_json()
+    methods._load_network.cache_clear()
+    first, _ = run_one(cfg, f"np-ei:{ckpt}", 80, 0)  # loads
+    again, _ = run_one(cfg, f"np-ei:{ckpt}", 80, 0)  # cached
+    assert first["X"] == again["X"]
+
+
 def test_worker_processes_give_the_same_results(tmp_path):
     kw = dict(task_ids=BRANIN_TASKS[:1], seeds=[0, 1], n_init=2, steps=2)
     serial = run_benchmark(

@@ -225,15 +225,6 @@ def test_save_load_roundtrip_and_errors(tmp_path):
     hx, hy, qx = _data(dtype=torch.float32)
     torch.testing.assert_close(loaded(hx, hy, qx).acq, net(hx, hy, qx).acq)
 
-    # Loading leaves torch's global generator where it was (the module's random init is
-    # overwritten by the checkpoint): a benchmark run draws the same raw samples whether it
-    # loads its network or finds it cached.
-    torch.manual_seed(3)
-    NAPTransformer.load(tmp_path / "ck")
-    after_load = torch.rand(4)
-    torch.manual_seed(3)
-    torch.testing.assert_close(after_load, torch.rand(4))
-
     with pytest.raises(ValueError, match="input dim 3"):
         NAPTransformer.load(tmp_path / "ck", expected_dim=5)
     with pytest.raises(FileNotFoundError, match="weights.pt"):
