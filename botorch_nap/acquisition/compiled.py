@@ -72,24 +72,38 @@ def np_ei_values(
 def call_compiled(fn: Callable, U: Tensor, *args) -> Tensor:
     """``fn(U, *args)`` (``U``: ``m x d``, the dimension ``m`` and the history's size
     dynamic) through ``torch.compile``, compiled on first use. Where compiling fails (no C++
-    compiler, say), it warns once and computes the same values eagerly from then on."""
+    compiler, say), it warns once and computes the same values eagerly from then on; an
+    error that the eager function raises too is raised as it is.
+
+    All ``m`` points go through at once (no chunks: gradient batches are the optimiser's few
+    restarts). Dynamo compiles a function at most ``torch._dynamo.config.recompile_limit``
+    times (8) per process, for networks of other shapes or dtypes among others; past that
+    it runs eagerly (the same values)."""
     global _FAILED
     if U.shape[0] == 1:
         # torch.compile specialises sizes 0 and 1: one point goes as two (the copy's value is
         # dropped, so it adds no gradient), and the graph of m >= 2 serves.
         return call_compiled(fn, torch.cat([U, U.detach()]), *args)[:1]
     if _FAILED is None:
-        compiled = _COMPILED.get(fn)
-        if compiled is None:
-            compiled = _COMPILED[fn] = torch.compile(fn, dynamic=True)
         try:
+            compiled = _COMPILED.get(fn)
+            if compiled is None:
+                compiled = torch.compile(fn, dynamic=True)
+                if U.requires_grad:
+                    # The backward graph is compiled at the first backward, which BoTorch's
+                    # optimiser runs outside this function: compile it here, on a copy.
+                    probe = U.detach().clone().requires_grad_(True)
+                    torch.autograd.grad(compiled(probe, *args).sum(), probe)
+                _COMPILED[fn] = compiled
             return compiled(U, *args)
-        except Exception as e:  # noqa: BLE001 - any compiler failure: fall back, say why
+        except Exception as e:  # noqa: BLE001 - a compiler failure: fall back, say why
+            value = fn(U, *args)  # a genuine error (bad input) raises here, as it is
             _FAILED = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
             warnings.warn(
                 f"compile=True: torch.compile failed ({_FAILED}); the gradient path runs "
                 "eagerly (same values, slower)",
                 RuntimeWarning,
-                stacklevel=3,
+                stacklevel=2,
             )
+            return value
     return fn(U, *args)

@@ -39,7 +39,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from botorch_nap.baselines import OptimizerSettings
+from botorch_nap.baselines import NAP, NPEI, OptimizerSettings
 from botorch_nap.benchmark.loop import run_loop
 from botorch_nap.benchmark.methods import MethodContext, describe_method, make_proposer
 from botorch_nap.benchmark.metrics import count_repeats
@@ -178,7 +178,7 @@ def run_one(config: dict, method: str, task_id, seed: int) -> tuple[dict, dict]:
         torch.manual_seed(m_seed)
         ctx = MethodContext(family, task, m_seed, n_init, steps, settings)
         proposer = make_proposer(method, ctx)
-        if config.get("compile") and hasattr(proposer, "compile"):
+        if config.get("compile") and isinstance(proposer, (NAP, NPEI)):
             proposer.compile = True
         if not family.is_pool and family.space.categorical_dims:
             proposer.cat_dims = dict(family.space.categorical_dims)

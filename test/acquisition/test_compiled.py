@@ -3,6 +3,7 @@ eager paths' values and gradients, as the history grows, for a trained and an un
 acquisition head, with pending points, and on evaluated points; ``optimize_acqf`` picks the
 same point with them; a failed compile falls back to the eager path."""
 
+import shutil
 import warnings
 
 import pytest
@@ -13,6 +14,19 @@ from branin_data import BOUNDS, branin_history
 from botorch_nap import NAPAcquisition
 from botorch_nap.acquisition import compiled
 from botorch_nap.nn.transformer import NAPConfig, NAPTransformer
+
+# Without a C++ compiler torch.compile fails and the eager fallback would pass these tests
+# without the compiled path ever running.
+pytestmark = pytest.mark.skipif(shutil.which("g++") is None, reason="torch.compile needs g++")
+
+
+@pytest.fixture(autouse=True)
+def _compile_not_failed():
+    """Each test starts with compiling allowed, and ends having compiled (unless it breaks
+    the compiler on purpose and restores this itself)."""
+    compiled._FAILED = None
+    yield
+    assert compiled._FAILED is None, compiled._FAILED
 
 
 def _net(trained_head: bool) -> NAPTransformer:
@@ -132,3 +146,17 @@ def test_np_ei_compiled_gradient_path_matches_eager(maximize):
         net, train_X, train_Y, BOUNDS, dtype=torch.float32, compile=True
     )
     assert f32._compiled_log_ei(X) is None
+
+
+def test_a_genuine_error_is_raised_as_it_is_and_compiling_stays_on():
+    net = _net(False)
+    train_X, train_Y = branin_history(9, seed=6)
+    acqf = NAPAcquisition(net, train_X, train_Y, BOUNDS, compile=True)
+    state = acqf._state(torch.float64)
+    U = torch.rand(3, 2, dtype=torch.float64, requires_grad=True)
+    wrong = torch.rand(9, 3, dtype=torch.float64)  # known points of another width
+    with pytest.raises(RuntimeError, match="shapes cannot be multiplied"):
+        compiled.call_compiled(
+            compiled.nap_values, U, state.network, state.encoding, wrong, 0.01, False
+        )
+    assert compiled._FAILED is None  # not taken for a compiler failure

@@ -180,7 +180,8 @@ def test_compile_is_an_option_not_a_protocol(tmp_path, tiny_net):
     argv += ["--num-restarts", "2", "--raw-samples", "16", "--out", str(out), "--no-progress"]
     compiled._COMPILED.pop(compiled.nap_values, None)
     assert _run([*argv, "--compile"]) == 0
-    assert compiled.nap_values in compiled._COMPILED  # built on the first compiled call
+    # Built on the first compiled call, and compiling did not fall back.
+    assert compiled.nap_values in compiled._COMPILED and compiled._FAILED is None
     assert load_results(out)["config"]["compile"] is True
     argv[argv.index("--seeds") + 1] = "2"
     assert _run(argv) == 0  # resumed without it: another seed added, no protocol clash
