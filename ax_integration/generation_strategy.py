@@ -276,6 +276,7 @@ def np_ei_generation_strategy(
     seed: int | None = None,
     optimizer_options: dict[str, Any] | None = None,
     name: str | None = None,
+    compile: bool = False,
 ) -> GenerationStrategy:
     """Sobol for ``n_init`` trials, then NP-EI (exact EI over a ``NeuralProcessModel``'s bars).
 
@@ -287,10 +288,15 @@ def np_ei_generation_strategy(
         optimizer_options: options for Ax's acquisition optimiser (see
             :func:`nap_generation_strategy`).
         name: strategy name (default ``"Sobol+NP-EI"``).
+        compile: NP-EI's gradients through ``torch.compile``
+            (``NPExpectedImprovement(compile=True)``, see :func:`nap_generation_strategy`).
     """
     ckpt = checkpoint_option(checkpoint, "np")
+    acqf_options: dict[str, Any] = {"log": log}
+    if compile:  # only when asked: strategies stored before the option stay as they were
+        acqf_options["compile"] = True
     node = _network_node(
-        "NP-EI", ckpt, "np", NPExpectedImprovement, {"log": log}, optimizer_options
+        "NP-EI", ckpt, "np", NPExpectedImprovement, acqf_options, optimizer_options
     )
     return GenerationStrategy(
         nodes=[_sobol_node(n_init, node.name, seed), node], name=name or "Sobol+NP-EI"

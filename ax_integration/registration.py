@@ -264,6 +264,7 @@ def construct_inputs_np_ei(
     constraints: Any = None,
     log: bool = True,
     repeat_radius: float = DEFAULT_REPEAT_RADIUS,
+    compile: bool = False,
 ) -> dict[str, Any]:
     """Keyword arguments of :class:`NPExpectedImprovement` (Ax's model must be the NP)."""
     maximize = _maximize(posterior_transform, objective, constraints)
@@ -278,6 +279,7 @@ def construct_inputs_np_ei(
         "log": log,
         "X_pending": X_pending,
         "repeat_radius": repeat_radius,
+        "compile": bool(compile),
     }
 
 

@@ -534,7 +534,7 @@ def test_shipped_gp_prior_improves_on_its_sobol_trials_on_branin():
     assert improved >= 4
 
 
-def test_nap_strategy_can_compile_its_gradients(checkpoint_2d, spy_acqf_inputs):
+def test_network_strategies_can_compile_their_gradients(checkpoint_2d, spy_acqf_inputs):
     from botorch_nap.acquisition import compiled
 
     gs = nap_generation_strategy(checkpoint_2d, n_init=3, budget=5, optimizer_options=FAST_OPT)
@@ -553,3 +553,14 @@ def test_nap_strategy_can_compile_its_gradients(checkpoint_2d, spy_acqf_inputs):
     assert fallback_trials(client._experiment) == {}
     assert spy_acqf_inputs[-1]["out"]["compile"] is True
     assert compiled.nap_values in compiled._COMPILED and compiled._FAILED is None
+
+    # NP-EI likewise.
+    client = _client()
+    client.set_generation_strategy(
+        np_ei_generation_strategy(checkpoint_2d, n_init=3, optimizer_options=FAST_OPT, compile=True)
+    )
+    _run(client, lambda p: _sq_dist(p, (0.3, 0.6)), 5)
+    assert _nodes(client) == ["Sobol"] * 3 + ["NP-EI"] * 2
+    assert fallback_trials(client._experiment) == {}
+    assert spy_acqf_inputs[-1]["out"]["compile"] is True
+    assert compiled.np_ei_values in compiled._COMPILED and compiled._FAILED is None
