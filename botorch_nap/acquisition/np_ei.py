@@ -124,28 +124,14 @@ class NPExpectedImprovement(AcquisitionFunction):
         """:meth:`forward`'s log EI through :func:`~botorch_nap.acquisition.compiled.
         np_ei_values` (the model's posterior and this class's EI, one compiled graph), or
         None where that path does not apply (the network in another dtype than ``X``)."""
-        model = self.model
-        net = model.network
-        if net.dtype != X.dtype:
+        if self.model.network.dtype != X.dtype:
             return None
-        if not torch.isfinite(X).all():
-            raise ValueError("X contains NaN or inf")
-        model.eval()  # as in posterior(): input transforms must not relearn on X
-        tX = model.transform_inputs(X)
-        d = model._tX.shape[-1]
-        if tX.shape[-1] != d:
-            raise ValueError(
-                f"X has {tX.shape[-1]} dims (after input transforms), expected {d} (train_X's)"
-            )
-        ctx = model._context(not self.maximize)
-        pending = self.X_pending is not None and self.X_pending.numel() > 0
-        enc = ctx.encode(model.transform_inputs(self.X_pending)) if pending else ctx.encoding
+        pending = self.X_pending if self.X_pending is not None and self.X_pending.numel() else None
+        enc, U, borders, _ = self.model.query_inputs(X, pending, not self.maximize)
         if not bool(enc.mask.all()):
             return None
-        U = to_unit_cube(tX.reshape(-1, d), model.bounds)
-        borders = ctx.y_scale.inverse(net.bar.borders.to(X))
         f = self.best_f.to(X) if self.maximize else -self.best_f.to(X)
-        known = self._known_U.to(X)
+        net, known = self.model.network, self._known_U.to(X)
         log_ei = call_compiled(np_ei_values, U, net, enc, borders, f, known, self.repeat_radius)
         return log_ei.reshape(X.shape[:-2])
 

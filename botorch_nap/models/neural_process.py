@@ -27,7 +27,7 @@ from botorch_nap.context import (
     inference_copy,
     validate_training_data,
 )
-from botorch_nap.nn.transformer import NAPTransformer
+from botorch_nap.nn.transformer import HistoryEncoding, NAPTransformer
 from botorch_nap.normalization import to_unit_cube
 
 
@@ -148,29 +148,34 @@ class NeuralProcessModel(Model):
         """
         if output_indices not in (None, [0]):
             raise UnsupportedError("NeuralProcessModel has a single output")
+        enc, U, borders, batch = self.query_inputs(X, pending_X, negate_train_ys)
+        logits = self.network.score(enc, U.unsqueeze(0)).bar_logits
+        probs = torch.softmax(logits, -1).reshape(*batch, -1).to(X.dtype)
+        if posterior_transform is not None:
+            borders, probs = _affine(posterior_transform, borders, probs)
+        return BoundedRiemannPosterior(borders=borders, probabilities=probs)
+
+    def query_inputs(
+        self, X: Tensor, pending_X: Tensor | None = None, negate_train_ys: bool = False
+    ) -> tuple[HistoryEncoding, Tensor, Tensor, torch.Size]:
+        """What :meth:`posterior` hands the network for ``batch_shape x q x d`` points: the
+        context's encoding (with ``pending_X`` as believers), the transformed points in the
+        unit cube (``m x d``, the network's dtype), the bar borders in y units (``X``'s
+        dtype) and the points' batch shape (``batch_shape x q``). Checks ``X``."""
         if not torch.isfinite(X).all():
             raise ValueError("X contains NaN or inf")
         self.eval()  # input transforms (e.g. a learnt Normalize) must not relearn on X
         tX = self.transform_inputs(X)
-        if tX.shape[-1] != self._tX.shape[-1]:
+        d = self._tX.shape[-1]
+        if tX.shape[-1] != d:
             raise ValueError(
-                f"X has {tX.shape[-1]} dims (after input transforms), expected "
-                f"{self._tX.shape[-1]} (train_X's)"
+                f"X has {tX.shape[-1]} dims (after input transforms), expected {d} (train_X's)"
             )
         ctx = self._context(negate_train_ys)
-        if pending_X is not None:
-            pending_X = self.transform_inputs(pending_X)
-            enc = ctx.encode(pending_X)
-        else:
-            enc = ctx.encoding
-        d = tX.shape[-1]
-        U = to_unit_cube(tX.reshape(1, -1, d), self.bounds).to(self.network.dtype)
-        logits = self.network.score(enc, U).bar_logits
-        probs = torch.softmax(logits, -1).reshape(*tX.shape[:-1], -1).to(X.dtype)
+        enc = ctx.encoding if pending_X is None else ctx.encode(self.transform_inputs(pending_X))
+        U = to_unit_cube(tX.reshape(-1, d), self.bounds).to(self.network.dtype)
         borders = ctx.y_scale.inverse(self.network.bar.borders.to(X))
-        if posterior_transform is not None:
-            borders, probs = _affine(posterior_transform, borders, probs)
-        return BoundedRiemannPosterior(borders=borders, probabilities=probs)
+        return enc, U, borders, tX.shape[:-1]
 
 
 def _affine(transform: PosteriorTransform, borders: Tensor, probs: Tensor) -> tuple[Tensor, Tensor]:

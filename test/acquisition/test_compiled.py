@@ -46,6 +46,11 @@ def _value_and_grad(acqf: NAPAcquisition, X: torch.Tensor):
     return value.detach(), grad
 
 
+def _eager_and_compiled(eager, fast, X: torch.Tensor):
+    """``(value, grad)`` of the eager acquisition, then of the compiled one, at ``X``."""
+    return (*_value_and_grad(eager, X), *_value_and_grad(fast, X))
+
+
 @pytest.mark.parametrize("trained_head", [False, True])
 def test_compiled_gradient_path_matches_eager(trained_head):
     net = _net(trained_head)
@@ -58,8 +63,7 @@ def test_compiled_gradient_path_matches_eager(trained_head):
         fast = NAPAcquisition(net, train_X, train_Y, BOUNDS, compile=True)
         # L-BFGS-B drops converged restarts, so the batch shrinks, down to one point.
         for Xb in (X, X[:3], X[:1]):
-            v0, g0 = _value_and_grad(eager, Xb)
-            v1, g1 = _value_and_grad(fast, Xb)
+            v0, g0, v1, g1 = _eager_and_compiled(eager, fast, Xb)
             # The compiled path ran, not the eager one.
             assert compiled.nap_values in compiled._COMPILED
             assert v1.shape == v0.shape == Xb.shape[:1]
@@ -69,8 +73,7 @@ def test_compiled_gradient_path_matches_eager(trained_head):
         # On an evaluated point (where L-BFGS-B does land: optima on the box's boundary)
         # the repeat guard's value stays finite and equal: torch.compile's expm1 is exp - 1.
         on = train_X[:2].unsqueeze(1)
-        v0, g0 = _value_and_grad(eager, on)
-        v1, g1 = _value_and_grad(fast, on)
+        v0, g0, v1, g1 = _eager_and_compiled(eager, fast, on)
         assert torch.isfinite(v1).all() and torch.allclose(v1, v0, rtol=1e-9, atol=1e-9)
         assert torch.isfinite(g1).all() and torch.allclose(g1, g0, rtol=1e-7, atol=1e-9)
         # Gradient-free calls keep the eager float32 path.
@@ -135,8 +138,7 @@ def test_np_ei_compiled_gradient_path_matches_eager(maximize):
         for a in (eager, fast):
             a.set_X_pending(pending)
         for Xb in (X, X[:1], train_X[:2].unsqueeze(1)):
-            v0, g0 = _value_and_grad(eager, Xb)
-            v1, g1 = _value_and_grad(fast, Xb)
+            v0, g0, v1, g1 = _eager_and_compiled(eager, fast, Xb)
             assert compiled.np_ei_values in compiled._COMPILED
             assert torch.isfinite(v1).all()
             assert torch.allclose(v1, v0, rtol=1e-9, atol=1e-9)
