@@ -46,6 +46,14 @@ def _value_and_grad(acqf: NAPAcquisition, X: torch.Tensor):
     return value.detach(), grad
 
 
+def _box_points(k: int, seed: int) -> torch.Tensor:
+    """``k x 1 x 2`` uniform points in Branin's box."""
+    g = torch.Generator().manual_seed(seed)
+    return BOUNDS[0] + torch.rand(k, 1, 2, generator=g, dtype=torch.float64) * (
+        BOUNDS[1] - BOUNDS[0]
+    )
+
+
 def _eager_and_compiled(eager, fast, X: torch.Tensor):
     """``(value, grad)`` of the eager acquisition, then of the compiled one, at ``X``."""
     return (*_value_and_grad(eager, X), *_value_and_grad(fast, X))
@@ -55,8 +63,7 @@ def _eager_and_compiled(eager, fast, X: torch.Tensor):
 def test_compiled_gradient_path_matches_eager(trained_head):
     net = _net(trained_head)
     compiled._COMPILED.pop(compiled.nap_values, None)
-    g = torch.Generator().manual_seed(1)
-    X = BOUNDS[0] + torch.rand(5, 1, 2, generator=g, dtype=torch.float64) * (BOUNDS[1] - BOUNDS[0])
+    X = _box_points(5, seed=1)
     for n in (7, 12, 20):  # a growing history: the dynamic dimension
         train_X, train_Y = branin_history(n, seed=n)
         eager = NAPAcquisition(net, train_X, train_Y, BOUNDS)
@@ -128,8 +135,7 @@ def test_np_ei_compiled_gradient_path_matches_eager(maximize):
 
     net = _net(False)
     compiled._COMPILED.pop(compiled.np_ei_values, None)
-    g = torch.Generator().manual_seed(5)
-    X = BOUNDS[0] + torch.rand(4, 1, 2, generator=g, dtype=torch.float64) * (BOUNDS[1] - BOUNDS[0])
+    X = _box_points(4, seed=5)
     for n, pending in ((8, None), (15, X[0, :, :] + 0.5)):
         train_X, train_Y = branin_history(n, seed=n)
         kw = dict(maximize=maximize)
