@@ -93,13 +93,15 @@ def gen_initial_conditions_near_incumbent(
     raw_samples: int,
     n_near: int = DEFAULT_NEAR_INCUMBENT,
     sigma: float = DEFAULT_NEAR_SIGMA,
-    maximize: bool = True,
+    maximize: bool | None = None,
 ) -> Tensor:
     """``num_restarts x 1 x d`` starting points for ``optimize_acqf(..., q=1)``.
 
     Screens ``raw_samples`` scrambled Sobol points in ``bounds`` plus ``n_near`` points from
     :func:`sample_near_incumbent` with ``acq_function`` (without gradients) and picks the
     starts among them as BoTorch's default initialiser does (``initialize_q_batch``).
+    ``maximize``: whether the best point is the largest ``train_Y``; by default the
+    acquisition's own ``maximize`` (True where it has none).
 
     Example:
         >>> acqf = NAPAcquisition.from_pretrained("gp_prior", train_X, train_Y, bounds)
@@ -117,6 +119,10 @@ def gen_initial_conditions_near_incumbent(
             f"({num_restarts})"
         )
     y = _check_history(train_X, train_Y, bounds)
+    if maximize is None:
+        # The acquisition knows which way is up (NAPAcquisition / NPExpectedImprovement
+        # with maximize=False minimise train_Y): its incumbent is the one to start next to.
+        maximize = bool(getattr(acq_function, "maximize", True))
     bounds = bounds.to(train_X)
     # The Sobol seed comes from torch's global generator, so torch.manual_seed fixes it.
     seed = int(torch.randint(0, 2**31 - 1, (1,)).item())

@@ -51,6 +51,22 @@ def test_starts_come_from_the_incumbents_neighbourhood_and_feed_optimize_acqf(ti
     assert x.shape == (1, 2) and ((x >= BOUNDS[0]) & (x <= BOUNDS[1])).all()
 
 
+@pytest.mark.parametrize("make", ["nap", "npei"])
+def test_starts_follow_a_minimising_acquisitions_incumbent_by_default(tiny_net, make):
+    # maximize=False on the acquisition: the starts surround the smallest train_Y, with no
+    # need to say so twice.
+    X, Y = _data()
+    net = tiny_net()
+    cls = NAPAcquisition if make == "nap" else NPExpectedImprovement.from_network
+    acqf = cls(net, X, Y, BOUNDS, maximize=False)
+    torch.manual_seed(0)
+    starts = gen_initial_conditions_near_incumbent(acqf, BOUNDS, X, Y, 4, 0, n_near=16)
+    assert ((starts.squeeze(1) - X[Y.argmin()]) / RANGE).abs().max() < 0.06
+    torch.manual_seed(0)
+    told = gen_initial_conditions_near_incumbent(acqf, BOUNDS, X, Y, 4, 0, 16, maximize=True)
+    assert ((told.squeeze(1) - X[Y.argmax()]) / RANGE).abs().max() < 0.06
+
+
 def test_starts_are_reproducible_under_torch_manual_seed(tiny_net):
     X, Y = _data()
     acqf = NAPAcquisition(tiny_net(), X, Y, BOUNDS)
