@@ -77,4 +77,6 @@ def load_network(
 def _load_cached(path: str, stamp: tuple[int, ...]) -> NAPTransformer:
     # ``stamp`` (file mtimes) is part of the key so a checkpoint rewritten in place reloads.
     del stamp
-    return NAPTransformer.load(path).eval()
+    # keep_rng: the network is loaded on first use only, inside Ax's seeded ``gen``; without
+    # it a process's first suggestion would differ from a rerun's on the same data.
+    return NAPTransformer.load(path, keep_rng=True).eval()

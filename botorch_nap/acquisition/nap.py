@@ -128,7 +128,7 @@ class NAPAcquisition(AcquisitionFunction):
         **kwargs,
     ) -> NAPAcquisition:
         """Build from a checkpoint directory written by training or ``NAPTransformer.save``."""
-        net = NAPTransformer.load(path, expected_dim=train_X.shape[-1])
+        net = NAPTransformer.load(path, expected_dim=train_X.shape[-1], keep_rng=True)
         return cls(net, train_X, train_Y, bounds, **kwargs)
 
     @classmethod

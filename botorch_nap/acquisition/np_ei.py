@@ -103,7 +103,9 @@ class NPExpectedImprovement(AcquisitionFunction):
         ``NPExpectedImprovement.from_pretrained("hpobench_xgb", train_X, train_Y, bounds)``."""
         from botorch_nap.pretrained import checkpoint_path
 
-        net = NAPTransformer.load(checkpoint_path(name, "np"), expected_dim=train_X.shape[-1])
+        net = NAPTransformer.load(
+            checkpoint_path(name, "np"), expected_dim=train_X.shape[-1], keep_rng=True
+        )
         return cls.from_network(net, train_X, train_Y, bounds, **kwargs)
 
     @t_batch_mode_transform(expected_q=1)

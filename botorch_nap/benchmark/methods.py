@@ -159,10 +159,9 @@ def _file_sha256(path: Path) -> str:
 def _load_network(path: str, dim: int, mtime: float) -> NAPTransformer:
     # Cached per process (``mtime`` in the key: a retrained checkpoint is reloaded). Building
     # the module draws its random initial weights from torch's global generator, inside the
-    # run's seeded stream: without the fork, a run that loads its network would draw other
+    # run's seeded stream: without keep_rng, a run that loads its network would draw other
     # raw samples than one that finds it cached (a worker's first run differed from a rerun).
-    with torch.random.fork_rng(devices=[]):
-        return NAPTransformer.load(path, expected_dim=dim).eval()
+    return NAPTransformer.load(path, expected_dim=dim, keep_rng=True).eval()
 
 
 def load_network(arg: str, kind: str, space: SearchSpace) -> NAPTransformer:

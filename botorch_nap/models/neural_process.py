@@ -87,7 +87,7 @@ class NeuralProcessModel(Model):
         cls, path: str | os.PathLike, train_X: Tensor, train_Y: Tensor, **kwargs
     ) -> NeuralProcessModel:
         """Build from a checkpoint directory written by training or ``NAPTransformer.save``."""
-        net = NAPTransformer.load(path, expected_dim=train_X.shape[-1])
+        net = NAPTransformer.load(path, expected_dim=train_X.shape[-1], keep_rng=True)
         return cls(net, train_X, train_Y, **kwargs)
 
     @classmethod

@@ -819,13 +819,22 @@ class NAPTransformer(nn.Module):
         path: str | os.PathLike,
         expected_dim: int | None = None,
         dtype: torch.dtype | None = None,
+        keep_rng: bool = False,
     ) -> NAPTransformer:
         """Load a checkpoint written by :meth:`save` (``torch.load(weights_only=True)``).
 
         Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a damaged or
         mismatched one (wrong format, config/weights disagreement, ``expected_dim``).
+
+        ``keep_rng``: leave torch's global generator where it was. Building the module draws
+        its (then overwritten) random initial weights from it, so a load between
+        ``torch.manual_seed`` and an optimiser's raw samples changes those samples, and a
+        cached network (Ax, the benchmark) would make a first decision differ from a
+        rerun. The user-facing constructors (``from_pretrained``, ``from_checkpoint``, Ax)
+        load with it; the default (off) keeps the draws that the training recipes' byte-for-
+        byte rebuilds of shipped models were made with.
         """
-        net, _ = cls.load_with_meta(path, expected_dim, dtype)
+        net, _ = cls.load_with_meta(path, expected_dim, dtype, keep_rng)
         return net
 
     @classmethod
@@ -834,7 +843,9 @@ class NAPTransformer(nn.Module):
         path: str | os.PathLike,
         expected_dim: int | None = None,
         dtype: torch.dtype | None = None,
+        keep_rng: bool = False,
     ) -> tuple[NAPTransformer, dict]:
+        """:meth:`load` and the checkpoint's ``meta`` dict."""
         path = Path(path)
         cfg_file, w_file = path / CONFIG_FILE, path / WEIGHTS_FILE
         for f in (cfg_file, w_file):
@@ -863,7 +874,11 @@ class NAPTransformer(nn.Module):
             state = torch.load(w_file, map_location="cpu", weights_only=True)
         except Exception as e:  # noqa: BLE001 - any unpickling failure means a damaged file
             raise ValueError(f"damaged checkpoint weights {w_file}: {e}") from e
-        net = cls(config)
+        if keep_rng:
+            with torch.random.fork_rng(devices=[]):
+                net = cls(config)
+        else:
+            net = cls(config)
         try:
             net.load_state_dict(state)
         except (RuntimeError, TypeError, AttributeError) as e:

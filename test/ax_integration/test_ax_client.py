@@ -149,6 +149,23 @@ def test_minimise_f_equals_maximise_minus_f(checkpoint_2d):
         assert a == pytest.approx(b, rel=1e-6, abs=1e-9)
 
 
+def test_same_seed_same_suggestions_whether_or_not_the_network_is_cached(checkpoint_2d):
+    """The network is loaded on first use, inside Ax's seeded ``gen``: loading must not move
+    torch's generator, or a process's first run differs from every rerun on the same data."""
+    from ax_integration import checkpoints
+
+    checkpoints._load_cached.cache_clear()
+    runs = []
+    for _ in range(2):  # the first loads the network, the second finds it cached
+        client = _client(seed=5)
+        client.set_generation_strategy(
+            nap_generation_strategy(checkpoint_2d, n_init=3, seed=5, optimizer_options=FAST_OPT)
+        )
+        _run(client, lambda p: -_sq_dist(p, (0.3, 0.6)), 5)
+        runs.append([t.arm.parameters for t in client._experiment.trials.values()])
+    assert runs[0] == runs[1]
+
+
 def _sobol_only(seed: int) -> GenerationStrategy:
     node = GenerationNode(
         name="Sobol",

@@ -229,6 +229,25 @@ def test_from_pretrained_builds_working_acquisitions(name):
     assert torch.isfinite(post.mean).all()
 
 
+def test_user_constructors_leave_torchs_generator_alone():
+    # torch.manual_seed(0), then a constructor, then optimize_acqf's raw samples: the same
+    # samples as without the constructor (so a loop is reproducible however it loads).
+    from botorch_nap import NAPAcquisition, NeuralProcessModel, NPExpectedImprovement
+
+    X = torch.rand(6, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    Y = X.sum(-1, keepdim=True)
+    torch.manual_seed(0)
+    expected = torch.rand(4)
+    for build in (
+        NAPAcquisition.from_pretrained,
+        NPExpectedImprovement.from_pretrained,
+        NeuralProcessModel.from_pretrained,
+    ):
+        torch.manual_seed(0)
+        build("gp_prior", X, Y)
+        assert torch.equal(torch.rand(4), expected), build
+
+
 @pytest.mark.parametrize("name", SHIPPED)
 def test_a_nap_equal_to_its_np_says_so(name):
     from botorch_nap.pretrained.build import EQUALS_NP_NOTE
