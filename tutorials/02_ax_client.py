@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]]:
             )
         results[method], seconds[method] = run(problem, client, args.trials)
         if method == "NAP":
-            fell_back = fallback_trials(client._experiment)
+            fell_back = fallback_trials(client)
             if fell_back:
                 print(f"NAP: trials {sorted(fell_back)} fell back to Sobol (see warnings)")
             # Ax's model for NAP is the network's bar head: predictions work as with a GP.

@@ -331,6 +331,9 @@ def test_fallback_to_sobol_is_loud(checkpoint_2d, monkeypatch):
     assert gr._generator_key == "Fallback_Sobol"
     assert "Fallback_Sobol" in gr.gen_metadata[FALLBACK_METADATA_KEY]
     assert set(fallback_trials(client._experiment)) == {index}
+    assert fallback_trials(client) == fallback_trials(client._experiment)  # a Client too
+    with pytest.raises(TypeError, match="Experiment or Client"):
+        fallback_trials(client._experiment.trials)
 
 
 # --------------------------------------------------------------------------- errors, units
