@@ -13,8 +13,11 @@ task augmentation.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from botorch_nap.tasks.base import TaskFamily
@@ -100,38 +103,58 @@ def get_family(
 
 
 def _build(name: str, data_dir, **kw) -> TaskFamily:
+    build = _constructor(name, data_dir)
+    try:
+        return build(**kw)
+    except TypeError as e:
+        # A misspelt or foreign option (``--family-kw bogus=1``): name the ones it has.
+        if "unexpected keyword argument" not in str(e):
+            raise
+        params = inspect.signature(build).parameters.values()
+        options = [p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        unknown = sorted(set(kw) - set(options))
+        if not unknown or any(p.kind == p.VAR_KEYWORD for p in params):
+            raise  # raised further in, not by a foreign option: as it is
+        raise ValueError(
+            f"task family {name!r} has no option {', '.join(map(repr, unknown))}; "
+            f"its options: {', '.join(options) or 'none'}"
+        ) from e
+
+
+def _constructor(name: str, data_dir) -> Callable[..., TaskFamily]:
+    """The callable that builds family ``name`` from its keyword options."""
     from botorch_nap.tasks.synthetic import SYNTHETIC_NAMES, SyntheticFamily
 
     if name == "gp_prior":
         from botorch_nap.tasks.gp_prior import GPPriorFamily
 
-        return GPPriorFamily(**kw)
+        return GPPriorFamily
     if name in SYNTHETIC_NAMES:
-        return SyntheticFamily(name, **kw)
+        return functools.partial(SyntheticFamily, name)
     if name == "synthetic_mix":
         from botorch_nap.tasks.synthetic import SyntheticMixture
 
-        return SyntheticMixture(**kw)
+        return SyntheticMixture
     if name == "hpobench_xgb":
         from botorch_nap.tasks.pools import load_hpobench_xgb
 
-        return load_hpobench_xgb(data_dir, **kw)
+        return functools.partial(load_hpobench_xgb, data_dir)
     if name == "antibody":
         from botorch_nap.tasks.antibody import load_antibody
 
-        return load_antibody(data_dir, **kw)
+        return functools.partial(load_antibody, data_dir)
     if name == "eda":
         from botorch_nap.tasks.eda import load_eda
 
-        return load_eda(**kw)
+        return load_eda
     if name in YAHPO_NAMES:
         from botorch_nap.tasks.yahpo import YahpoFamily
 
-        return YahpoFamily(name, data_dir=data_dir, **kw)
+        return functools.partial(YahpoFamily, name, data_dir=data_dir)
     if os.sep in name or "/" in name or Path(name).is_dir():
         from botorch_nap.tasks.own_data import load_own_data
 
-        return load_own_data(name, **kw)
+        return functools.partial(load_own_data, name)
     raise KeyError(
         f"unknown task family {name!r}; known: {', '.join(family_names())}, "
         "or a path to a folder of your own data (see botorch_nap/tasks/OWN_DATA.md)"

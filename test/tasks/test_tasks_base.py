@@ -73,3 +73,15 @@ def test_missing_file_error_names_file_and_place(tmp_path, monkeypatch):
     msg = str(e.value)
     assert "hpobench_xgb/hpobench_xgb.npz" in msg and str(tmp_path) in msg
     assert "BOTORCH_NAP_DATA" in msg
+
+
+def test_a_family_option_it_does_not_have_is_named_with_the_ones_it_has():
+    from botorch_nap.tasks import get_family
+
+    with pytest.raises(ValueError, match=r"'branin' has no option 'bogus'; its options: dim"):
+        get_family("branin", bogus=1)
+    with pytest.raises(ValueError, match=r"'gp_prior' has no option 'dimm'.*lengthscale_range"):
+        get_family("gp_prior", dimm=3)
+    with pytest.raises(KeyError, match="unknown task family 'nope'"):
+        get_family("nope")
+    assert get_family("gp_prior", dim=4).space.dim == 4
