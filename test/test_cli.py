@@ -93,3 +93,16 @@ def test_demo_default_runs_on_the_shipped_models(capsys, tmp_path):
     assert "shipped 'synthetic'" in out and "'gp_prior'" in out
     assert default_models("levy") == ["gp_prior"]
     assert default_models("hartmann3") == ["synthetic", "gp_prior"]
+
+
+def test_benchmark_set_up_errors_are_one_line_before_any_run(capsys, tmp_path):
+    out = tmp_path / "r.json"
+    common = ["benchmark", "--split", "val", "--seeds", "1", "--steps", "1", "--no-progress"]
+    # A shipped checkpoint of other dims: refused up front, not once per (task, seed).
+    argv = [*common, "--family", "gp_prior", "--family-kw", "dim=9", "--methods", "nap:gp_prior"]
+    assert main([*argv, "--out", str(out)]) == 2
+    assert "nap:gp_prior: checkpoint" in capsys.readouterr().err and not out.exists()
+    # A family option the family does not have.
+    argv = [*common, "--family", "branin", "--family-kw", "bogus=1", "--methods", "random"]
+    assert main([*argv, "--out", str(out)]) == 2
+    assert "'branin' has no option 'bogus'" in capsys.readouterr().err and not out.exists()

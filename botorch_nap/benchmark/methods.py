@@ -180,6 +180,18 @@ def load_network_and_decisions(
     return net, decision_defaults(path)
 
 
+def check_method_fits(spec: str, space: SearchSpace) -> None:
+    """Raise ``ValueError`` when a network method's checkpoint does not fit ``space`` (its
+    dim or categorical dims): before any run, not once per (task, seed)."""
+    name, arg = parse_method(spec)
+    kind = {"nap": "nap", "np-ei": "np"}.get(name)
+    if kind is not None and arg:
+        try:
+            load_network_and_decisions(arg, kind, space)
+        except ValueError as e:
+            raise ValueError(f"{spec}: {e}") from e
+
+
 def portable_checkpoint(path: Path) -> str:
     """How a results file names a checkpoint without any path of this machine: a shipped
     model as ``shipped:<name>/<kind>``, others relative to the working directory (the usual

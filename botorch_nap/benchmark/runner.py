@@ -41,7 +41,12 @@ from tqdm.auto import tqdm
 
 from botorch_nap.baselines import NAP, NPEI, OptimizerSettings
 from botorch_nap.benchmark.loop import run_loop
-from botorch_nap.benchmark.methods import MethodContext, describe_method, make_proposer
+from botorch_nap.benchmark.methods import (
+    MethodContext,
+    check_method_fits,
+    describe_method,
+    make_proposer,
+)
 from botorch_nap.benchmark.metrics import count_repeats
 from botorch_nap.benchmark.results import (
     check_compatible,
@@ -297,6 +302,8 @@ def run_benchmark(
     cfg["task_ids"] = resolve_task_ids(family, config.split, config.task_ids)
     # Fails fast on an unknown method or a missing checkpoint; hashes each checkpoint once.
     described = {spec: describe_method(spec) for spec in config.methods}
+    for spec in config.methods:
+        check_method_fits(spec, family.space)  # a checkpoint of another dim: say so now
     if out.exists():
         results = load_results(out)
         stored = results["config"]

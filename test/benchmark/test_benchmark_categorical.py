@@ -58,14 +58,14 @@ def test_nap_and_mixed_gp_on_a_categorical_pool(tiny_net, tmp_path):
         # Every proposal is a pool row (codes stay codes), and none repeats.
         d = np.abs(X[:, None, :] - pool.numpy()[None]).sum(-1).min(-1)
         assert (d < 1e-9).all() and len({tuple(x) for x in X.tolist()}) == 7
-    # A network built for another space is refused with the reason.
+    # A network built for another space is refused with the reason, before any run.
     tiny_net(dim=4).save(tmp_path / "plain_net")
     bad = BenchmarkConfig(
         folder, [f"nap:{tmp_path / 'plain_net'}"], split="test", seeds=[0], n_init=4, steps=1
     )
-    out = run_benchmark(bad, tmp_path / "bad.json", progress=False)
-    (err,) = [f["error"] for f in out["failures"].values()]
-    assert "categorical dims" in err
+    with pytest.raises(ValueError, match="plain_net.*categorical dims"):
+        run_benchmark(bad, tmp_path / "bad.json", progress=False)
+    assert not (tmp_path / "bad.json").exists()
 
 
 def test_mixed_gp_needs_a_categorical_family(tmp_path):
