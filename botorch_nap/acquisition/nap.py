@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import torch
 from botorch.acquisition.acquisition import AcquisitionFunction
 from botorch.models.model import Model
-from botorch.utils.transforms import t_batch_mode_transform
 from torch import Tensor
 
 from botorch_nap.acquisition.compiled import call_compiled, nap_values
+from botorch_nap.acquisition.q_batch import single_point_transform
 from botorch_nap.acquisition.repeats import DEFAULT_REPEAT_RADIUS, log_novelty
 from botorch_nap.context import (
     HistoryContext,
@@ -204,7 +204,7 @@ class NAPAcquisition(AcquisitionFunction):
             state.encoding = state.known = None  # re-encoded on next use
         self._state(self._fast_dtype)
 
-    @t_batch_mode_transform(expected_q=1)
+    @single_point_transform()
     def forward(self, X: Tensor) -> Tensor:
         """Acquisition values of ``batch_shape x 1 x d`` candidates -> ``batch_shape``."""
         d = self.train_X.shape[-1]

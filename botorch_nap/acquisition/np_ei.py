@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import torch
 from botorch.acquisition.acquisition import AcquisitionFunction
-from botorch.utils.transforms import t_batch_mode_transform
 from torch import Tensor
 
 from botorch_nap.acquisition.compiled import call_compiled, np_ei_values
+from botorch_nap.acquisition.q_batch import single_point_transform
 from botorch_nap.acquisition.repeats import DEFAULT_REPEAT_RADIUS, log_novelty
 from botorch_nap.models.neural_process import NeuralProcessModel
 from botorch_nap.nn.bar_distribution import BarDistribution
@@ -108,7 +108,7 @@ class NPExpectedImprovement(AcquisitionFunction):
         )
         return cls.from_network(net, train_X, train_Y, bounds, **kwargs)
 
-    @t_batch_mode_transform(expected_q=1)
+    @single_point_transform()
     def forward(self, X: Tensor) -> Tensor:
         """``batch_shape x 1 x d`` -> ``batch_shape``."""
         if self.compile_gradients and torch.is_grad_enabled() and X.requires_grad:

@@ -2,10 +2,12 @@ r"""NeuralProcessModel: the network's bar head as a BoTorch ``Model``.
 
 The history is the context; ``posterior(X)`` is a ``BoundedRiemannPosterior`` whose
 borders are the bar borders mapped back to the **original y units**
-(``borders * std + mean`` of ``train_Y``), so its mean, variance and quantiles are the exact
-moments of the bars in the units the user gave. Any BoTorch acquisition that works from a
-posterior's mean/variance (``LogExpectedImprovement``, ``UpperConfidenceBound``) runs on it,
-as does ``botorch_community``'s exact ``DiscretizedExpectedImprovement``; NP-EI is
+(``borders * std + mean`` of ``train_Y``), so its mean and variance are the exact moments of
+the bars in the units the user gave, and ``icdf(p)`` (a float ``p``) their quantiles
+(``botorch_community``'s posterior leaves BoTorch's ``quantile`` unimplemented). Any BoTorch
+acquisition that works from a posterior's mean/variance (``LogExpectedImprovement``,
+``UpperConfidenceBound``) runs on it, as does ``botorch_community``'s exact
+``DiscretizedExpectedImprovement``; NP-EI is
 :class:`~botorch_nap.acquisition.np_ei.NPExpectedImprovement`.
 """
 

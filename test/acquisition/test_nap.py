@@ -371,6 +371,21 @@ def test_x_pending_constructor_argument_equals_set_x_pending(tiny_net):
     assert not torch.allclose(a(Xq), NAPAcquisition(tiny_net(), X, Y, BOUNDS)(Xq))
 
 
+@pytest.mark.parametrize("make", ["nap", "npei"])
+def test_a_joint_q_batch_is_refused_with_the_way_out(tiny_net, make):
+    from botorch_nap import NPExpectedImprovement
+
+    X, Y = _data()
+    cls = NAPAcquisition if make == "nap" else NPExpectedImprovement.from_network
+    acqf = cls(tiny_net(), X, Y, BOUNDS)
+    with pytest.raises(ValueError, match=r"one point at a time.*sequential=True"):
+        optimize_acqf(acqf, BOUNDS, q=2, num_restarts=2, raw_samples=16)
+    with pytest.raises(ValueError, match=r"shape \(3, 2, 2\) \(q = 2\)"):
+        acqf(torch.rand(3, 2, 2, dtype=torch.float64))
+    assert acqf(torch.rand(3, 1, 2, dtype=torch.float64)).shape == (3,)
+    assert acqf(torch.rand(1, 2, dtype=torch.float64)).shape == (1,)
+
+
 def test_variable_dim_network_serves_lower_dim_problems():
     from botorch_nap import NAPTransformer, NeuralProcessModel
     from botorch_nap.nn.transformer import NAPConfig
