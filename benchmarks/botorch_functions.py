@@ -32,7 +32,7 @@ from scipy.stats import wilcoxon
 
 from botorch_nap.baselines import GPEI, NAP, NPEI, OptimizerSettings, RandomSearch
 from botorch_nap.benchmark.loop import run_loop
-from botorch_nap.benchmark.methods import load_network_and_decisions
+from botorch_nap.benchmark.methods import describe_method, load_network_and_decisions
 from botorch_nap.tasks.base import SearchSpace
 
 #: name -> the function (maximised: BoTorch's ``negate=True``).
@@ -176,11 +176,15 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--seeds must be >= 1 and --steps >= 2")
     torch.set_num_threads(args.threads)
     out = Path(args.out)
-    results = json.loads(out.read_text()) if out.exists() else {}
-    if results and results.get("_protocol") != {"model": args.model, "steps": args.steps}:
-        ap.error(f"{out} holds runs of another model or --steps; pick another --out")
-    results["_protocol"] = {"model": args.model, "steps": args.steps}
-    runs = {k: v for k, v in results.items() if not k.startswith("_")}
+    protocol = {"model": args.model, "steps": args.steps, "n_init": N_INIT}
+    # What made the network rows (checkpoint, weights' sha256, decision settings), as
+    # `botorch-nap benchmark` records it: a re-shipped model's stale rows are caught.
+    methods = {m: describe_method(f"{m}:{args.model}") for m in ("nap", "np-ei")}
+    doc = json.loads(out.read_text()) if out.exists() else {"runs": {}}
+    if doc["runs"] and (doc.get("protocol"), doc.get("methods")) != (protocol, methods):
+        ap.error(f"{out} holds runs of another model, weights or --steps; pick another --out")
+    doc.update(protocol=protocol, methods=methods)
+    runs = doc["runs"]
     todo = [
         (n, m, s)
         for n in names
@@ -193,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     for n, m, s in tqdm(todo, desc="runs", disable=not todo):
         runs[f"{n}|{m}|{s}"] = run_one(n, m, args.model, s, args.steps)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps({"_protocol": results["_protocol"], **runs}))
+        out.write_text(json.dumps(doc))
     print(f"model {args.model}: {N_INIT} initial points + {args.steps} steps, regret normalised")
     print("\n".join(summarise(runs, names, args.steps)))
     png = out.with_suffix(".png")

@@ -13,8 +13,11 @@ def test_a_tiny_run_resumes_and_reports(tmp_path, capsys):
     out = tmp_path / "bf.json"
     argv = ["--functions", "sixhump2", "--seeds", "2", "--steps", "2", "--out", str(out)]
     assert mod.main(argv) == 0
-    runs = json.loads(out.read_text())
-    assert runs.pop("_protocol") == {"model": "gp_prior", "steps": 2}
+    doc = json.loads(out.read_text())
+    assert doc["protocol"] == {"model": "gp_prior", "steps": 2, "n_init": mod.N_INIT}
+    assert doc["methods"]["nap"]["checkpoint"] == "shipped:gp_prior/nap"
+    assert doc["methods"]["np-ei"]["decisions"]  # gp_prior's shipped decision settings
+    runs = doc["runs"]
     assert sorted(runs) == sorted(f"sixhump2|{m}|{s}" for m in mod.METHODS for s in (0, 1))
     for run in runs.values():
         r = np.asarray(run["regret"])
