@@ -27,7 +27,7 @@ from torch import Tensor
 
 from botorch_nap.acquisition.repeats import log_novelty
 from botorch_nap.nn.bar_distribution import log_expected_improvement
-from botorch_nap.nn.transformer import HistoryEncoding, NAPTransformer
+from botorch_nap.nn.transformer import GradientPlan, HistoryEncoding, NAPTransformer
 
 #: The compiled form of each function run through :func:`call_compiled`.
 _COMPILED: dict[Callable, Callable] = {}
@@ -42,11 +42,13 @@ def nap_values(
     known: Tensor,
     radius: float,
     run_mlp: bool,
+    plan: GradientPlan | None = None,
 ) -> Tensor:
     """NAP's acquisition values (repeat guard included) of ``m x d`` unit-cube points ``U``
     -> ``m``, for a one-history, padding-free ``encoding``; traceable as one graph, with no
-    loop or branch on ``m`` or the history's size."""
-    acq = network.query_acquisition(encoding, U.unsqueeze(0), run_mlp)[0]
+    loop or branch on ``m`` or the history's size. ``plan``: the encoding's
+    :meth:`~NAPTransformer.gradient_plan`, for the eager gradient path."""
+    acq = network.query_acquisition(encoding, U.unsqueeze(0), run_mlp, plan)[0]
     return acq + log_novelty(U, known, radius, chunk_size=None)
 
 
@@ -58,11 +60,13 @@ def np_ei_values(
     best_f: Tensor,
     known: Tensor,
     radius: float,
+    plan: GradientPlan | None = None,
 ) -> Tensor:
     """NP-EI's values (:class:`~botorch_nap.acquisition.np_ei.NPExpectedImprovement`: log EI
     over ``best_f`` of the bar posterior with ``borders`` in y units, repeat guard included)
-    of ``m x d`` unit-cube points ``U`` -> ``m``; traceable as :func:`nap_values`."""
-    logits = network.query_bar_logits(encoding, U.unsqueeze(0))[0]
+    of ``m x d`` unit-cube points ``U`` -> ``m``; traceable as :func:`nap_values`, ``plan``
+    as there."""
+    logits = network.query_bar_logits(encoding, U.unsqueeze(0), plan)[0]
     # As the model's posterior hands them over: probabilities, then their clamped logs.
     log_p = torch.softmax(logits, -1).clamp_min(1e-300).log()
     log_ei = log_expected_improvement(borders, log_p, best_f, skip_below=False)

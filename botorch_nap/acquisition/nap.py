@@ -36,7 +36,7 @@ from botorch_nap.context import (
     inference_copy,
     validate_training_data,
 )
-from botorch_nap.nn.transformer import HistoryEncoding, NAPTransformer
+from botorch_nap.nn.transformer import GradientPlan, HistoryEncoding, NAPTransformer
 from botorch_nap.normalization import to_unit_cube
 
 
@@ -201,7 +201,7 @@ class NAPAcquisition(AcquisitionFunction):
             if not torch.isfinite(self.X_pending).all():
                 raise ValueError("X_pending contains NaN or inf")
         for state in self._states.values():
-            state.encoding = state.known = None  # re-encoded on next use
+            state.encoding = state.known = state.plan = None  # re-encoded on next use
         self._state(self._fast_dtype)
 
     @single_point_transform()
@@ -216,18 +216,18 @@ class NAPAcquisition(AcquisitionFunction):
         grad = torch.is_grad_enabled() and X.requires_grad
         state = self._state(self._grad_dtype if grad else self._fast_dtype)
         U = to_unit_cube(X.reshape(1, -1, d), self.bounds).to(state.network.dtype)
-        if grad and self.compile_gradients and bool(state.encoding.mask.all()):
+        if grad and bool(state.encoding.mask.all()):
+            # Points that backpropagate (the polish's few restarts): one chunk, through
+            # torch.compile or the encoding's gradient plan (fewer operations per pass).
             if state.run_mlp is None:
                 state.run_mlp = state.network.has_trained_head()
-            acq = call_compiled(
-                nap_values,
-                U[0],
-                state.network,
-                state.encoding,
-                state.known,
-                self.repeat_radius,
-                state.run_mlp,
-            )
+            args = (state.network, state.encoding, state.known, self.repeat_radius)
+            if self.compile_gradients:
+                acq = call_compiled(nap_values, U[0], *args, state.run_mlp)
+            else:
+                if state.plan is None:
+                    state.plan = state.network.gradient_plan(state.encoding)
+                acq = nap_values(U[0], *args, state.run_mlp, state.plan)
             return acq.reshape(batch_shape).to(X.dtype)
         out = state.network.score(state.encoding, U, self.chunk_size, return_logits=False)
         acq = out.acq[0] + log_novelty(U[0], state.known, self.repeat_radius, self.chunk_size)
@@ -242,6 +242,8 @@ class _State:
     context: HistoryContext
     encoding: HistoryEncoding | None = None
     known: Tensor | None = None
-    #: Whether the compiled gradient path runs the acquisition MLP (the network copy is
-    #: frozen, so: whether its head was trained); decided on first use.
+    #: Whether the gradient path runs the acquisition MLP (the network copy is frozen, so:
+    #: whether its head was trained); decided on first use.
     run_mlp: bool | None = None
+    #: The encoding's gradient plan (eager gradient path), built on first use.
+    plan: GradientPlan | None = None

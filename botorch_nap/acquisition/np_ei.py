@@ -19,7 +19,7 @@ from botorch_nap.acquisition.q_batch import single_point_transform
 from botorch_nap.acquisition.repeats import DEFAULT_REPEAT_RADIUS, log_novelty
 from botorch_nap.models.neural_process import NeuralProcessModel
 from botorch_nap.nn.bar_distribution import BarDistribution
-from botorch_nap.nn.transformer import NAPTransformer
+from botorch_nap.nn.transformer import GradientPlan, HistoryEncoding, NAPTransformer
 from botorch_nap.normalization import to_unit_cube
 
 
@@ -58,6 +58,8 @@ class NPExpectedImprovement(AcquisitionFunction):
         super().__init__(model=model)
         # Not ``self.compile``: that would hide ``nn.Module.compile``.
         self.compile_gradients = bool(compile)
+        #: (encoding, its gradient plan), for the eager gradient path.
+        self._plan: tuple[HistoryEncoding, GradientPlan] | None = None
         if repeat_radius < 0:
             raise ValueError(f"repeat_radius must be >= 0, got {repeat_radius}")
         self.repeat_radius = float(repeat_radius)
@@ -111,8 +113,8 @@ class NPExpectedImprovement(AcquisitionFunction):
     @single_point_transform()
     def forward(self, X: Tensor) -> Tensor:
         """``batch_shape x 1 x d`` -> ``batch_shape``."""
-        if self.compile_gradients and torch.is_grad_enabled() and X.requires_grad:
-            log_ei = self._compiled_log_ei(X)
+        if torch.is_grad_enabled() and X.requires_grad:
+            log_ei = self._gradient_log_ei(X)
             if log_ei is not None:
                 return log_ei if self.log else log_ei.exp()
         post = self.model.posterior(X, pending_X=self.X_pending, negate_train_ys=not self.maximize)
@@ -122,19 +124,28 @@ class NPExpectedImprovement(AcquisitionFunction):
         log_ei = bar.log_expected_improvement(logits, f) + self._log_novelty(X)
         return log_ei if self.log else log_ei.exp()
 
-    def _compiled_log_ei(self, X: Tensor) -> Tensor | None:
-        """:meth:`forward`'s log EI through :func:`~botorch_nap.acquisition.compiled.
-        np_ei_values` (the model's posterior and this class's EI, one compiled graph), or
-        None where that path does not apply (the network in another dtype than ``X``)."""
+    def _gradient_log_ei(self, X: Tensor) -> Tensor | None:
+        """:meth:`forward`'s log EI for points that backpropagate, through
+        :func:`~botorch_nap.acquisition.compiled.np_ei_values` (the model's posterior and this
+        class's EI in one piece): compiled with ``compile=True``, else eagerly with the
+        encoding's gradient plan (fewer operations per pass). None where that path does not
+        apply (the network in another dtype than ``X``, a batch of histories)."""
         if self.model.network.dtype != X.dtype:
             return None
         pending = self.X_pending if self.X_pending is not None and self.X_pending.numel() else None
         enc, U, borders, _ = self.model.query_inputs(X, pending, not self.maximize)
-        if not bool(enc.mask.all()):
+        if enc.mask.shape[0] != 1 or not bool(enc.mask.all()):
             return None
         f = self.best_f.to(X) if self.maximize else -self.best_f.to(X)
-        net, known = self.model.network, self._known_U.to(X)
-        log_ei = call_compiled(np_ei_values, U, net, enc, borders, f, known, self.repeat_radius)
+        args = (self.model.network, enc, borders, f, self._known_U.to(X), self.repeat_radius)
+        if self.compile_gradients:
+            log_ei = call_compiled(np_ei_values, U, *args)
+        else:
+            # The model keeps its encoding while the history stays (no pending points): so
+            # does the plan, checked by identity.
+            if self._plan is None or self._plan[0] is not enc:
+                self._plan = (enc, self.model.network.gradient_plan(enc))
+            log_ei = np_ei_values(U, *args, self._plan[1])
         return log_ei.reshape(X.shape[:-2])
 
     def set_X_pending(self, X_pending: Tensor | None = None) -> None:

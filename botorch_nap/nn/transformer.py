@@ -232,6 +232,23 @@ class HistoryEncoding(NamedTuple):
     pos_scale: Tensor | None = None
 
 
+class GradientPlan(NamedTuple):
+    """A one-history, padding-free :class:`HistoryEncoding` laid out for queries that
+    backpropagate (:meth:`NAPTransformer.gradient_plan`), per layer:
+
+    keys: ``heads x k x n``, the history's keys transposed with the attention scale folded
+    in, and with the distance bias the history's encoded inputs times ``2 w`` below them
+    (``k = d_head + input_width``); offsets: ``heads x 1 x n``, the bias's ``-w |x_j|^2``
+    (None without it); values: ``heads x n x d_head``; self_weights: ``heads x 1``, the
+    bias's ``w`` (None without it).
+    """
+
+    keys: list[Tensor]
+    offsets: list[Tensor | None]
+    values: list[Tensor]
+    self_weights: list[Tensor | None]
+
+
 class QueryScores(NamedTuple):
     """bar_logits: ``b x m x B`` (None when not requested); acq: ``b x m``."""
 
@@ -398,6 +415,39 @@ class Block(nn.Module):
         denom = e_hist.sum(-1, keepdim=True) + e_self
         attn = (torch.matmul(e_hist, v_hist) + e_self * v_self) / denom
         return self._residual(z, self._unfold(attn))
+
+    def query_planned(
+        self,
+        z: Tensor,
+        keys: Tensor,
+        offset: Tensor | None,
+        values: Tensor,
+        self_weight: Tensor | None,
+        pos: Tensor | None,
+        pos_sq: Tensor | None,
+    ) -> Tensor:
+        """:meth:`query` for ``m x d`` tokens of one padding-free history, from a layer of a
+        :class:`GradientPlan`: the same values in about a third of the tensor operations
+        (each of which costs its overhead twice when a few points backpropagate: the
+        L-BFGS-B polish). ``pos``: ``heads x m x input_width`` encoded inputs and
+        ``pos_sq``: ``m`` their squared norms (the distance bias), or None.
+        """
+        m = z.shape[0]
+        qkv = self.qkv(self.ln1(z)).view(m, 3, self.n_heads, self.d_head)
+        q, k, v = qkv.permute(1, 2, 0, 3).unbind(0)  # each heads x m x d_head
+        scale = 1.0 / math.sqrt(self.d_head)
+        if offset is None:
+            s_hist = torch.matmul(q, keys)  # heads x m x n
+            s_self = (q * k).sum(-1) * scale  # heads x m
+        else:
+            # q' . k' of fold_distance, whose self term reduces to scale q.k + w |x|^2.
+            s_hist = torch.baddbmm(offset, torch.cat([q, pos], -1), keys)
+            s_self = torch.add(self_weight * pos_sq, (q * k).sum(-1), alpha=scale)
+        n = values.shape[-2]
+        p = torch.softmax(torch.cat([s_hist, s_self.unsqueeze(-1)], -1), -1)
+        attn = torch.baddbmm(p[..., n:] * v, p[..., :n], values)  # heads x m x d_head
+        z = z + self.proj(attn.transpose(0, 1).reshape(m, self.n_heads * self.d_head))
+        return z + self.ff(self.ln2(z))
 
 
 class NAPTransformer(nn.Module):
@@ -670,34 +720,93 @@ class NAPTransformer(nn.Module):
         return logits, self.acquisition(z, logits, enc.incumbent, enc.t_frac)
 
     def _query_chunk(
-        self, enc: HistoryEncoding, qx: Tensor, mask: Tensor | None
+        self,
+        enc: HistoryEncoding,
+        qx: Tensor,
+        mask: Tensor | None,
+        plan: GradientPlan | None = None,
     ) -> tuple[Tensor, Tensor]:
         z = self.embed_x(qx)
         pos = self.encode_inputs(qx) if self.config.distance_bias else None
         if enc.pos_scale is not None:
             pos = pos * enc.pos_scale.unsqueeze(1)
+        if plan is not None:
+            return self._query_planned(plan, z, pos)
         for i, (block, k, v) in enumerate(zip(self.blocks, enc.keys, enc.values)):
             w = None if pos is None else self.distance_weights(i)
             z = block.query(z, k, v, mask, pos, w)
         z = self.ln_f(z)
         return z, self.bar_head(z)
 
-    def query_acquisition(self, enc: HistoryEncoding, query_x: Tensor, run_mlp: bool) -> Tensor:
+    def gradient_plan(self, enc: HistoryEncoding) -> GradientPlan:
+        """``enc`` (one history, no padding) laid out for :meth:`query_acquisition` and
+        :meth:`query_bar_logits` of points that backpropagate: built once per history, it
+        makes each forward + backward pass through a few points about 1.5x faster (fewer
+        tensor operations; the same values to rounding)."""
+        if enc.mask.shape[0] != 1 or not bool(enc.mask.all()):
+            raise ValueError("a gradient plan needs one history without padding")
+        scale = 1.0 / math.sqrt(self.config.d_model // self.config.n_heads)
+        keys, offsets, values, self_weights = [], [], [], []
+        with torch.no_grad():
+            for i, (block, k, v) in enumerate(zip(self.blocks, enc.keys, enc.values)):
+                k, v = k[0], v[0]  # heads x n x width
+                dh = block.d_head
+                values.append(v[..., :dh].contiguous())
+                if not self.config.distance_bias:
+                    keys.append((k * scale).transpose(-1, -2).contiguous())
+                    offsets.append(None)
+                    self_weights.append(None)
+                    continue
+                # fold_distance's k' = [k, x, |x|^2] and q' = [q, 2 w x / s, -w / s], with
+                # the scale s moved onto the keys' side.
+                w = self.distance_weights(i).to(k.dtype).view(-1, 1, 1)
+                folded = torch.cat([k[..., :dh] * scale, 2 * w * k[..., dh:-1]], -1)
+                keys.append(folded.transpose(-1, -2).contiguous())
+                offsets.append((-w * k[..., -1:]).transpose(-1, -2).contiguous())
+                self_weights.append(w.view(-1, 1))
+        return GradientPlan(keys, offsets, values, self_weights)
+
+    def _query_planned(
+        self, plan: GradientPlan, z: Tensor, pos: Tensor | None
+    ) -> tuple[Tensor, Tensor]:
+        """:meth:`_query_chunk`'s blocks, final norm and bar head from a plan: ``z`` and
+        ``pos`` are ``1 x m x ...``."""
+        z = z[0]
+        pos_sq = None
+        if pos is not None:
+            pos, pos_sq = pos[0], pos[0].square().sum(-1)
+            pos = pos.expand(self.config.n_heads, *pos.shape)
+        for block, k, off, v, w in zip(self.blocks, *plan):
+            z = block.query_planned(z, k, off, v, w, pos, pos_sq)
+        z = self.ln_f(z).unsqueeze(0)
+        return z, self.bar_head(z)
+
+    def query_acquisition(
+        self,
+        enc: HistoryEncoding,
+        query_x: Tensor,
+        run_mlp: bool,
+        plan: GradientPlan | None = None,
+    ) -> Tensor:
         """Acquisition values of ``b x m x d`` queries against a padding-free history ->
         ``b x m``: :meth:`score`'s ``acq`` in one chunk, with no data-dependent branch or
         shape, so that ``torch.compile`` captures it as one graph (forward and backward).
         The caller decides ``run_mlp`` (:meth:`has_trained_head`, or True where the MLP's
-        gradient is needed) and checks that ``enc.mask`` is all True.
+        gradient is needed) and checks that ``enc.mask`` is all True. ``plan``:
+        :meth:`gradient_plan` of ``enc`` (``b = 1``), for points that backpropagate eagerly.
         """
         query_x = self._check_x(query_x, "query_x").to(self.dtype)
-        z, logits = self._query_chunk(enc, query_x, None)
+        z, logits = self._query_chunk(enc, query_x, None, plan)
         return self.acquisition(z, logits, enc.incumbent, enc.t_frac, run_mlp, traceable=True)
 
-    def query_bar_logits(self, enc: HistoryEncoding, query_x: Tensor) -> Tensor:
+    def query_bar_logits(
+        self, enc: HistoryEncoding, query_x: Tensor, plan: GradientPlan | None = None
+    ) -> Tensor:
         """Bar logits (``b x m x B``) of ``b x m x d`` queries against a padding-free history,
-        in one chunk and traceable as :meth:`query_acquisition` (NP-EI's compiled path)."""
+        in one chunk and traceable as :meth:`query_acquisition` (NP-EI's compiled path);
+        ``plan`` as there."""
         query_x = self._check_x(query_x, "query_x").to(self.dtype)
-        return self._query_chunk(enc, query_x, None)[1]
+        return self._query_chunk(enc, query_x, None, plan)[1]
 
     def query_features(
         self, enc: HistoryEncoding, query_x: Tensor, chunk_size: int | None = 4096

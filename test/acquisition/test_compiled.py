@@ -117,7 +117,9 @@ def test_a_failed_compile_warns_once_and_computes_eagerly():
         with pytest.warns(RuntimeWarning, match="no C.. compiler found"):
             v1, g1 = _value_and_grad(fast, X)
         v0, g0 = _value_and_grad(NAPAcquisition(net, train_X, train_Y, BOUNDS), X)
-        assert torch.equal(v1, v0) and torch.equal(g1, g0)
+        # (The default eager path goes through the gradient plan: equal to rounding.)
+        torch.testing.assert_close(v1, v0, rtol=1e-12, atol=1e-14)
+        torch.testing.assert_close(g1, g0, rtol=1e-12, atol=1e-14)
         assert compiled._FAILED.startswith("RuntimeError: no C++ compiler found")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -153,7 +155,7 @@ def test_np_ei_compiled_gradient_path_matches_eager(maximize):
     f32 = NPExpectedImprovement.from_network(
         net, train_X, train_Y, BOUNDS, dtype=torch.float32, compile=True
     )
-    assert f32._compiled_log_ei(X) is None
+    assert f32._gradient_log_ei(X) is None
 
 
 def test_a_genuine_error_is_raised_as_it_is_and_compiling_stays_on():

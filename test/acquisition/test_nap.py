@@ -386,6 +386,51 @@ def test_a_joint_q_batch_is_refused_with_the_way_out(tiny_net, make):
     assert acqf(torch.rand(1, 2, dtype=torch.float64)).shape == (1,)
 
 
+def test_the_gradient_path_uses_a_plan_of_the_current_history(tiny_net):
+    X, Y = _data()
+    acqf = NAPAcquisition(tiny_net(), X, Y, BOUNDS)
+    Xq = BOUNDS[0] + torch.rand(6, 1, 2, dtype=torch.float64) * (BOUNDS[1] - BOUNDS[0])
+
+    def with_grad():
+        Xr = Xq.clone().requires_grad_(True)
+        return acqf(Xr), Xr
+
+    v, _ = with_grad()
+    state = acqf._state(torch.float64)
+    assert state.plan is not None
+    with torch.no_grad():  # the float32 scoring path: the same values, to float32 rounding
+        torch.testing.assert_close(acqf(Xq), v.detach(), rtol=1e-4, atol=1e-4)
+    # Pending points change the history: the plan is rebuilt, and so are the values.
+    acqf.set_X_pending(Xq[0])
+    assert state.plan is None
+    v2, Xr = with_grad()
+    assert state.plan is not None and not torch.allclose(v2, v)
+    with torch.no_grad():
+        torch.testing.assert_close(acqf(Xq), v2.detach(), rtol=1e-4, atol=1e-4)
+    (g,) = torch.autograd.grad(v2.sum(), Xr)
+    assert torch.isfinite(g).all() and g.abs().sum() > 0
+
+
+@pytest.mark.parametrize("maximize", [True, False])
+def test_np_ei_gradient_path_equals_its_posterior_path(tiny_net, maximize):
+    # With gradients NP-EI goes through np_ei_values and the encoding's gradient plan;
+    # without, through the model's posterior: the same values, with and without pending
+    # points.
+    from botorch_nap import NPExpectedImprovement
+
+    X, Y = _data()
+    acqf = NPExpectedImprovement.from_network(tiny_net(), X, Y, BOUNDS, maximize=maximize)
+    Xq = BOUNDS[0] + torch.rand(5, 1, 2, dtype=torch.float64) * (BOUNDS[1] - BOUNDS[0])
+    for pending in (None, Xq[0] * 0.9 + 0.1):
+        acqf.set_X_pending(pending)
+        Xr = Xq.clone().requires_grad_(True)
+        value = acqf(Xr)
+        (grad,) = torch.autograd.grad(value.sum(), Xr)
+        with torch.no_grad():
+            torch.testing.assert_close(value.detach(), acqf(Xq), rtol=1e-10, atol=1e-10)
+        assert acqf._plan is not None and torch.isfinite(grad).all()
+
+
 def test_variable_dim_network_serves_lower_dim_problems():
     from botorch_nap import NAPTransformer, NeuralProcessModel
     from botorch_nap.nn.transformer import NAPConfig

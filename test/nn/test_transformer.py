@@ -217,6 +217,44 @@ def test_paper_size_reachable_by_config():
     assert 10e6 < n < 25e6
 
 
+@VARIANTS
+def test_gradient_plan_gives_the_query_paths_values_and_gradients(variant):
+    net = _net(**variant)
+    hx, hy, qx = _data(b=1, m=5)
+    enc = net.encode_history(hx, hy)
+    plan = net.gradient_plan(enc)
+    for run_mlp in (False, True):
+        U = qx.clone().requires_grad_(True)
+        ref = net.query_acquisition(enc, U, run_mlp)
+        (g_ref,) = torch.autograd.grad(ref.sum(), U)
+        U = qx.clone().requires_grad_(True)
+        got = net.query_acquisition(enc, U, run_mlp, plan)
+        (g_got,) = torch.autograd.grad(got.sum(), U)
+        torch.testing.assert_close(got, ref, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(g_got, g_ref, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(
+        net.query_bar_logits(enc, qx, plan), net.query_bar_logits(enc, qx), rtol=1e-12, atol=1e-12
+    )
+    # And against score()'s chunked, masked-or-fused paths: one query's value.
+    torch.testing.assert_close(
+        net.query_acquisition(enc, qx[:, :1], True, plan),
+        net.score(enc, qx[:, :1]).acq,
+        rtol=1e-12,
+        atol=1e-12,
+    )
+
+
+def test_gradient_plan_needs_one_history_without_padding():
+    net = _net(distance_bias=True)
+    hx, hy, _ = _data(b=2)
+    with pytest.raises(ValueError, match="one history without padding"):
+        net.gradient_plan(net.encode_history(hx, hy))
+    mask = torch.ones(1, hx.shape[1], dtype=torch.bool)
+    mask[0, -1] = False
+    with pytest.raises(ValueError, match="one history without padding"):
+        net.gradient_plan(net.encode_history(hx[:1], hy[:1], mask))
+
+
 def test_save_load_roundtrip_and_errors(tmp_path):
     net = _net(dtype=torch.float32)
     net.save(tmp_path / "ck", meta={"family": "test"})
