@@ -427,7 +427,7 @@ class Block(nn.Module):
         pos_sq: Tensor | None,
     ) -> Tensor:
         """:meth:`query` for ``m x d`` tokens of one padding-free history, from a layer of a
-        :class:`GradientPlan`: the same values in about a third of the tensor operations
+        :class:`GradientPlan`: the same values in about half the tensor operations
         (each of which costs its overhead twice when a few points backpropagate: the
         L-BFGS-B polish). ``pos``: ``heads x m x input_width`` encoded inputs and
         ``pos_sq``: ``m`` their squared norms (the distance bias), or None.
@@ -731,6 +731,8 @@ class NAPTransformer(nn.Module):
         if enc.pos_scale is not None:
             pos = pos * enc.pos_scale.unsqueeze(1)
         if plan is not None:
+            if qx.shape[0] != 1:
+                raise ValueError(f"a gradient plan serves one history, got {qx.shape[0]}")
             return self._query_planned(plan, z, pos)
         for i, (block, k, v) in enumerate(zip(self.blocks, enc.keys, enc.values)):
             w = None if pos is None else self.distance_weights(i)
@@ -745,6 +747,8 @@ class NAPTransformer(nn.Module):
         tensor operations; the same values to rounding)."""
         if enc.mask.shape[0] != 1 or not bool(enc.mask.all()):
             raise ValueError("a gradient plan needs one history without padding")
+        if self.training and self.config.dropout > 0:
+            raise ValueError("a gradient plan has no dropout: use the network in eval mode")
         scale = 1.0 / math.sqrt(self.config.d_model // self.config.n_heads)
         keys, offsets, values, self_weights = [], [], [], []
         with torch.no_grad():

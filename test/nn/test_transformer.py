@@ -253,6 +253,11 @@ def test_gradient_plan_needs_one_history_without_padding():
     mask[0, -1] = False
     with pytest.raises(ValueError, match="one history without padding"):
         net.gradient_plan(net.encode_history(hx[:1], hy[:1], mask))
+    enc = net.encode_history(hx[:1], hy[:1])
+    with pytest.raises(ValueError, match="serves one history, got 2"):
+        net.query_bar_logits(
+            enc, torch.rand(2, 3, hx.shape[-1], dtype=hx.dtype), net.gradient_plan(enc)
+        )
 
 
 def test_save_load_roundtrip_and_errors(tmp_path):
