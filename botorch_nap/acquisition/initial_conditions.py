@@ -101,7 +101,8 @@ def gen_initial_conditions_near_incumbent(
     :func:`sample_near_incumbent` with ``acq_function`` (without gradients) and picks the
     starts among them as BoTorch's default initialiser does (``initialize_q_batch``).
     ``maximize``: whether the best point is the largest ``train_Y``; by default the
-    acquisition's own ``maximize`` (True where it has none).
+    acquisition's own ``maximize``, True where it has none (a wrapper such as BoTorch's
+    ``FixedFeatureAcquisitionFunction`` around a minimising acquisition: pass it then).
 
     Example:
         >>> acqf = NAPAcquisition.from_pretrained("gp_prior", train_X, train_Y, bounds)

@@ -744,11 +744,18 @@ class NAPTransformer(nn.Module):
         """``enc`` (one history, no padding) laid out for :meth:`query_acquisition` and
         :meth:`query_bar_logits` of points that backpropagate: built once per history, it
         makes each forward + backward pass through a few points about 1.5x faster (fewer
-        tensor operations; the same values to rounding)."""
+        tensor operations; the same values to rounding). For a frozen network in eval mode
+        (gradients reach the points, not the parameters), as the acquisitions hold it."""
         if enc.mask.shape[0] != 1 or not bool(enc.mask.all()):
             raise ValueError("a gradient plan needs one history without padding")
-        if self.training and self.config.dropout > 0:
-            raise ValueError("a gradient plan has no dropout: use the network in eval mode")
+        if self.training or any(p.requires_grad for p in self.parameters()):
+            # The plan holds the history's side detached: no gradient would reach the
+            # parameters through it, and it has no dropout.
+            raise ValueError(
+                "a gradient plan is for a frozen network in eval mode (its history side "
+                "carries no gradient to the parameters): use inference_copy(), or .eval() "
+                "and requires_grad_(False)"
+            )
         scale = 1.0 / math.sqrt(self.config.d_model // self.config.n_heads)
         keys, offsets, values, self_weights = [], [], [], []
         with torch.no_grad():

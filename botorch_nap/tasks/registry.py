@@ -111,9 +111,16 @@ def _build(name: str, data_dir, **kw) -> TaskFamily:
         if "unexpected keyword argument" not in str(e):
             raise
         params = inspect.signature(build).parameters.values()
-        options = [p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        if any(p.kind == p.VAR_KEYWORD for p in params):
+            # Options passed through to another function: its message names the one.
+            raise ValueError(f"task family {name!r}: {e}") from e
+        options = [
+            p.name
+            for p in params
+            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "data_dir"
+        ]
         unknown = sorted(set(kw) - set(options))
-        if not unknown or any(p.kind == p.VAR_KEYWORD for p in params):
+        if not unknown:
             raise  # raised further in, not by a foreign option: as it is
         raise ValueError(
             f"task family {name!r} has no option {', '.join(map(repr, unknown))}; "

@@ -219,7 +219,7 @@ def test_paper_size_reachable_by_config():
 
 @VARIANTS
 def test_gradient_plan_gives_the_query_paths_values_and_gradients(variant):
-    net = _net(**variant)
+    net = _net(**variant).requires_grad_(False)  # frozen, as the acquisitions hold it
     hx, hy, qx = _data(b=1, m=5)
     enc = net.encode_history(hx, hy)
     plan = net.gradient_plan(enc)
@@ -244,8 +244,16 @@ def test_gradient_plan_gives_the_query_paths_values_and_gradients(variant):
     )
 
 
-def test_gradient_plan_needs_one_history_without_padding():
+def test_gradient_plan_needs_one_history_without_padding_and_a_frozen_network():
     net = _net(distance_bias=True)
+    hx, hy, _ = _data(b=1)
+    # Its history side is detached: no gradient would reach the parameters through it.
+    with pytest.raises(ValueError, match="frozen network in eval mode"):
+        net.gradient_plan(net.encode_history(hx, hy))
+    net.requires_grad_(False).train()
+    with pytest.raises(ValueError, match="frozen network in eval mode"):
+        net.gradient_plan(net.encode_history(hx, hy))
+    net.eval()
     hx, hy, _ = _data(b=2)
     with pytest.raises(ValueError, match="one history without padding"):
         net.gradient_plan(net.encode_history(hx, hy))

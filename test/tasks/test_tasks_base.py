@@ -82,6 +82,9 @@ def test_a_family_option_it_does_not_have_is_named_with_the_ones_it_has():
         get_family("branin", bogus=1)
     with pytest.raises(ValueError, match=r"'gp_prior' has no option 'dimm'.*lengthscale_range"):
         get_family("gp_prior", dimm=3)
+    # A family whose options pass through to another function: still a ValueError.
+    with pytest.raises(ValueError, match=r"'synthetic_mix'.*'bogus'"):
+        get_family("synthetic_mix", bogus=1)
     with pytest.raises(KeyError, match="unknown task family 'nope'"):
         get_family("nope")
     assert get_family("gp_prior", dim=4).space.dim == 4
