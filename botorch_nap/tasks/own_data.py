@@ -52,6 +52,67 @@ from botorch_nap.tasks.pools import PoolFamily
 
 SPACE_FILE = "space.json"
 
+#: What ``space.json`` may hold, at the top and per parameter: anything else is a typo or
+#: another library's format, which would otherwise be ignored without a word.
+SPACE_KEYS = ("name", "objective", "minimize", "parameters", "split")
+PARAMETER_KEYS = ("name", "type", "lower", "upper", "log", "choices")
+#: Keys of other formats that mean something here under another name.
+KEY_HINTS = {
+    "maximize": 'use "minimize": false (the default) or true',
+    "bounds": 'give "lower" and "upper" per parameter (omit both to take them from the data)',
+    "values": 'give a categorical parameter\'s "choices"',
+    "parameter_type": 'use "type": "float", "int" or "categorical"',
+    "log_scale": 'use "log": true',
+}
+#: Given bounds that leave out more than this share of a parameter's values are a mistake,
+#: not a few stray rows to clip.
+MAX_OUTSIDE_SHARE = 0.5
+
+
+def _unknown(keys, allowed: tuple[str, ...], where: str) -> None:
+    extra = [k for k in keys if k not in allowed]
+    if extra:
+        hints = "; ".join(f"{k!r}: {KEY_HINTS[k]}" for k in extra if k in KEY_HINTS)
+        raise ValueError(
+            f"{where}: unknown key(s) {extra} (allowed: {list(allowed)})"
+            + (f"; {hints}" if hints else "")
+        )
+
+
+def _check_space(spec, spec_path: Path) -> None:
+    """``ValueError`` naming the problem where ``space.json`` is not what this module reads:
+    unknown keys, strings where JSON booleans belong, parameters without a name or type."""
+    if not isinstance(spec, dict):
+        raise ValueError(f"{spec_path}: expected a JSON object, got {type(spec).__name__}")
+    _unknown(spec, SPACE_KEYS, str(spec_path))
+    if "minimize" in spec and not isinstance(spec["minimize"], bool):
+        raise ValueError(
+            f'{spec_path}: "minimize" must be the JSON boolean true or false, got '
+            f"{spec['minimize']!r}"
+        )
+    params = spec.get("parameters")
+    if not isinstance(params, list) or not params:
+        raise ValueError(f'{spec_path}: "parameters" must be a non-empty list')
+    for i, p in enumerate(params):
+        if not isinstance(p, dict) or "name" not in p:
+            raise ValueError(f'{spec_path}: parameter {i} needs a "name"')
+        where = f"{spec_path}: parameter {p['name']!r}"
+        _unknown(p, PARAMETER_KEYS, where)
+        kind = p.get("type", "float")
+        if kind not in ("float", "int", "categorical"):
+            raise ValueError(f"{where}: type must be float, int or categorical, got {kind!r}")
+        if "log" in p and not isinstance(p["log"], bool):
+            raise ValueError(
+                f'{where}: "log" must be the JSON boolean true or false, got {p["log"]!r}'
+            )
+        if kind == "categorical" and not p.get("choices"):
+            raise ValueError(f'{where}: a categorical parameter needs "choices"')
+    split = spec.get("split")
+    if split is not None:
+        if not isinstance(split, dict):
+            raise ValueError(f'{spec_path}: "split" must map train/val/test to task ids')
+        _unknown(split, ("train", "val", "test"), f"{spec_path}: split")
+
 
 def _read_task(path: Path, params: list[dict], objective: str) -> tuple[np.ndarray, np.ndarray]:
     """Raw ``X`` (``n x d``, categoricals as codes) and ``y`` (``n``) of one task file."""
@@ -73,8 +134,16 @@ def _read_task(path: Path, params: list[dict], objective: str) -> tuple[np.ndarr
     if missing:
         raise ValueError(f"{path}: missing column(s) {missing}; header is {list(rows[0])}")
 
-    def number(v: str) -> float:
-        return float(v) if v.strip() not in ("", "nan", "NaN", "NA") else math.nan
+    def number(v: str, row: int, column: str) -> float:
+        if v is None or v.strip() in ("", "nan", "NaN", "NA"):
+            return math.nan
+        try:
+            return float(v)
+        except ValueError:
+            hint = "" if column == objective else ' (a categorical one needs "type": "categorical")'
+            raise ValueError(
+                f"{path}: line {row + 2}, column {column!r}: {v!r} is not a number{hint}"
+            ) from None
 
     X = np.empty((len(rows), len(params)))
     for j, p in enumerate(params):
@@ -93,8 +162,8 @@ def _read_task(path: Path, params: list[dict], objective: str) -> tuple[np.ndarr
                     raise ValueError(f"{path}: {p['name']}={v!r} is not one of {choices}")
             X[:, j] = codes
         else:
-            X[:, j] = [number(v) for v in col]
-    y = np.array([number(r[objective]) for r in rows])
+            X[:, j] = [number(v, i, p["name"]) for i, v in enumerate(col)]
+    y = np.array([number(r[objective], i, objective) for i, r in enumerate(rows)])
     return X, y
 
 
@@ -112,7 +181,11 @@ def load_own_data(folder: str | os.PathLike, name: str | None = None) -> PoolFam
             f"own-data folder {folder}: expected {spec_path} describing the space "
             "(see botorch_nap/tasks/OWN_DATA.md)"
         )
-    spec = json.loads(spec_path.read_text())
+    try:
+        spec = json.loads(spec_path.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{spec_path}: not valid JSON ({e})") from None
+    _check_space(spec, spec_path)
     params: list[dict] = spec["parameters"]
     objective = spec.get("objective", "y")
     sign = -1.0 if spec.get("minimize", False) else 1.0
@@ -125,9 +198,11 @@ def load_own_data(folder: str | os.PathLike, name: str | None = None) -> PoolFam
         X, y = _read_task(f, params, objective)
         keep = np.isfinite(X).all(1) & np.isfinite(y)
         if not keep.all():
-            warnings.warn(
-                f"{f}: dropped {int((~keep).sum())} row(s) with missing values", stacklevel=2
-            )
+            infinite = (np.isinf(X).any(1) | np.isinf(y)) & ~keep
+            what = f"{int((~keep).sum())} row(s) with missing values"
+            if infinite.any():
+                what += f" ({int(infinite.sum())} of them infinite)"
+            warnings.warn(f"{f}: dropped {what}", stacklevel=2)
         if not keep.any():
             raise ValueError(f"{f}: no complete rows")
         if f.stem in raw:
@@ -155,6 +230,11 @@ def load_own_data(folder: str | os.PathLike, name: str | None = None) -> PoolFam
                 X[:, j] = rank[col.astype(int)]
             choice_names[j] = [listed[i] for i in order]
 
+    if all(np.ptp(y) == 0 for _, y in raw.values()):
+        raise ValueError(
+            f"{folder}: the objective {objective!r} is constant within every task: there is "
+            "nothing to learn or optimise"
+        )
     allX = np.concatenate([X for X, _ in raw.values()])
     lo, hi, ints, cats, logs, names = [], [], [], {}, [], []
     for j, p in enumerate(params):
@@ -178,6 +258,15 @@ def load_own_data(folder: str | os.PathLike, name: str | None = None) -> PoolFam
             raise ValueError(f"{spec_path}: parameter type must be float, int or categorical")
         if not b > a:
             raise ValueError(f"{spec_path}: parameter {p['name']!r} has an empty range [{a}, {b}]")
+        col = np.log10(allX[:, j]) if p.get("log", False) else allX[:, j]
+        share = float(((col < a - 1e-9) | (col > b + 1e-9)).mean())
+        if share > MAX_OUTSIDE_SHARE:
+            raise ValueError(
+                f"{spec_path}: parameter {p['name']!r}: {share:.0%} of the rows lie outside "
+                f"its bounds [{p.get('lower')}, {p.get('upper')}] (the data span "
+                f"[{allX[:, j].min():g}, {allX[:, j].max():g}]): fix the bounds, or omit "
+                "them to take the data's range"
+            )
         lo.append(a)
         hi.append(b)
     space = SearchSpace(

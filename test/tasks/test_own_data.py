@@ -81,3 +81,67 @@ def test_clear_errors(tmp_path):
     (tmp_path / "bad.csv").write_text("lr,layers\n0.1,2\n")
     with pytest.raises(ValueError, match="bad.csv: missing column"):
         load_own_data(tmp_path)
+
+
+def _edit_space(root, edit):
+    spec = json.loads((root / "space.json").read_text())
+    edit(spec)
+    (root / "space.json").write_text(json.dumps(spec))
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        # A string where JSON wants a boolean would flip the objective (any string is true).
+        (lambda s: s.update(minimize="false"), "minimize.*JSON boolean"),
+        (lambda s: s["parameters"][0].update(log="false"), "log.*JSON boolean"),
+        # Other libraries' keys would be ignored silently, bounds then taken from the data.
+        (lambda s: s.update(maximize=True), "unknown key.*maximize.*minimize"),
+        (lambda s: s["parameters"][3].update(bounds=[0, 1]), "'dropout'.*unknown key.*lower"),
+        (lambda s: s["parameters"][1].update(type="range"), "'layers'.*type must be"),
+        (lambda s: s["parameters"][2].pop("choices"), "'opt'.*needs \"choices\""),
+        (lambda s: s.update(split={"training": ["task0"]}), "split: unknown key"),
+    ],
+)
+def test_space_json_mistakes_are_named(tmp_path, edit, match):
+    write_folder(tmp_path)
+    _edit_space(tmp_path, edit)
+    with pytest.raises(ValueError, match=match):
+        load_own_data(tmp_path)
+
+
+def test_data_mistakes_are_named(tmp_path):
+    write_folder(tmp_path)
+    # A word in a float column: the file, its line and the column, and the likely fix.
+    text = (tmp_path / "task1.csv").read_text().splitlines()
+    text[3] = text[3].replace(text[3].split(",")[3], "high", 1)
+    (tmp_path / "task1.csv").write_text("\n".join(text) + "\n")
+    with pytest.raises(ValueError, match=r"task1.csv: line 4, column 'dropout': 'high'.*categ"):
+        load_own_data(tmp_path)
+
+
+def test_bounds_that_exclude_most_data_are_refused(tmp_path):
+    write_folder(tmp_path)
+    # lr spans 1e-4..1e-1 in the files; bounds of 1e-2..1e-1 leave out two thirds of them.
+    _edit_space(tmp_path, lambda s: s["parameters"][0].update(lower=1e-2))
+    with pytest.raises(ValueError, match=r"'lr': \d+% of the rows lie outside"):
+        load_own_data(tmp_path)
+
+
+def test_constant_objective_everywhere_is_refused(tmp_path):
+    write_folder(tmp_path)
+    for f in tmp_path.glob("task*.csv"):
+        rows = f.read_text().splitlines()
+        rows[1:] = [",".join(r.split(",")[:4] + ["1.0"] + r.split(",")[5:]) for r in rows[1:]]
+        f.write_text("\n".join(rows) + "\n")
+    np.savez(tmp_path / "task_npz.npz", X=np.array([[1e-3, 2, 1, 0.1]] * 2), y=np.ones(2))
+    with pytest.raises(ValueError, match="constant within every task"):
+        load_own_data(tmp_path)
+
+
+def test_infinite_values_are_named_when_dropped(tmp_path):
+    write_folder(tmp_path)
+    with open(tmp_path / "task2.csv", "a") as fh:
+        fh.write("adam,0.01,2,0.1,inf,x\n")
+    with pytest.warns(UserWarning, match=r"task2.csv: dropped 2 row\(s\).*1 of them infinite"):
+        load_own_data(tmp_path)
