@@ -123,7 +123,34 @@ def ship(
     Raises ``ValueError`` when a checkpoint is over 5 MB or the runs disagree on the
     network's input dims.
     """
-    out = Path(root) / name
+    if not runs:
+        raise ValueError("nothing to ship: give an np and/or a nap run")
+    final = Path(root) / name
+    # Built beside its destination and moved in at the end, so that a failure leaves no
+    # half-written model where a loader would find it.
+    out = final.with_name(f".{name}.partial")
+    shutil.rmtree(out, ignore_errors=True)
+    try:
+        _build(name, runs, commands, description, Path(root), test_note, out)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    if final.exists():
+        shutil.rmtree(final)
+    out.rename(final)
+    return final
+
+
+def _build(
+    name: str,
+    runs: dict[str, str | Path],
+    commands: list[str],
+    description: str,
+    root: Path,
+    test_note: str,
+    out: Path,
+) -> None:
+    """Write the model ``name`` (its runs' checkpoints and the card) into ``out``."""
     rows, dims, net_desc, families, categorical = [], set(), "", {}, False
     no_ppo, policy_only, curves = False, False, []
     for kind in ("np", "nap"):
@@ -131,6 +158,11 @@ def ship(
             continue
         run = Path(runs[kind])
         net, meta = NAPTransformer.load_with_meta(run)
+        if meta.get("fit") and (run / str(meta.get("source", ""))).is_dir():
+            # A `botorch-nap fit` folder: its top-level network is a copy of the stage that
+            # won (np/ or ppo/), whose run folder has the training record the card reads.
+            run = run / meta["source"]
+            net, meta = NAPTransformer.load_with_meta(run)
         size = (run / WEIGHTS_FILE).stat().st_size
         if size > MAX_BYTES:
             raise ValueError(f"{run / WEIGHTS_FILE} is {size / 2**20:.1f} MB, over 5 MB")
@@ -209,6 +241,28 @@ def ship(
         family = ", ".join(f"`{f}` ({k})" for k, f in families.items())
     else:
         family = f"`{next(iter(families.values()), '')}`"
+    if Path(root).resolve() == Path(ROOT).resolve():
+        use = (
+            f'* **Use:** `NAPAcquisition.from_pretrained("{name}", train_X, train_Y, bounds)`,\n'
+            f'  `NPExpectedImprovement.from_pretrained("{name}", ...)`, or `nap:{name}` / '
+            f"`np-ei:{name}` in\n  `botorch-nap benchmark --methods`."
+        )
+    else:
+        # from_pretrained looks in the package only: a model shipped elsewhere loads by path.
+        where = (Path(root) / name).as_posix()
+        use = (
+            f'* **Use:** `NAPAcquisition.from_checkpoint("{where}/nap", train_X, train_Y, '
+            f'bounds)`,\n  `NPExpectedImprovement.from_checkpoint("{where}/np", ...)`, or '
+            f"`nap:{where}/nap` / `np-ei:{where}/np` in\n  `botorch-nap benchmark --methods`."
+        )
+    recipe = (
+        "From the repository root, with the data under `../shared/data` where the family "
+        f"needs it:\n\n```bash\n{chr(10).join(commands)}\n```"
+        if commands
+        else "The commands that made these runs were not recorded (`botorch-nap ship "
+        "--command`); each checkpoint's `config.json` keeps its hyper-parameters and family "
+        "under `meta`."
+    )
     card = f"""# `{name}`: pretrained NAP and NP
 
 {description}
@@ -216,9 +270,7 @@ def ship(
 * **Training family:** {family} (training split; model selection on its validation split).
 * **Input dims:** {dims.pop()}.
 * **Network:** {net_desc}.
-* **Use:** `NAPAcquisition.from_pretrained("{name}", train_X, train_Y, bounds)`,
-  `NPExpectedImprovement.from_pretrained("{name}", ...)`, or `nap:{name}` / `np-ei:{name}` in
-  `botorch-nap benchmark --methods`.
+{use}
 {use_inputs}
 | kind | training | minutes on a 2-core CPU (1 thread) | validation | size | sha256 |
 | --- | --- | --- | --- | --- | --- |
@@ -230,18 +282,13 @@ results are in the README's Results section, produced by `botorch-nap benchmark`
 {notes}
 ## Reproduce
 
-From the repository root, with the data under `../shared/data` where the family needs it:
-
-```bash
-{chr(10).join(commands)}
-```
+{recipe}
 
 CPU training with one thread and the same seed reproduces the weights (compare the sha256
 prefixes above); other thread counts or a GPU change the floating-point sums and so the
 weights, not the recipe.
 """
     (out / CARD_FILE).write_text(card)
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:

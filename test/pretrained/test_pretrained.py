@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from botorch_nap.acquisition.nap import NAPAcquisition
 from botorch_nap.cli import main as cli_main
 from botorch_nap.nn.transformer import NAPConfig, NAPTransformer
 from botorch_nap.pretrained import DECISIONS, available, checkpoint_path, decision_defaults
@@ -440,3 +441,36 @@ def test_decision_defaults_belong_to_the_shipped_folders_only(tmp_path):
     for entry in available():
         if entry["name"] not in DECISIONS:
             assert decision_defaults(entry["path"]) == {}
+
+
+def test_ship_elsewhere_says_how_to_load_it_and_what_was_not_recorded(tiny_runs, tmp_path):
+    """A model shipped outside the package loads by path (from_pretrained looks in the
+    package only); without --command the card says the commands were not recorded."""
+    out = ship("mine", {"np": tiny_runs / "np", "nap": tiny_runs / "np"}, [], root=tmp_path)
+    card = (out / CARD_FILE).read_text()
+    where = (tmp_path / "mine").as_posix()
+    assert f'NAPAcquisition.from_checkpoint("{where}/nap"' in card
+    assert f"`nap:{where}/nap`" in card and "from_pretrained" not in card
+    assert "not recorded" in card and "```bash" not in card
+    # The card's own instruction works.
+    X, Y = torch.rand(6, 2, dtype=torch.float64), torch.rand(6, 1, dtype=torch.float64)
+    NAPAcquisition.from_checkpoint(f"{where}/nap", X, Y)
+
+
+def test_ship_a_fit_folder_and_a_failure_leaves_nothing(tiny_runs, tmp_path):
+    """`botorch-nap fit` output (its top level is a copy of the winning stage) ships with
+    that stage's record; a ship that fails leaves no half-written model behind."""
+    fit_dir = tmp_path / "fit_out"
+    shutil.copytree(tiny_runs / "nap", fit_dir / "ppo")
+    net, meta = NAPTransformer.load_with_meta(tiny_runs / "nap")
+    net.save(fit_dir, meta={"family_spec": {"name": "gp_prior"}, "fit": True, "source": "ppo"})
+    out = ship("fromfit", {"np": tiny_runs / "np", "nap": fit_dir}, [], root=tmp_path / "r")
+    assert "PPO iterations" in (out / CARD_FILE).read_text()
+
+    bad = tmp_path / "bad_run"
+    NAPTransformer(NAPConfig(dim_x=4, d_model=16, n_layers=1, n_heads=2, d_ff=32)).save(
+        bad, meta={"kind": "pretrain", "val_nll": 1.0}
+    )
+    with pytest.raises(ValueError, match="disagree on input dims"):
+        ship("broken", {"np": bad, "nap": tiny_runs / "nap"}, [], root=tmp_path / "r")
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["fromfit"]
