@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 
 def _models(_: argparse.Namespace) -> int:
@@ -55,6 +57,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Commands whose set-up errors (a bad path, a checkpoint that does not fit, a malformed
+#: data folder) print one line naming the problem instead of a traceback; ``benchmark``,
+#: ``report`` and ``fit`` do so themselves. BOTORCH_NAP_TRACEBACK=1 shows the traceback.
+ONE_LINE_ERRORS = ("pretrain", "train", "plot-training", "ship")
+
+
+def _one_line_errors(command: str, run, out: str | None = None) -> int:
+    if os.environ.get("BOTORCH_NAP_TRACEBACK"):
+        return int(run() or 0)
+    try:
+        return int(run() or 0)
+    except KeyboardInterrupt:
+        if out is not None and (Path(out) / "last").is_dir():
+            print(
+                f"\ninterrupted; {out}/last holds the latest checkpoint: the same command "
+                "plus --resume continues from it",
+                file=sys.stderr,
+            )
+        else:
+            print("\ninterrupted (before any checkpoint was written)", file=sys.stderr)
+        return 130
+    except (ValueError, KeyError, FileNotFoundError) as err:
+        # KeyError's str() wraps the message in quotes.
+        msg = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"botorch-nap {command}: {msg}", file=sys.stderr)
+        return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "demo":
@@ -65,8 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "ship":
         from botorch_nap.pretrained.build import main as ship_main
 
-        return ship_main(argv[1:])
+        return _one_line_errors("ship", lambda: ship_main(argv[1:]))
     args = build_parser().parse_args(argv)
+    if args.command in ONE_LINE_ERRORS:
+        run_dir = args.out if args.command in ("pretrain", "train") else None
+        return _one_line_errors(args.command, lambda: args.func(args), run_dir)
     return int(args.func(args) or 0)
 
 

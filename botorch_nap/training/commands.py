@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 from botorch_nap.nn.transformer import CONFIG_FILE, NAPConfig, NAPTransformer, check_categories
-from botorch_nap.training.checkpoint import LAST_DIR
+from botorch_nap.training.checkpoint import LAST_DIR, LOG_FILE
 
 NET_FIELDS = ("d_model", "n_layers", "n_heads", "d_ff", "n_buckets", "horizon")
 
@@ -131,11 +131,24 @@ def _family_from_args(args, meta: dict | None = None):
         "data_dir": args.data_dir,
         "augment": args.augment,
     }
+    if meta is not None and args.augment is None:
+        # A resumed run keeps its augmentation, even where its family is given again.
+        spec["augment"] = meta.get("family_spec", {}).get("augment")
     if args.family is None:
         if meta is None or "family_spec" not in meta:
             raise SystemExit("--family is required (or --resume a run that recorded it)")
         spec = meta["family_spec"]
-    base = get_family(spec["name"], data_dir=spec["data_dir"], **spec["kw"])
+        try:
+            base = get_family(spec["name"], data_dir=spec["data_dir"], **spec["kw"])
+        except (KeyError, ValueError, FileNotFoundError) as e:
+            msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+            raise SystemExit(
+                f"--resume: cannot rebuild the run's family {spec['name']!r} ({msg}); a data "
+                "folder is recorded as it was given, relative to where the run started: run "
+                "from there, or pass --family with its path"
+            ) from None
+    else:
+        base = get_family(spec["name"], data_dir=spec["data_dir"], **spec["kw"])
     if spec["augment"] is None:
         from botorch_nap.training.fit import FEW_TASKS
 
@@ -168,6 +181,75 @@ def _run_meta(out: Path) -> dict | None:
         if (d / CONFIG_FILE).is_file():
             return json.loads((d / CONFIG_FILE).read_text()).get("meta", {})
     return None
+
+
+def _refuse_existing_run(out: Path, resume: bool) -> None:
+    """A new run must not overwrite a run folder's network and mix its log into the old one."""
+    if resume:
+        return
+    found = [n for n in (CONFIG_FILE, "weights.pt", LAST_DIR, LOG_FILE) if (out / n).exists()]
+    if found:
+        raise SystemExit(
+            f"{out} holds a run already ({', '.join(found)}): --resume continues it; to start "
+            "afresh choose another --out or delete it"
+        )
+
+
+def _check_resumed_family(family, meta: dict | None, args) -> None:
+    """A resumed run's family, given again with --family, must be the one it trained on."""
+    if meta is None or args.family is None or "family" not in meta:
+        return
+    name = getattr(family, "name", type(family).__name__)
+    if name != meta["family"]:
+        raise SystemExit(
+            f"--resume: the run trained on family {meta['family']!r}, --family gives {name!r}; "
+            "leave --family out to resume on the run's own, or start a new run with --init-from"
+        )
+
+
+#: ``pretrain`` options that a resumed run takes from its record: the optimiser's and the
+#: sampler's states fix them (``hparams`` key, argparse dest, default of a new run).
+RESUMED_PRETRAIN = (
+    ("lr", "lr", 1e-3),  # fit's rule: 3e-4 left short runs under-trained (issue 17)
+    ("seed", "seed", 0),
+    ("batch_size", "batch_size", 32),
+    ("n_points", "n_points", [16, 96]),
+    ("loss_weighting", "loss_weighting", "target"),
+    ("search_frac", "search_contexts", 0.0),
+)
+
+
+def _differs(a, b) -> bool:
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        return list(a) != list(b)
+    return a != b
+
+
+def _refuse_changes(given: list[tuple[str, object, object]], what: str) -> None:
+    """``SystemExit`` naming every option given on ``--resume`` that differs from the run."""
+    if given:
+        listed = "; ".join(f"--{flag} {new} (the run's: {old})" for flag, new, old in given)
+        raise SystemExit(
+            f"{what} --resume continues a run exactly, with its own settings, but {listed}: "
+            "leave them out, or start a new run from its network with --init-from"
+        )
+
+
+def _pretrain_hparams(args, meta: dict | None) -> None:
+    """Fill ``args``' run options: a new run's defaults, or on ``--resume`` the run's own
+    (refusing any given that differ: a resumed optimiser would ignore a new lr silently)."""
+    stored = (meta or {}).get("hparams", {}) if args.resume else {}
+    changed = []
+    for key, dest, default in RESUMED_PRETRAIN:
+        given = getattr(args, dest)
+        if not args.resume:
+            setattr(args, dest, default if given is None else given)
+            continue
+        run_value = stored.get(key, default)
+        if given is not None and _differs(given, run_value):
+            changed.append((dest.replace("_", "-"), given, run_value))
+        setattr(args, dest, run_value)
+    _refuse_changes(changed, "pretrain")
 
 
 def _build_net(args, family, device: torch.device) -> NAPTransformer:
@@ -218,12 +300,17 @@ def _pretrain(args) -> int:
     grow_h = args.add_history_layers
     if grow_h < 0 or (grow_h and not args.init_from and not args.resume):
         raise SystemExit(f"--add-history-layers K needs K >= 0 and --init-from, got {grow_h}")
+    _refuse_existing_run(out, args.resume)
     meta = _run_meta(out) if args.resume else None
+    if args.resume and meta is None:
+        raise SystemExit(f"--resume: {out} holds no run to continue")
+    _pretrain_hparams(args, meta)
     fam, spec = _family_from_args(args, meta)
+    _check_resumed_family(fam, meta, args)
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
     if args.resume:  # the run's own network (grown already, if --add-layers made it)
-        net = NAPTransformer.load(out / LAST_DIR).to(device)
+        net = NAPTransformer.load(out / LAST_DIR, expected_dim=fam.space.dim).to(device)
     else:
         net = _build_net(args, fam, device)
     # A resumed distillation reads its teachers from the run's record unless given again.
@@ -313,27 +400,36 @@ def _add_ppo_args(p: argparse.ArgumentParser) -> None:
             g.add_argument(flag, type=typ, default=None, help=f"default {default}")
 
 
+#: PPO options a resumed run may change: a longer run (its schedule stretched), and when it
+#: validates, checkpoints or chunks (none changes what it learns from).
+RESUMABLE_PPO = ("iterations", "val_every", "checkpoint_every", "chunk_size")
+
+
 def _train(args) -> int:
     from botorch_nap.training.ppo import PPOConfig, ddp_setup, train
 
     rank, world, device = ddp_setup(args.device)
     out = Path(args.out)
+    _refuse_existing_run(out, args.resume)
     meta = _run_meta(out) if args.resume else None
+    if args.resume and (meta is None or "ppo" not in meta):
+        raise SystemExit(f"--resume: {out} holds no PPO run")
     fam, spec = _family_from_args(args, meta)
-    if args.resume:
-        if meta is None or "ppo" not in meta:
-            raise SystemExit(f"--resume: {out} holds no PPO run")
-        cfg_d = dict(meta["ppo"])
-    else:
-        cfg_d = {}
+    _check_resumed_family(fam, meta, args)
+    cfg_d = dict(meta["ppo"]) if args.resume else {}
+    changed = []
     for f in fields(PPOConfig):
         v = getattr(args, f.name, None)
-        if v is not None:
-            cfg_d[f.name] = v
+        if v is None:
+            continue
+        if args.resume and f.name not in RESUMABLE_PPO and _differs(v, cfg_d.get(f.name)):
+            changed.append((f.name.replace("_", "-"), v, cfg_d.get(f.name)))
+        cfg_d[f.name] = v
+    _refuse_changes(changed, "train")
     cfg = PPOConfig.from_dict(cfg_d)
     torch.manual_seed(cfg.seed)
     if args.resume:
-        net = NAPTransformer.load(out / LAST_DIR).to(device)
+        net = NAPTransformer.load(out / LAST_DIR, expected_dim=fam.space.dim).to(device)
     else:
         if not args.init_from:
             print(
@@ -438,26 +534,27 @@ def register(subparsers) -> None:
         help="with --init-from: add K history-only blocks (NAPConfig.history_layers) that "
         "start as the identity, for a deeper history encoding at no cost per candidate",
     )
-    p.add_argument("--resume", action="store_true", help="continue --out exactly")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue --out exactly, with its own settings (a larger --steps extends it)",
+    )
     p.add_argument("--steps", type=int, default=3000)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--n-points", type=int, nargs=2, default=(16, 96), metavar=("LO", "HI"))
-    # fit's rule: 3e-4 left short runs under-trained (issue 17).
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, help="default 32")
+    p.add_argument("--n-points", type=int, nargs=2, metavar=("LO", "HI"), help="default 16 96")
+    p.add_argument("--lr", type=float, help="default 1e-3")
+    p.add_argument("--seed", type=int, help="default 0")
     p.add_argument("--val-every", type=int, default=100)
     p.add_argument("--patience", type=int, default=10)
     p.add_argument(
         "--loss-weighting",
         choices=("target", "task"),
-        default="target",
         help="average the training NLL over all targets of a batch (target) or per task "
         "first, so that long contexts weigh as much as short ones (task)",
     )
     p.add_argument(
         "--search-contexts",
         type=float,
-        default=0.0,
         metavar="FRAC",
         help="fraction of training tasks whose context is built as a search builds its "
         "history, around its incumbent, instead of drawn iid (default 0: all iid)",

@@ -43,7 +43,9 @@ def plot_training(
     suptitle = title if title is not None else str(run_dir)
     log = run_dir / LOG_FILE
     if not log.is_file():
-        raise FileNotFoundError(f"no training log in {run_dir}: {log} is missing")
+        stages = [str(d) for d in (run_dir / "np", run_dir / "ppo") if (d / LOG_FILE).is_file()]
+        hint = f" (a `botorch-nap fit` folder: its runs are {', '.join(stages)})" if stages else ""
+        raise FileNotFoundError(f"no training log in {run_dir}: {log} is missing{hint}")
     rows = read_csv(log)
     if not rows:
         raise ValueError(f"{log} has no rows yet")
@@ -72,6 +74,7 @@ def plot_training(
     fig.suptitle(suptitle)
     fig.tight_layout()
     out = Path(out) if out is not None else run_dir / "curves.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100)
     plt.close(fig)
     return out

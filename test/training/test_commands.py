@@ -227,3 +227,97 @@ def test_pretrain_add_layers_grows_the_init_network(tmp_path):
     assert NAPTransformer.load(tmp_path / "s").config.history_layers == 1
     with pytest.raises(SystemExit, match="--init-from"):
         run([*base, *NET, "--add-history-layers", "1", "--out", str(tmp_path / "c")])
+
+
+SMALL = ["--batch-size", "2", "--n-points", "6", "10", "--val-every", "2", "--no-progress"]
+
+
+def _weights(run_dir):
+    return (run_dir / "weights.pt").read_bytes()
+
+
+def test_pretrain_never_overwrites_a_run(tmp_path):
+    out = tmp_path / "a"
+    assert run(["pretrain", *FAMILY, *NET, *SMALL, "--steps", "4", "--out", str(out)]) == 0
+    before, log = _weights(out), (out / "log.csv").read_text()
+    with pytest.raises(SystemExit, match="holds a run already.*--resume"):
+        run(["pretrain", *FAMILY, *NET, *SMALL, "--steps", "2", "--out", str(out)])
+    assert _weights(out) == before and (out / "log.csv").read_text() == log
+    with pytest.raises(SystemExit, match="holds a run already"):
+        run(["train", *FAMILY, "--init-from", str(out), "--out", str(out), "--iterations", "1"])
+    with pytest.raises(SystemExit, match="holds no run"):
+        run(["pretrain", "--out", str(tmp_path / "none"), "--resume"])
+
+
+def test_resume_keeps_the_runs_settings_and_refuses_others(tmp_path):
+    """A resumed optimiser and sampler keep their own lr and seed: a different value given on
+    --resume would be ignored while the record claimed it, so it is refused."""
+    out = tmp_path / "a"
+    first = [*FAMILY, *NET, *SMALL, "--lr", "0.005", "--seed", "3", "--out", str(out)]
+    assert run(["pretrain", *first, "--steps", "6", "--stop-at", "2"]) == 0
+    for flag, value in [("--lr", "0.05"), ("--seed", "7"), ("--batch-size", "3")]:
+        with pytest.raises(SystemExit, match=f"{flag} {value} \\(the run's: "):
+            run(["pretrain", "--out", str(out), "--resume", "--steps", "6", flag, value])
+    with pytest.raises(SystemExit, match="n-points \\[6, 12\\]"):
+        run(["pretrain", "--out", str(out), "--resume", "--n-points", "6", "12"])
+    # Another family (here another dim) is refused before any training.
+    other = ["--family", "gp_prior", "--family-kw", "dim=3", "n_features=64"]
+    with pytest.raises(SystemExit, match="trained on family"):
+        run(["pretrain", *other, "--out", str(out), "--resume"])
+    # Without the options, or with the same values, it continues with its own.
+    assert run(["pretrain", "--out", str(out), "--resume", "--steps", "6", "--lr", "0.005"]) == 0
+    meta = json.loads((out / "last" / "config.json").read_text())["meta"]
+    assert meta["step"] == 6 and meta["hparams"]["lr"] == 0.005 and meta["hparams"]["seed"] == 3
+
+    rl = tmp_path / "rl"
+    ppo = ["--episodes-per-iter", "2", "--horizon", "3", "--n-candidates", "16"]
+    ppo += ["--val-every", "1", "--val-episodes", "2", "--minibatch-size", "4", "--no-progress"]
+    base = ["train", *FAMILY, "--init-from", str(out), *ppo]
+    assert run([*base, "--out", str(rl), "--iterations", "1"]) == 0
+    with pytest.raises(SystemExit, match="--lr 0.01 \\(the run's: 0.0001\\)"):
+        run(["train", "--out", str(rl), "--resume", "--iterations", "2", "--lr", "0.01"])
+    with pytest.raises(SystemExit, match="trained on family"):
+        run(["train", *other, "--out", str(rl), "--resume", "--iterations", "2"])
+
+
+def test_cli_prints_set_up_errors_in_one_line(tmp_path, capsys):
+    from botorch_nap.cli import main as cli_main
+
+    argv = ["pretrain", *FAMILY, *SMALL, "--steps", "2", "--out", str(tmp_path / "s")]
+    assert cli_main([*argv, "--init-from", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("botorch-nap pretrain: ") and "Traceback" not in err
+    assert cli_main(["ship", "x", "--np", str(tmp_path / "missing"), "--root", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("botorch-nap ship: ")
+    # plot-training makes the PNG's folder, and points into a fit folder's runs.
+    r = str(tmp_path / "r")
+    assert run(["pretrain", *FAMILY, *NET, *SMALL, "--steps", "2", "--out", r]) == 0
+    assert run(["plot-training", str(tmp_path / "r"), "--out", str(tmp_path / "new/c.png")]) == 0
+    assert (tmp_path / "new" / "c.png").is_file()
+    (tmp_path / "fit").mkdir()
+    (tmp_path / "r").rename(tmp_path / "fit" / "np")
+    with pytest.raises(FileNotFoundError, match="fit` folder: its runs are .*np"):
+        run(["plot-training", str(tmp_path / "fit")])
+
+
+def test_resume_names_an_own_data_folder_it_cannot_find(tmp_path, monkeypatch):
+    import numpy as np
+
+    from botorch_nap.tasks.own_data import write_own_data
+
+    rng = np.random.default_rng(0)
+    tasks = {}
+    for t in range(10):
+        X = rng.uniform(0, 1, (24, 2))
+        tasks[f"t{t}"] = (X, ((X - 0.1 * t) ** 2).sum(1))
+    params = [{"name": n, "type": "float", "lower": 0.0, "upper": 1.0} for n in ("a", "b")]
+    write_own_data(tmp_path / "mydata", tasks, params)
+    monkeypatch.chdir(tmp_path)
+    argv = ["pretrain", "--family", "mydata", "--no-augment", *NET, *SMALL, "--out", "run"]
+    assert run([*argv, "--steps", "4", "--stop-at", "2"]) == 0
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    with pytest.raises(SystemExit, match="cannot rebuild the run's family 'mydata'.*--family"):
+        run(["pretrain", "--out", "../run", "--resume"])
+    # Given its path from here, it resumes.
+    assert run(["pretrain", "--family", "../mydata", "--out", "../run", "--resume"]) == 0

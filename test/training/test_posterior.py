@@ -155,4 +155,4 @@ def test_cli_posterior_targets_are_recorded_kept_on_resume_and_checked(tmp_path,
     assert last["hparams"]["posterior_targets"] is True and last["step"] == 10
     NAPTransformer(tiny_config(n_buckets=16)).save(tmp_path / "teacher")
     with pytest.raises(SystemExit, match="pick one"):
-        run_cli([*args, "--steps", "2", "--posterior-targets", "--teacher", "teacher"])
+        run_cli([*args[:-1], "run2", "--steps", "2", "--posterior-targets", "--teacher", "teacher"])
