@@ -154,6 +154,25 @@ def get_cached_family(name: str, family_kwargs: dict, data_dir: str | None) -> T
     return _FAMILIES[key]
 
 
+def check_pools_hold_the_budget(family: TaskFamily, task_ids: list, budget: int) -> None:
+    """A pool task needs ``n_init + steps`` distinct candidates: refuse smaller pools up front
+    (each of their runs would fail once its pool ran out). Only for in-memory pools
+    (users' own data), whose sizes cost nothing to read."""
+    from botorch_nap.tasks.pools import PoolFamily
+
+    if not isinstance(family, PoolFamily):
+        return
+    sizes = {t: len(family.task(t)) for t in task_ids}
+    small = {t: n for t, n in sizes.items() if n < budget}
+    if small:
+        listed = ", ".join(f"{t} ({n})" for t, n in list(small.items())[:5])
+        more = f" and {len(small) - 5} more" if len(small) > 5 else ""
+        raise ValueError(
+            f"{family.name}: n_init + steps = {budget} evaluations, but task(s) {listed}{more} "
+            "hold fewer candidates: lower --steps / --n-init, or leave them out with --tasks"
+        )
+
+
 def resolve_task_ids(family: TaskFamily, split: str, wanted: list | None) -> list:
     """The split's ids, or the ``wanted`` ones (matched as strings, so CLI input works)."""
     ids = family.split_ids(split)
@@ -300,6 +319,12 @@ def run_benchmark(
     # (tuples become lists, and so on).
     cfg = json.loads(json.dumps(config.to_json()))
     cfg["task_ids"] = resolve_task_ids(family, config.split, config.task_ids)
+    if not cfg["task_ids"]:
+        sizes = ", ".join(f"{s} {len(family.split_ids(s))}" for s in ("train", "val", "test"))
+        raise ValueError(
+            f"{family.name}: the {config.split!r} split has no tasks ({sizes}): nothing to run"
+        )
+    check_pools_hold_the_budget(family, cfg["task_ids"], config.n_init + config.steps)
     # Fails fast on an unknown method or a missing checkpoint; hashes each checkpoint once.
     described = {spec: describe_method(spec) for spec in config.methods}
     for spec in config.methods:

@@ -86,20 +86,32 @@ class NeuralProcessModel(Model):
 
     @classmethod
     def from_checkpoint(
-        cls, path: str | os.PathLike, train_X: Tensor, train_Y: Tensor, **kwargs
+        cls,
+        path: str | os.PathLike,
+        train_X: Tensor,
+        train_Y: Tensor,
+        bounds: Tensor | None = None,
+        **kwargs,
     ) -> NeuralProcessModel:
-        """Build from a checkpoint directory written by training or ``NAPTransformer.save``."""
+        """Build from a checkpoint directory written by training or ``NAPTransformer.save``
+        (``bounds`` positional or by keyword, as for the acquisitions)."""
         net = NAPTransformer.load(path, expected_dim=train_X.shape[-1], keep_rng=True)
-        return cls(net, train_X, train_Y, **kwargs)
+        return cls(net, train_X, train_Y, bounds, **kwargs)
 
     @classmethod
     def from_pretrained(
-        cls, name: str, train_X: Tensor, train_Y: Tensor, **kwargs
+        cls,
+        name: str,
+        train_X: Tensor,
+        train_Y: Tensor,
+        bounds: Tensor | None = None,
+        **kwargs,
     ) -> NeuralProcessModel:
         """Build from a shipped NP model (``botorch-nap models`` lists them)."""
         from botorch_nap.pretrained import checkpoint_path
 
-        return cls.from_checkpoint(checkpoint_path(name, "np"), train_X, train_Y, **kwargs)
+        path = checkpoint_path(name, "np")
+        return cls.from_checkpoint(path, train_X, train_Y, bounds, **kwargs)
 
     # ------------------------------------------------------------------ Model API
     @property

@@ -357,3 +357,25 @@ def test_shipped_decision_settings_reach_the_proposers_and_the_record(monkeypatc
     again = run_benchmark(cfg, out, progress=False, redo_changed=True)
     assert again["methods"]["np-ei:gp_prior"]["decisions"]["near_incumbent"] == 16
     assert again["sessions"][-1]["runs_before"] == 0 and len(again["runs"]) == 1
+
+
+def test_an_empty_split_or_pools_below_the_budget_are_refused_before_any_file(tmp_path):
+    """A split without tasks used to "succeed" with 0 runs and write a file that then blocked
+    the right split; pools smaller than n_init + steps failed in every run."""
+    from botorch_nap.tasks.own_data import write_own_data
+
+    rng = np.random.default_rng(0)
+    tasks = {f"t{i}": (rng.uniform(0, 1, (6 + i, 2)), rng.normal(size=6 + i)) for i in range(3)}
+    params = [{"name": n, "type": "float", "lower": 0.0, "upper": 1.0} for n in "ab"]
+    split = {"train": ["t0", "t1"], "val": [], "test": ["t2"]}
+    folder = write_own_data(tmp_path / "tiny", tasks, params, split=split)
+    out = tmp_path / "r.json"
+    cfg = BenchmarkConfig(str(folder), ["random"], split="val", seeds=[0], n_init=2, steps=2)
+    with pytest.raises(ValueError, match=r"'val' split has no tasks \(train 2, val 0, test 1\)"):
+        run_benchmark(cfg, out, progress=False)
+    big = BenchmarkConfig(str(folder), ["random"], split="train", seeds=[0], n_init=3, steps=4)
+    with pytest.raises(ValueError, match=r"= 7 evaluations, but task\(s\) t0 \(6\) hold fewer"):
+        run_benchmark(big, out, progress=False)
+    assert not out.exists()
+    ok = BenchmarkConfig(str(folder), ["random"], split="train", seeds=[0], n_init=3, steps=3)
+    assert len(run_benchmark(ok, out, progress=False)["runs"]) == 2

@@ -266,3 +266,14 @@ def test_yeo_johnson_network_posterior_maps_bars_back_through_the_warp(tiny_net)
     acqf = NPExpectedImprovement(model)
     x, val = optimize_acqf(acqf, BOUNDS, q=1, num_restarts=2, raw_samples=32)
     assert x.shape == (1, 2) and bool(torch.isfinite(val))
+
+
+def test_from_checkpoint_takes_bounds_as_the_acquisitions_do(tiny_net, tmp_path):
+    """``bounds`` positional (as in ``NAPAcquisition.from_checkpoint``) or by keyword."""
+    X, Y = _data()
+    tiny_net().save(tmp_path / "np")
+    by_position = NeuralProcessModel.from_checkpoint(tmp_path / "np", X, Y, BOUNDS)
+    by_keyword = NeuralProcessModel.from_checkpoint(tmp_path / "np", X, Y, bounds=BOUNDS)
+    assert torch.equal(by_position.bounds, BOUNDS) and torch.equal(by_keyword.bounds, BOUNDS)
+    Xq = BOUNDS[0] + torch.rand(4, 1, 2, dtype=torch.float64) * (BOUNDS[1] - BOUNDS[0])
+    assert torch.equal(by_position.posterior(Xq).mean, by_keyword.posterior(Xq).mean)
