@@ -54,7 +54,7 @@ SPACE_FILE = "space.json"
 
 #: What ``space.json`` may hold, at the top and per parameter: anything else is a typo or
 #: another library's format, which would otherwise be ignored without a word.
-SPACE_KEYS = ("name", "objective", "minimize", "parameters", "split")
+SPACE_KEYS = ("name", "objective", "minimize", "parameters", "split", "description", "tasks")
 PARAMETER_KEYS = ("name", "type", "lower", "upper", "log", "choices")
 #: Keys of other formats that mean something here under another name.
 KEY_HINTS = {
@@ -208,6 +208,12 @@ def load_own_data(folder: str | os.PathLike, name: str | None = None) -> PoolFam
         if f.stem in raw:
             raise ValueError(f"{folder}: two task files named {f.stem!r}")
         raw[f.stem] = (X[keep], y[keep])
+
+    listed_tasks = spec.get("tasks")
+    if listed_tasks is not None:
+        absent = sorted(set(map(str, listed_tasks)) - set(raw))
+        if absent:
+            raise ValueError(f"{spec_path}: \"tasks\" lists {absent}, which have no file")
 
     # Categorical codes follow the sorted order of the choices, not their listing order, so
     # that two listings of one space give the same coded points (and the same model inputs).
