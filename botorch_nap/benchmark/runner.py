@@ -8,7 +8,8 @@ Every (method, task, seed) run goes through :func:`~botorch_nap.benchmark.loop.r
   as HPO-B does; paired comparisons are then over identical starts.
 * **Deterministic seeding.** The method's own randomness (random search, GP-EI's raw samples
   and restarts) is seeded from (method, task, seed) (:func:`method_seed`) inside a forked
-  RNG, so a run gives the same result in any process and in any order.
+  RNG, so a run gives the same result in any process and in any order (SMAC3, whose
+  choices also follow Python's string-hash salt, runs in a process with PYTHONHASHSEED=0).
 * **Resumable.** Results go to one JSON file (:mod:`~botorch_nap.benchmark.results`),
   rewritten atomically after every finished run; a rerun with the same ``--out`` skips
   finished runs and retries failed ones. Methods, seeds and tasks may be added on resume;
@@ -29,6 +30,9 @@ import hashlib
 import importlib
 import json
 import multiprocessing
+import os
+import subprocess
+import sys
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -246,6 +250,53 @@ def _init_worker(threads: int, plugins: list[str]) -> None:
     import_plugins(plugins)
 
 
+#: Methods whose choices depend on Python's per-process string-hash salt (SMAC3 iterates
+#: sets of configurations): their runs are made in a process started with PYTHONHASHSEED=0,
+#: so that a rerun repeats them as every other method's does.
+HASH_DEPENDENT = ("smac",)
+
+
+def needs_fixed_hash(method: str) -> bool:
+    """Whether ``method``'s runs must leave this process to be reproducible."""
+    return method.split(":")[0] in HASH_DEPENDENT and sys.flags.hash_randomization != 0
+
+
+def run_one_fixed_hash(cfg: dict, method: str, task_id, seed: int, threads: int = 1):
+    """:func:`run_one` in a fresh Python process whose string hashes are unsalted
+    (``PYTHONHASHSEED=0``); the same ``(run record, task info)``."""
+    request = json.dumps({"cfg": cfg, "job": [method, task_id, seed], "threads": threads})
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "botorch_nap.benchmark.runner"],
+        input=request,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
+        raise RuntimeError(f"{method}: its fixed-hash process failed: {tail[0]}")
+    reply = json.loads(lines[-1])
+    if "error" in reply:
+        raise RuntimeError(reply["error"])
+    return reply["run"], reply["info"]
+
+
+def _fixed_hash_main() -> None:
+    """``python -m botorch_nap.benchmark.runner``: one run, request on stdin, reply on the
+    last line of stdout (see :func:`run_one_fixed_hash`)."""
+    request = json.loads(sys.stdin.read())
+    _init_worker(request["threads"], request["cfg"].get("plugins", []))
+    try:
+        run, info = run_one(request["cfg"], *request["job"])
+    except Exception as err:  # noqa: BLE001 - reported to the parent, recorded as a failure
+        print(json.dumps({"error": f"{type(err).__name__}: {err}"}))
+        return
+    print(json.dumps({"run": run, "info": info}))
+
+
 def _merge(old: list, new: list) -> list:
     """``old`` then the items of ``new`` it lacks (order kept; ids compared as strings)."""
     seen = {str(v) for v in old}
@@ -393,7 +444,10 @@ def run_benchmark(
         if config.workers <= 1:
             for job in todo:
                 try:
-                    outcome = run_one(cfg, *job)
+                    if needs_fixed_hash(job[0]):
+                        outcome = run_one_fixed_hash(cfg, *job, torch.get_num_threads())
+                    else:
+                        outcome = run_one(cfg, *job)
                 except Exception as err:  # noqa: BLE001 - recorded, retried on resume
                     outcome = err
                 finished(job, outcome)
@@ -413,7 +467,10 @@ def _run_parallel(cfg: dict, todo: list, workers: int, threads: int, finished) -
     futures: dict[Future, tuple] = {}
     try:
         for job in todo:
-            futures[pool.submit(run_one, cfg, *job)] = job
+            if needs_fixed_hash(job[0]):
+                futures[pool.submit(run_one_fixed_hash, cfg, *job, threads)] = job
+            else:
+                futures[pool.submit(run_one, cfg, *job)] = job
         pending = set(futures)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -424,3 +481,7 @@ def _run_parallel(cfg: dict, todo: list, workers: int, threads: int, finished) -
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
+
+
+if __name__ == "__main__":
+    _fixed_hash_main()

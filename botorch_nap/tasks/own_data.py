@@ -213,7 +213,7 @@ def load_own_data(folder: str | os.PathLike, name: str | None = None) -> PoolFam
     if listed_tasks is not None:
         absent = sorted(set(map(str, listed_tasks)) - set(raw))
         if absent:
-            raise ValueError(f"{spec_path}: \"tasks\" lists {absent}, which have no file")
+            raise ValueError(f'{spec_path}: "tasks" lists {absent}, which have no file')
 
     # Categorical codes follow the sorted order of the choices, not their listing order, so
     # that two listings of one space give the same coded points (and the same model inputs).

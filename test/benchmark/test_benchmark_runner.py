@@ -379,3 +379,30 @@ def test_an_empty_split_or_pools_below_the_budget_are_refused_before_any_file(tm
     assert not out.exists()
     ok = BenchmarkConfig(str(folder), ["random"], split="train", seeds=[0], n_init=3, steps=3)
     assert len(run_benchmark(ok, out, progress=False)["runs"]) == 2
+
+
+def test_smac_rows_repeat_across_processes_whatever_their_hash_salt(tmp_path):
+    """SMAC3's choices depend on Python's string-hash salt; its runs are made in a process
+    with PYTHONHASHSEED=0, so a rerun in another process (another salt) repeats them."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("smac")
+    kw = dict(task_ids=[80], seeds=[0], n_init=3, steps=4, optimizer=FAST)
+    here = run_benchmark(
+        BenchmarkConfig("gp_prior", ["smac"], family_kwargs={"dim": 3}, **kw),
+        tmp_path / "here.json",
+        progress=False,
+    )
+    other = tmp_path / "other.json"
+    argv = ["benchmark", "--family", "gp_prior", "--family-kw", "dim=3", "--tasks", "80"]
+    argv += ["--seeds", "1", "--n-init", "3", "--steps", "4", "--methods", "smac"]
+    argv += ["--num-restarts", "2", "--raw-samples", "16", "--maxiter", "10"]
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    cmd = [sys.executable, "-m", "botorch_nap.cli", *argv, "--no-progress", "--out", str(other)]
+    subprocess.run(cmd, env=env, check=True, capture_output=True)
+    there = json.loads(other.read_text())
+    (key,) = here["runs"]
+    assert here["runs"][key]["y"] == there["runs"][key]["y"]
