@@ -24,25 +24,50 @@ from botorch_nap.benchmark.metrics import auc, paired_wilcoxon
 from botorch_nap.benchmark.results import load_results
 
 STEPS = (10, 25, 50)
+#: What must agree between every file compared: the runs of one protocol only pair up.
+PROTOCOL = ("family", "family_kwargs", "split", "n_init", "steps", "pool_size")
 
 
-def model_curves(spec: str) -> dict[tuple, np.ndarray]:
+def _protocol(path: str, config: dict, seen: dict[str, dict]) -> None:
+    """Record ``path``'s protocol in ``seen``; ``ValueError`` naming what differs from the
+    first file's there."""
+    mine = {k: config.get(k) for k in PROTOCOL}
+    if seen:
+        first, theirs = next(iter(seen.items()))
+        diff = [f"{k} {mine[k]!r} vs {theirs[k]!r}" for k in PROTOCOL if mine[k] != theirs[k]]
+        if diff:
+            raise ValueError(
+                f"{path} and {first} are runs of different protocols ({'; '.join(diff)}): "
+                "their cells do not pair up"
+            )
+    seen.setdefault(path, mine)
+
+
+def model_curves(spec: str, protocols: dict[str, dict] | None = None) -> dict[tuple, np.ndarray]:
     """``{(task, seed): regret curve}`` of one ``file.json:method`` model (``a.json+b.json:method``:
-    the union of the files' runs; a cell in two files is an error)."""
+    the union of the files' runs; a cell in two files is an error). Files of different
+    protocols (family, split, budget, pool) are refused, also against those already in
+    ``protocols`` (filled in)."""
+    protocols = {} if protocols is None else protocols
     path, sep, method = spec.rpartition(".json:")
     if not sep or not method:
         raise ValueError(f"expected <results file>.json:<method>, got {spec!r}")
     curves = {}
     for one in (path + ".json").split(".json+"):
         one = one if one.endswith(".json") else one + ".json"
-        for r in load_results(one)["runs"].values():
+        results = load_results(one)
+        _protocol(one, results["config"], protocols)
+        for r in results["runs"].values():
             if r["method"] == method and r.get("finished", True):
                 cell = (str(r["task"]), r["seed"])
                 if cell in curves:
                     raise ValueError(f"{spec}: cell {cell} is in more than one file")
                 curves[cell] = np.asarray(r["regret"], dtype=float)
     if not curves:
-        raise ValueError(f"no finished runs of method {method!r} in {path}.json")
+        raise ValueError(
+            f"no finished runs of method {method!r} in {path}.json; it holds "
+            f"{sorted({r['method'] for r in results['runs'].values()})}"
+        )
     return curves
 
 
@@ -67,11 +92,27 @@ def main(argv: list[str] | None = None) -> None:
         metavar=("NAME", "FILE.json:METHOD"),
         help="an arm: its name, then its models",
     )
-    p.add_argument("--steps", type=int, nargs="+", default=list(STEPS))
+    p.add_argument(
+        "--steps", type=int, nargs="+", help="regret checkpoints (default 10 25 50, up to T)"
+    )
     args = p.parse_args(argv)
     if len(args.arm) != 2 or any(len(a) < 2 for a in args.arm):
         p.error("give exactly two --arm NAME FILE.json:METHOD [...]")
-    arms = {a[0]: arm_curves([model_curves(s) for s in a[1:]]) for a in args.arm}
+    seen: dict[str, dict] = {}
+    try:
+        arms = {a[0]: arm_curves([model_curves(s, seen) for s in a[1:]]) for a in args.arm}
+    except ValueError as e:
+        sys.exit(f"compare_arms: {e}")
+    recorded = next(iter(seen.values()))["steps"]
+    first_curve = next(iter(next(iter(arms.values())).values()), None)
+    if recorded is None and first_curve is None:
+        sys.exit("compare_arms: the two arms share no (task, seed) cell")
+    horizon = int(recorded) if recorded is not None else len(first_curve) - 1
+    if args.steps is None:
+        args.steps = [s for s in STEPS if s < horizon] + [horizon]
+    beyond = [s for s in args.steps if s > horizon]
+    if beyond:
+        sys.exit(f"compare_arms: --steps {beyond} lie beyond the runs' {horizon} steps")
     (na, a), (nb, b) = arms.items()
     cells = sorted(set(a) & set(b))
     if not cells:

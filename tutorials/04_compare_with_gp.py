@@ -35,14 +35,18 @@ from botorch_nap.tasks import get_family  # noqa: E402
 
 
 def pick_family(data_dir: str | None, model: str | None) -> tuple[str, str]:
-    """(family, shipped model): hpobench_xgb when its data are there, else Hartmann-3."""
+    """(family, shipped model): hpobench_xgb when its data are there (and the model, if
+    given, is ``hpobench_xgb``), else Hartmann-3 with ``gp_prior`` or the given model."""
     shipped = {e["name"] for e in available()}
-    if model is None and "hpobench_xgb" in shipped:
+    if model in (None, "hpobench_xgb") and "hpobench_xgb" in shipped:
         try:
             get_family("hpobench_xgb", data_dir=data_dir).split_ids("test")
             return "hpobench_xgb", "hpobench_xgb"
         except FileNotFoundError:
-            pass
+            if model == "hpobench_xgb":
+                raise SystemExit(
+                    "--model hpobench_xgb needs the hpobench_xgb data (--data-dir)"
+                ) from None
     return "hartmann3", model or "gp_prior"
 
 

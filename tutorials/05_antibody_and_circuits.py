@@ -20,7 +20,7 @@ on the family's training tasks for ``--train-steps`` steps (the script says so; 
 demonstration, not a tuned optimiser: use ``botorch-nap fit antibody`` for a real one).
 
 Run:  python tutorials/05_antibody_and_circuits.py [--steps 30] [--trials 25]
-      python tutorials/05_antibody_and_circuits.py --steps 3 --trials 5 --train-steps 10  # tiny
+      python tutorials/05_antibody_and_circuits.py --steps 3 --trials 6 --train-steps 10  # tiny
 """
 
 from __future__ import annotations

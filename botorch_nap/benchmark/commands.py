@@ -134,6 +134,8 @@ def config_from_args(args: argparse.Namespace):
         raise ValueError("--paper-protocol fixes --n-init and --steps; drop one of them")
     paper = PAPER_PROTOCOL if args.paper_protocol else {}
     n_seeds = args.seeds if args.seeds is not None else paper.get("seeds", 3)
+    if n_seeds < 1:
+        raise ValueError(f"--seeds must be >= 1, got {n_seeds}")
     return BenchmarkConfig(
         family=args.family,
         methods=_split_list(args.methods) or ["gp-ei", "random"],
@@ -212,7 +214,8 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--reference",
         default=None,
-        help="method for paired tests (default: NAP); comma-separated: the first one a file "
+        help="method for paired tests (default: the file's first nap:<ckpt>, else its first "
+        "method); a key, its label or a bare name (nap); comma-separated: the first one a file "
         "holds, e.g. gp-ei,gp-ei-mixed over families with and without categorical dims",
     )
     p.add_argument(
@@ -222,7 +225,11 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
         "(a bare method name matches the file's one method of that name; with several, "
         "one table for each that the file holds)",
     )
-    p.add_argument("--methods", action="append", help="only these methods (comma-separated)")
+    p.add_argument(
+        "--methods",
+        action="append",
+        help="only these methods (comma-separated keys, labels or bare names)",
+    )
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples")
     p.add_argument("--no-per-task", action="store_true", help="omit the per-task table")
     p.add_argument(
@@ -230,6 +237,36 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="write every computed number as JSON (several inputs: keyed by path)",
     )
+
+
+def _plot_stems(paths: list[Path], out_dir: str | None) -> dict[str, str]:
+    """Each file's plot name prefix: its stem, or, where two files would write the same
+    images into one folder, its folder's name and its stem."""
+    folder = {str(p): Path(out_dir).resolve() if out_dir else p.resolve().parent for p in paths}
+    stems = {str(p): p.stem for p in paths}
+    clash = [
+        p
+        for p in paths
+        if sum((folder[str(q)], stems[str(q)]) == (folder[str(p)], stems[str(p)]) for q in paths)
+        > 1
+    ]
+    for p in clash:
+        stems[str(p)] = f"{p.resolve().parent.name}_{p.stem}"
+    seen = [(folder[k], v) for k, v in stems.items()]
+    if len(set(seen)) < len(seen):
+        raise ValueError("two results files would write the same plots: give --no-plots or rename")
+    return stems
+
+
+def _failures_by_method(results: dict, shown: list[str]) -> dict[str, tuple[int, str]]:
+    """``{method: (failed runs, first error)}`` for failures the table leaves out: methods
+    it does not show, and runs of shown ones that never finished."""
+    out: dict[str, tuple[int, str]] = {}
+    for key, rec in results.get("failures", {}).items():
+        m = key.rsplit("|", 2)[0]
+        k, first = out.get(m, (0, rec.get("error", "?")))
+        out[m] = (k + 1, first)
+    return dict(sorted(out.items(), key=lambda kv: (kv[0] in shown, kv[0])))
 
 
 def report_paths(
@@ -257,13 +294,22 @@ def report_paths(
 
     md_parts, summaries = [], {}
     md_dir = Path(markdown or readme or ".").resolve().parent
-    for path in map(Path, paths):
+    paths = list(map(Path, paths))
+    stems = _plot_stems(paths, out_dir) if plots else {}
+    for path in paths:
         results = load_results(path)
         summary = summarize(results, methods or None, reference, n_boot=n_boot, also_vs=also_vs)
         print(format_table(summary, per_task=per_task) + "\n")
+        failed = _failures_by_method(results, summary["methods"])
+        for m, (k, first) in failed.items():
+            print(f"{m}: {k} run(s) failed, not in the table (first: {first})")
+        if failed:
+            print()
         images = []
         if plots:
-            written = write_plots(summary, Path(out_dir) if out_dir else path.parent, path.stem)
+            written = write_plots(
+                summary, Path(out_dir) if out_dir else path.parent, stems[str(path)]
+            )
             print("plots: " + ", ".join(map(str, written)) + "\n")
             images = [os.path.relpath(p.resolve(), md_dir) for p in written]
         md_parts.append(format_markdown(summary, results, images))

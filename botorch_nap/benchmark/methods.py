@@ -97,16 +97,31 @@ class MethodEntry:
     factory: Factory
     help: str = ""
     needs_arg: bool = False
+    #: False: the method takes no argument, and ``name:arg`` is refused (None: unknown).
+    takes_arg: bool | None = None
+    #: ``check(arg, space)`` raises ``ValueError`` where the method cannot run on ``space``
+    #: (called once before a benchmark, instead of failing in every run).
+    check: Callable[[str | None, SearchSpace], None] | None = None
 
 
 METHODS: dict[str, MethodEntry] = {}
 
 
-def register_method(name: str, factory: Factory, help: str = "", needs_arg: bool = False) -> None:
-    """Register (or replace) the method ``name``; specs are ``name`` or ``name:arg``."""
+def register_method(
+    name: str,
+    factory: Factory,
+    help: str = "",
+    needs_arg: bool = False,
+    takes_arg: bool | None = None,
+    check: Callable[[str | None, SearchSpace], None] | None = None,
+) -> None:
+    """Register (or replace) the method ``name``; specs are ``name`` or ``name:arg``.
+
+    ``takes_arg=False`` refuses ``name:arg``; ``check(arg, space)`` says up front (by a
+    ``ValueError``) that the method cannot run on a family's search space."""
     if ":" in name:
         raise ValueError(f"method names cannot contain ':', got {name!r}")
-    METHODS[name] = MethodEntry(name, factory, help, needs_arg)
+    METHODS[name] = MethodEntry(name, factory, help, needs_arg, takes_arg, check)
 
 
 def parse_method(spec: str) -> tuple[str, str | None]:
@@ -184,12 +199,21 @@ def check_method_fits(spec: str, space: SearchSpace) -> None:
     """Raise ``ValueError`` when a network method's checkpoint does not fit ``space`` (its
     dim or categorical dims): before any run, not once per (task, seed)."""
     name, arg = parse_method(spec)
-    kind = {"nap": "nap", "np-ei": "np"}.get(name)
-    if kind is not None and arg:
+    entry = METHODS[name]
+    if arg is not None and entry.takes_arg is False:
+        raise ValueError(f"{spec}: method {name!r} takes no argument (give it as {name!r})")
+    if entry.check is not None:
         try:
-            load_network_and_decisions(arg, kind, space)
+            entry.check(arg, space)
         except ValueError as e:
             raise ValueError(f"{spec}: {e}") from e
+
+
+def _check_network(kind: str):
+    def check(arg: str | None, space: SearchSpace) -> None:
+        load_network_and_decisions(arg, kind, space)
+
+    return check
 
 
 def portable_checkpoint(path: Path) -> str:
@@ -291,17 +315,48 @@ def _portfolio(arg: str | None, ctx: MethodContext) -> Proposer:
     return TransferPortfolio(transfer_prior(ctx.family), settings=ctx.settings)
 
 
-register_method("nap", _nap, "NAP acquisition head of <checkpoint>", needs_arg=True)
-register_method("np-ei", _np_ei, "exact EI over the bar posterior of <checkpoint>", True)
-register_method("gp-ei", _gp_ei, "BoTorch SingleTaskGP + LogEI")
+def _check_categorical(arg: str | None, space: SearchSpace) -> None:
+    if not space.categorical_dims:
+        raise ValueError("the family has no categorical parameter (use gp-ei)")
+
+
+def _check_transfer(arg: str | None, space: SearchSpace) -> None:
+    if arg is not None and not (arg.isdigit() and int(arg) >= 1):
+        raise ValueError(f"k must be a whole number >= 1 (portfolio steps), got {arg!r}")
+
+
 register_method(
-    "gp-ei-mixed", _gp_ei_mixed, "BoTorch MixedSingleTaskGP (categorical kernel) + LogEI"
+    "nap",
+    _nap,
+    "NAP acquisition head of <checkpoint>",
+    needs_arg=True,
+    check=_check_network("nap"),
 )
-register_method("random", _random, "uniform random search")
 register_method(
-    "gp-ei-transfer", _gp_ei_transfer, "k (default 5) meta-train portfolio steps, then GP-EI"
+    "np-ei",
+    _np_ei,
+    "exact EI over the bar posterior of <checkpoint>",
+    needs_arg=True,
+    check=_check_network("np"),
 )
-register_method("portfolio", _portfolio, "greedy meta-train portfolio for every step")
+register_method("gp-ei", _gp_ei, "BoTorch SingleTaskGP + LogEI", takes_arg=False)
+register_method(
+    "gp-ei-mixed",
+    _gp_ei_mixed,
+    "BoTorch MixedSingleTaskGP (categorical kernel) + LogEI",
+    takes_arg=False,
+    check=_check_categorical,
+)
+register_method("random", _random, "uniform random search", takes_arg=False)
+register_method(
+    "gp-ei-transfer",
+    _gp_ei_transfer,
+    "k (default 5) meta-train portfolio steps, then GP-EI",
+    check=_check_transfer,
+)
+register_method(
+    "portfolio", _portfolio, "greedy meta-train portfolio for every step", takes_arg=False
+)
 
 
 def _fsbo(arg: str | None, ctx: MethodContext) -> Proposer:
@@ -319,7 +374,16 @@ def _register_peers() -> None:
         _fsbo,
         "FSBO: deep-kernel GP meta-trained by `botorch-nap fsbo-train`, fine-tuned per step",
         needs_arg=True,
+        check=_check_fsbo,
     )
+
+
+def _check_fsbo(arg: str | None, space: SearchSpace) -> None:
+    from botorch_nap.benchmark.fsbo import load
+
+    cfg = load(arg)[0]
+    if cfg.dim != space.dim:
+        raise ValueError(f"the FSBO checkpoint takes {cfg.dim} dims, the family has {space.dim}")
 
 
 _register_peers()

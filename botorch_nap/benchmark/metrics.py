@@ -122,10 +122,11 @@ def complete_cells(results: dict, methods: list[str]) -> list[tuple]:
     """(task id, seed) cells finished by every method, in config order."""
     runs = results["runs"]
     cfg = results["config"]
+    # dict.fromkeys: a file written with a task or seed named twice counts each cell once.
     return [
         (t, s)
-        for t in cfg["task_ids"]
-        for s in cfg["seeds"]
+        for t in dict.fromkeys(cfg["task_ids"])
+        for s in dict.fromkeys(cfg["seeds"])
         if all(run_key(m, t, s) in runs for m in methods)
     ]
 
@@ -136,6 +137,20 @@ def regret_array(results: dict, methods: list[str], cells: list[tuple]) -> np.nd
     return np.array(
         [[runs[run_key(m, t, s)]["regret"] for t, s in cells] for m in methods], dtype=float
     ).reshape(len(methods), len(cells), results["config"]["steps"] + 1)
+
+
+def method_key(name: str, methods: list[str]) -> str | None:
+    """The key among ``methods`` that ``name`` means: the key itself, the report's label of
+    one (checkpoint paths shortened), or a bare method name that exactly one key has."""
+    from botorch_nap.benchmark.report import label
+
+    if name in methods:
+        return name
+    by_label = [m for m in methods if label(m) == name]
+    if len(by_label) == 1:
+        return by_label[0]
+    bare = [m for m in methods if m.partition(":")[0] == name]
+    return bare[0] if len(bare) == 1 else None
 
 
 def default_reference(methods: list[str]) -> str:
@@ -172,8 +187,21 @@ def summarize(
     one set of tests for each that the file holds, in ``tests_also_all`` (``tests_also`` is
     the first).
     """
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
     cfg = results["config"]
-    methods = list(methods or cfg["methods"])
+    known = list(dict.fromkeys(cfg["methods"]))
+    if methods:
+        # Names as the file keys them, as the report labels them, or a bare method name
+        # that one key has ("nap" for the file's one nap:<checkpoint>).
+        asked = list(methods)
+        methods = [method_key(m, known) for m in asked]
+        unknown = [a for a, m in zip(asked, methods) if m is None]
+        if unknown:
+            raise ValueError(f"methods {unknown} are not in the results; they hold {known}")
+        methods = list(dict.fromkeys(methods))
+    else:
+        methods = known
     present = {r["method"] for r in results["runs"].values()}
     methods = [m for m in methods if m in present]
     if not methods:
@@ -182,9 +210,11 @@ def summarize(
         # A preference list for reports over several files, e.g. "gp-ei,gp-ei-mixed": the
         # GP baseline each family was run with.
         options = [r.strip() for r in reference.split(",") if r.strip()]
-        reference = next((r for r in options if r in methods), None)
+        reference = next((r for r in map(lambda o: method_key(o, methods), options) if r), None)
         if reference is None:
             raise ValueError(f"none of the references {options} is among the methods {methods}")
+    elif reference:
+        reference = method_key(reference, methods) or reference
     reference = reference or default_reference(methods)
     if reference not in methods:
         raise ValueError(f"reference {reference!r} is not among the methods {methods}")
@@ -267,10 +297,12 @@ def summarize(
         return None
 
     names = [a.strip() for a in also_vs.split(",") if a.strip()] if also_vs else []
-    found = [r for r in map(resolve, names) if r is not None and r != reference]
-    if names and not found and len(names) == 1:
+    resolved = [resolve(n) for n in names]
+    # The main reference named again adds nothing (its tests are the main ones).
+    found = [r for r in resolved if r is not None and r != reference]
+    if names and not any(r is not None for r in resolved) and len(names) == 1:
         raise ValueError(f"--also-vs {names[0]!r} is not among the methods {methods}")
-    if names and not found:
+    if names and not any(r is not None for r in resolved):
         raise ValueError(f"--also-vs: none of {names} is among the methods {methods}")
     tests_also_all = [
         {"reference": r, "tests": paired_tests(methods.index(r))} for r in dict.fromkeys(found)

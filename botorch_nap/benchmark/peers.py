@@ -329,20 +329,24 @@ def register() -> None:
         "optuna-tpe",
         lambda arg, ctx: OptunaTPE(seed=ctx.seed, settings=ctx.settings),
         "Optuna TPE (multivariate), told the shared initial points [peers]",
+        takes_arg=False,
     )
     register_method(
         "smac",
         lambda arg, ctx: SMAC3(seed=ctx.seed, settings=ctx.settings),
         "SMAC3 hyperparameter-optimisation facade (random forest), told the shared "
         "initial points [peers]",
+        takes_arg=False,
     )
     register_method(
         "hebo",
         lambda arg, ctx: HEBOPeer(seed=ctx.seed, settings=ctx.settings),
         "HEBO (default GP), told the shared initial points [make install-peers]",
+        takes_arg=False,
     )
     register_method(
         "ax-default",
         lambda arg, ctx: AxDefault(seed=ctx.seed, settings=ctx.settings),
         "a plain Ax Client with Ax's default strategy, told the shared initial points [ax]",
+        takes_arg=False,
     )

@@ -253,6 +253,16 @@ def _pyplot():
     return plt
 
 
+#: Line styles cycled with the colours: ten colours repeat past ten methods, and two
+#: methods with the same decisions (an NP shipped as its own NAP) draw the same curve.
+LINESTYLES = ("-", "--", ":", "-.")
+
+
+def _style(i: int) -> dict:
+    """The ``i``-th method's colour and line style: no two of the first 40 alike."""
+    return {"color": f"C{i % 10}", "linestyle": LINESTYLES[(i // 10 + i) % len(LINESTYLES)]}
+
+
 def plot_regret(summary: dict, path: str | os.PathLike) -> Path:
     """Mean and median normalised regret per step (bootstrap 95% bands), log scale."""
     plt = _pyplot()
@@ -262,12 +272,12 @@ def plot_regret(summary: dict, path: str | os.PathLike) -> Path:
         min(summary["curves"][m][f"{stat}_lo"]) for m in summary["methods"] for stat in STATS
     )
     for ax, stat in zip(axes, STATS):
-        for m in summary["methods"]:
+        for i, m in enumerate(summary["methods"]):
             c = summary["curves"][m]
             y = np.maximum(c[stat], REGRET_FLOOR)
             lo = np.maximum(c[f"{stat}_lo"], REGRET_FLOOR)
             hi = np.maximum(c[f"{stat}_hi"], REGRET_FLOOR)
-            (line,) = ax.plot(steps, y, label=label(m))
+            (line,) = ax.plot(steps, y, label=label(m), **_style(i))
             ax.fill_between(steps, lo, hi, color=line.get_color(), alpha=0.15, linewidth=0)
         ax.set_yscale("log")
         ax.set_ylim(bottom=max(REGRET_FLOOR, lowest) * 0.8)
@@ -295,8 +305,8 @@ def plot_ranks(summary: dict, path: str | os.PathLike) -> Path:
     plt = _pyplot()
     steps = np.arange(summary["steps"] + 1)
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    for m in summary["methods"]:
-        ax.plot(steps, summary["curves"][m]["rank"], label=label(m))
+    for i, m in enumerate(summary["methods"]):
+        ax.plot(steps, summary["curves"][m]["rank"], label=label(m), **_style(i))
     ax.set_xlabel("BO step (after the initial design)")
     ax.set_ylabel("average rank (1 = best)")
     ax.set_ylim(0.9, len(summary["methods"]) + 0.1)

@@ -119,9 +119,16 @@ def new_results(config: dict) -> dict:
 
 def load_results(path: str | os.PathLike) -> dict:
     """Read a results file, checking its schema."""
-    data = json.loads(Path(path).read_text())
-    if data.get("schema") != SCHEMA:
-        raise ValueError(f"{path}: not a {SCHEMA} results file (schema={data.get('schema')!r})")
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: a folder, not a results file")
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: not a results file (unreadable JSON: {e})") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        found = data.get("schema") if isinstance(data, dict) else type(data).__name__
+        raise ValueError(f"{path}: not a {SCHEMA} results file (schema={found!r})")
     return data
 
 

@@ -12,7 +12,8 @@ Every (method, task, seed) run goes through :func:`~botorch_nap.benchmark.loop.r
   choices also follow Python's string-hash salt, runs in a process with PYTHONHASHSEED=0).
 * **Resumable.** Results go to one JSON file (:mod:`~botorch_nap.benchmark.results`),
   rewritten atomically after every finished run; a rerun with the same ``--out`` skips
-  finished runs and retries failed ones. Methods, seeds and tasks may be added on resume;
+  finished runs and retries failed ones. Methods, seeds and tasks may be added on resume
+  (new seeds and tasks run for every method the file holds);
   the protocol (family, split, budget, optimiser settings) may not change.
 * **Processes.** ``workers > 1`` spreads runs over ``concurrent.futures`` processes
   (``spawn``; each with ``threads`` torch threads, default 1, so that workers do not fight
@@ -297,6 +298,12 @@ def _fixed_hash_main() -> None:
     print(json.dumps({"run": run, "info": info}))
 
 
+def _unique(items: list) -> list:
+    """``items`` without repeats (order kept; compared as strings, as ids are)."""
+    seen: set[str] = set()
+    return [v for v in items if not (str(v) in seen or seen.add(str(v)))]
+
+
 def _merge(old: list, new: list) -> list:
     """``old`` then the items of ``new`` it lacks (order kept; ids compared as strings)."""
     seen = {str(v) for v in old}
@@ -362,6 +369,8 @@ def run_benchmark(
         raise ValueError(f"--redo names methods that are not in --methods: {', '.join(unknown)}")
     if config.n_init < 1 or config.steps < 1:
         raise ValueError("n_init and steps must be >= 1")
+    if not config.seeds:
+        raise ValueError("seeds: at least one seed is needed")
     out = Path(out)
     import_plugins(config.plugins)
     family = get_cached_family(config.family, config.family_kwargs, config.data_dir)
@@ -369,7 +378,10 @@ def run_benchmark(
     # Through JSON once, so that the comparison on resume sees what the file holds
     # (tuples become lists, and so on).
     cfg = json.loads(json.dumps(config.to_json()))
-    cfg["task_ids"] = resolve_task_ids(family, config.split, config.task_ids)
+    # A method, seed or task named twice would run once but count twice in every summary.
+    cfg["methods"] = _unique(cfg["methods"])
+    cfg["seeds"] = _unique(cfg["seeds"])
+    cfg["task_ids"] = _unique(resolve_task_ids(family, config.split, config.task_ids))
     if not cfg["task_ids"]:
         sizes = ", ".join(f"{s} {len(family.split_ids(s))}" for s in ("train", "val", "test"))
         raise ValueError(
@@ -416,6 +428,10 @@ def run_benchmark(
         for m in cfg["methods"]
         if run_key(m, t, s) not in results["runs"]
     ]
+    others = sorted({m for m, _, _ in todo} - set(config.methods))
+    if others:
+        # A resume runs the file's whole grid: new seeds or tasks for its other methods too.
+        print(f"{out} also holds {', '.join(others)}: their runs of the new cells run too")
     save_results(results, out)
     bar = tqdm(total=len(todo), desc=f"benchmark {config.family}", unit="run", disable=not progress)
 

@@ -229,3 +229,37 @@ def test_also_vs_prefers_ei_from_the_nap_networks_own_bar_head():
     s = summarize(json.loads(f.read_text()), reference="gp-ei", also_vs="np-ei", n_boot=10)
     assert s["tests_also"]["reference"] == "np-ei:synthetic/nap"
     assert set(s["tests_also"]["tests"]) == {"nap:synthetic", "np-ei:synthetic", "gp-ei", "random"}
+
+
+def _three_methods() -> dict:
+    curves = {}
+    for s in range(6):
+        curves[("gp-ei", 1, s)] = [1.0, 0.6, 0.5]
+        curves[("np-ei:runs/a/b/ck", 1, s)] = [1.0, 0.4, 0.3 + 0.01 * s]
+        curves[("random", 1, s)] = [1.0, 0.8, 0.7]
+    return _fake_results(curves, steps=2)
+
+
+def test_method_names_are_resolved_or_refused_by_name():
+    """--methods / --reference take a key, the report's label or a bare name; a name the file
+    lacks is an error listing what it holds (it was dropped without a word)."""
+    res = _three_methods()
+    s = summarize(res, methods=["gp-ei", "np-ei:b/ck"], reference="np-ei", n_boot=20)
+    assert s["methods"] == ["gp-ei", "np-ei:runs/a/b/ck"] and s["reference"] == "np-ei:runs/a/b/ck"
+    with pytest.raises(ValueError, match=r"\['rnadom'\] are not in the results; they hold"):
+        summarize(res, methods=["gp-ei", "rnadom"], n_boot=20)
+    # The main reference named again as a second one adds nothing and is no error.
+    s = summarize(res, reference="gp-ei", also_vs="gp-ei,random", n_boot=20)
+    assert s["tests_also"]["reference"] == "random"
+    with pytest.raises(ValueError, match="n_boot must be >= 1"):
+        summarize(res, n_boot=0)
+
+
+def test_a_task_or_seed_named_twice_counts_once():
+    res = _three_methods()
+    once = summarize(res, reference="gp-ei", n_boot=20)
+    res["config"]["task_ids"] = [1, 1]
+    res["config"]["seeds"] = res["config"]["seeds"] * 2
+    twice = summarize(res, reference="gp-ei", n_boot=20)
+    assert len(twice["cells"]) == len(once["cells"]) == 6 and twice["n_runs_excluded"] == 0
+    assert twice["tests"]["random"]["auc"]["p"] == once["tests"]["random"]["auc"]["p"]

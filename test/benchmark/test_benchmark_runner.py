@@ -406,3 +406,50 @@ def test_smac_rows_repeat_across_processes_whatever_their_hash_salt(tmp_path):
     there = json.loads(other.read_text())
     (key,) = here["runs"]
     assert here["runs"][key]["y"] == there["runs"][key]["y"]
+
+
+def test_duplicates_and_methods_that_cannot_run_are_settled_before_any_file(tmp_path):
+    """A method, task or seed named twice runs and counts once; a method argument that
+    cannot work (an argument for a method without one, gp-ei-mixed on a continuous family,
+    a non-integer k) is refused up front instead of failing in every run."""
+    out = tmp_path / "r.json"
+    kw = dict(n_init=2, steps=2, optimizer=FAST)
+    for methods, match in [
+        (["random:foo"], "takes no argument"),
+        (["gp-ei-mixed"], "no categorical parameter"),
+        (["gp-ei-transfer:x"], "whole number"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            run_benchmark(BenchmarkConfig("branin", methods, seeds=[0], **kw), out, progress=False)
+        assert not out.exists()
+    with pytest.raises(ValueError, match="at least one seed"):
+        run_benchmark(BenchmarkConfig("branin", ["random"], seeds=[], **kw), out, progress=False)
+    cfg = BenchmarkConfig("branin", ["random", "random"], task_ids=[80, 80], seeds=[0, 0], **kw)
+    res = run_benchmark(cfg, out, progress=False)
+    assert res["config"]["methods"] == ["random"] and res["config"]["task_ids"] == [80]
+    assert res["config"]["seeds"] == [0] and len(res["runs"]) == 1
+
+
+def test_report_names_failed_runs_and_keeps_same_named_files_plots_apart(tmp_path, capsys):
+    from botorch_nap.benchmark.results import load_results, save_results
+
+    kw = dict(task_ids=BRANIN_TASKS[:1], seeds=[0], n_init=2, steps=2, optimizer=FAST)
+    paths = []
+    for sub in ("a", "b"):
+        out = tmp_path / sub / "branin.json"
+        run_benchmark(BenchmarkConfig("branin", ["random", "gp-ei"], **kw), out, progress=False)
+        paths.append(out)
+    res = load_results(paths[0])
+    res["failures"]["ucb:2|80|1"] = {"error": "ValueError: boom", "time": "t"}
+    save_results(res, paths[0])
+    assert report_paths(paths, plots=True, out_dir=str(tmp_path / "plots")) == 0
+    text = capsys.readouterr().out
+    assert "ucb:2: 1 run(s) failed, not in the table (first: ValueError: boom)" in text
+    names = sorted(p.name for p in (tmp_path / "plots").iterdir())
+    assert "a_branin_regret.png" in names and "b_branin_regret.png" in names
+    # Unreadable files are named.
+    (tmp_path / "empty.json").write_text("")
+    with pytest.raises(ValueError, match="empty.json: not a results file"):
+        load_results(tmp_path / "empty.json")
+    with pytest.raises(ValueError, match="a folder, not a results file"):
+        load_results(tmp_path / "a")

@@ -31,3 +31,21 @@ def test_model_curves_pool_files_and_refuse_a_cell_twice(tmp_path):
         mod.model_curves(f"{a}+{a}:m")
     with pytest.raises(ValueError, match="expected"):
         mod.model_curves(f"{a}")
+
+
+def test_files_of_different_protocols_or_steps_beyond_the_runs_are_refused(tmp_path, capsys):
+    """Pairing gp_prior task 80 with branin task 80 (or 5 steps with 6) gave a p-value."""
+    mod = load_script("compare_arms")
+    a = _file(tmp_path, "a", [1, 2], 1.0)
+    other = new_results({"family": "gp_prior", "methods": ["m"]})
+    other["runs"] = json.loads((tmp_path / "a.json").read_text())["runs"]
+    (tmp_path / "o.json").write_text(json.dumps(other))
+    with pytest.raises(SystemExit, match="different protocols.*family 'gp_prior' vs 'branin'"):
+        mod.main(["--arm", "x", f"{a}:m", "--arm", "y", f"{tmp_path / 'o.json'}:m"])
+    with pytest.raises(SystemExit, match="no finished runs of method 'n'.*holds \\['m'\\]"):
+        mod.main(["--arm", "x", f"{a}:m", "--arm", "y", f"{a}:n"])
+    with pytest.raises(SystemExit, match="beyond the runs"):
+        mod.main(["--arm", "x", f"{a}:m", "--arm", "y", f"{a}:m", "--steps", "5"])
+    b = _file(tmp_path, "b", [1, 2], 2.0)
+    mod.main(["--arm", "x", f"{a}:m", "--arm", "y", f"{b}:m"])
+    assert "r@1" in capsys.readouterr().out  # default checkpoints cut to the runs' steps
