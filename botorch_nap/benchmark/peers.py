@@ -26,7 +26,10 @@ evaluated is told as a new observation, so that a peer never learns a value at a
 was not evaluated. In the box the asked point is evaluated as is and completed.
 
 All dimensions are given to the peers as floats over the task's bounds, as GP-EI and NAP see
-them (integer and categorical parameters of a continuous family are rounded by the task).
+them (integer and categorical parameters of a continuous family are rounded by the task). So
+on a categorical pool (``antibody``, ``eda``) a peer treats the category codes as ordered
+numbers and its proposal is snapped to the nearest pool point: not how Optuna or SMAC would
+model those parameters natively, which a comparison on such families should keep in mind.
 """
 
 from __future__ import annotations
