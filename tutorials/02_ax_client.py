@@ -7,15 +7,17 @@ then NAP. Its Ax model is the network's bar head (``NeuralProcessModel``), so
 from the same seeded Sobol points, so the two columns below differ only after
 ``--n-init``.
 
-Which network: a shipped checkpoint for the problem's dimension if the package has one
-(``botorch_nap.pretrained.available()``), else ``--checkpoint DIR``, else a tiny neural
-process pretrained here on GP-prior functions for ``--train-steps`` steps (the script says
-so; such a network is a demonstration, not a tuned optimiser).
+Which network: ``--checkpoint DIR`` if given, else a shipped model that takes the problem's
+dimension (``botorch_nap.pretrained.accepting``; the dimension-agnostic ``gp_prior`` first),
+else (or with ``--no-shipped``) a tiny neural process pretrained here on GP-prior functions
+for ``--train-steps`` steps (the script says so; such a network is a demonstration, not a
+tuned optimiser).
 
 Needs the Ax extra: ``pip install -e .[ax]``.
 
 Run:  python tutorials/02_ax_client.py [--problem branin|hartmann6] [--trials 25]
-      python tutorials/02_ax_client.py --trials 6 --n-init 3 --train-steps 20   # tiny
+      python tutorials/02_ax_client.py --trials 6 --n-init 3                    # tiny
+      python tutorials/02_ax_client.py --trials 6 --n-init 3 --no-shipped --train-steps 20
 """
 
 from __future__ import annotations
@@ -64,16 +66,21 @@ PROBLEMS = {
 
 
 def find_checkpoint(
-    dim: int, checkpoint: str | None, train_steps: int, out_dir: str | None
+    dim: int,
+    checkpoint: str | None,
+    train_steps: int,
+    out_dir: str | None,
+    shipped: bool = True,
 ) -> tuple[str, str]:
-    """``(checkpoint, description)``: shipped model, given path, or a freshly trained tiny NP."""
-    from botorch_nap.pretrained import available
+    """``(checkpoint, description)``: the given path, a shipped model that takes ``dim``
+    inputs (``gp_prior`` first: the others are specialists), or a freshly trained tiny NP."""
+    from botorch_nap.pretrained import accepting
 
-    for entry in available():
-        if entry["dim_x"] == dim and entry["kind"] == "nap":
-            return entry["name"], f"shipped checkpoint {entry['name']!r}"
     if checkpoint is not None:
         return checkpoint, f"checkpoint {checkpoint}"
+    entries = sorted(accepting(dim, "nap"), key=lambda e: e["name"] != "gp_prior")
+    if shipped and entries:
+        return entries[0]["name"], f"shipped checkpoint {entries[0]['name']!r}"
 
     from botorch_nap.nn.transformer import NAPConfig, NAPTransformer
     from botorch_nap.tasks import get_family
@@ -100,7 +107,7 @@ def find_checkpoint(
     path = out_dir or tempfile.mkdtemp(prefix=f"nap_tiny_{dim}d_")
     net.save(path, meta={"trained_by": "tutorials/02_ax_client.py", "steps": train_steps})
     return path, (
-        f"no shipped {dim}-d model and no --checkpoint: TRAINED a tiny NP for {train_steps} "
+        f"no shipped {dim}-d model used and no --checkpoint: TRAINED a tiny NP for {train_steps} "
         f"steps ({time.perf_counter() - t0:.0f} s) and saved it to {path}"
     )
 
@@ -123,7 +130,10 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]]:
     p.add_argument("--trials", type=int, default=25, help="total trials per method")
     p.add_argument("--n-init", type=int, default=5, help="Sobol trials before the model")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--checkpoint", default=None, help="NAP checkpoint dir (if none ships)")
+    p.add_argument("--checkpoint", default=None, help="NAP checkpoint dir")
+    p.add_argument(
+        "--no-shipped", action="store_true", help="train a tiny NP even where a model ships"
+    )
     p.add_argument("--train-steps", type=int, default=1000, help="if a tiny NP must be trained")
     p.add_argument("--save-checkpoint", default=None, help="where to save a trained tiny NP")
     p.add_argument("--restarts", type=int, default=8, help="NAP acquisition optimiser restarts")
@@ -139,7 +149,7 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]]:
 
     problem = PROBLEMS[args.problem]()
     checkpoint, which = find_checkpoint(
-        problem.dim, args.checkpoint, args.train_steps, args.save_checkpoint
+        problem.dim, args.checkpoint, args.train_steps, args.save_checkpoint, not args.no_shipped
     )
     print(
         f"Problem: {problem.name} ({problem.dim}-d), minimum {problem.function.optimal_value:.4f}"
@@ -183,7 +193,8 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]]:
             )
             ((mean, sem),) = (r["f"] for r in client.predict([params]))
             print(
-                f"NAP best trial {index}: f = {observed['f'][0]:.4f}; "
+                f"NAP best: trial {index + 1} of the table below (Ax's trial index {index}): "
+                f"f = {observed['f'][0]:.4f}; "
                 f"the network predicts {mean:.4f} +- {sem:.4f} there"
             )
 

@@ -450,6 +450,16 @@ class Block(nn.Module):
         return z + self.ff(self.ln2(z))
 
 
+def _load_failure(err: Exception) -> str:
+    """The gist of a ``torch.load(weights_only=True)`` failure, without torch's advice to
+    retry with ``weights_only=False`` (unsafe, and no help for a damaged file)."""
+    text = str(err)
+    if "WeightsUnpickler error:" in text:
+        text = text.split("WeightsUnpickler error:", 1)[1]
+        text = text.split("Check the documentation", 1)[0]
+    return " ".join(text.split())[:200] or type(err).__name__
+
+
 class NAPTransformer(nn.Module):
     """The NAP network (see the module docstring).
 
@@ -993,7 +1003,11 @@ class NAPTransformer(nn.Module):
         try:
             state = torch.load(w_file, map_location="cpu", weights_only=True)
         except Exception as e:  # noqa: BLE001 - any unpickling failure means a damaged file
-            raise ValueError(f"damaged checkpoint weights {w_file}: {e}") from e
+            raise ValueError(
+                f"damaged checkpoint weights {w_file}: not a tensor state dict that loads "
+                f"safely ({_load_failure(e)}); rewrite it with NAPTransformer.save or "
+                "training (checkpoints are never unpickled beyond tensors)"
+            ) from e
         if keep_rng:
             with torch.random.fork_rng(devices=[]):
                 net = cls(config)

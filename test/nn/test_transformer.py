@@ -294,8 +294,9 @@ def test_save_load_roundtrip_and_errors(tmp_path):
 
     net.save(tmp_path / "ck2")
     (tmp_path / "ck2" / "weights.pt").write_bytes(b"garbage")
-    with pytest.raises(ValueError, match="damaged"):
+    with pytest.raises(ValueError, match="damaged") as err:
         NAPTransformer.load(tmp_path / "ck2")
+    assert "weights_only` set to `False`" not in str(err.value)  # torch's unsafe advice
     (tmp_path / "ck2" / "config.json").write_text("{not json")
     with pytest.raises(ValueError, match="damaged"):
         NAPTransformer.load(tmp_path / "ck2")

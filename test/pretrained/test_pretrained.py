@@ -474,3 +474,11 @@ def test_ship_a_fit_folder_and_a_failure_leaves_nothing(tiny_runs, tmp_path):
     with pytest.raises(ValueError, match="disagree on input dims"):
         ship("broken", {"np": bad, "nap": tiny_runs / "nap"}, [], root=tmp_path / "r")
     assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["fromfit"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_image_a_shipped_card_shows_is_there(name):
+    card_dir = checkpoint_path(name, "nap").parent
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (card_dir / CARD_FILE).read_text())
+    missing = [i for i in images if not (card_dir / i).is_file()]
+    assert not missing, f"{name}'s card shows missing images {missing}"

@@ -58,8 +58,18 @@ def test_tutorial_02_with_checkpoint(pretrained_2d, tmp_path, capsys):
 # then warns (NAPFallbackWarning) by design.
 @pytest.mark.filterwarnings("ignore::ax_integration.NAPFallbackWarning")
 def test_tutorial_02_trains_a_tiny_np_when_none_is_given(tmp_path, capsys):
-    out = _load().main([*TINY, "--train-steps", "2", "--save-checkpoint", str(tmp_path / "np")])
+    argv = [*TINY, "--no-shipped", "--train-steps", "2", "--save-checkpoint", str(tmp_path / "np")]
+    out = _load().main(argv)
     printed = capsys.readouterr().out
     _check(out, printed)
     assert "TRAINED a tiny NP for 2 steps" in printed
     assert (tmp_path / "np" / "config.json").is_file()
+
+
+def test_tutorial_02_uses_the_shipped_gp_prior_for_branin(capsys):
+    """Without --checkpoint, a shipped model that takes 2-d inputs (gp_prior first) runs; the
+    check for one used to need an exact dim_x and trained a tiny NP instead."""
+    out = _load().main(TINY)
+    printed = capsys.readouterr().out
+    _check(out, printed)
+    assert "Network: shipped checkpoint 'gp_prior'" in printed
