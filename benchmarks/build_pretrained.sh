@@ -6,8 +6,8 @@
 # Each model: NP pretraining (the NP-EI model and PPO's warm start), PPO + aux NP loss (none
 # when its iterations are 0: the NP then ships as the NAP too), then `botorch-nap ship`
 # copies both into the package and writes MODEL_CARD.md with these very commands, the
-# training time, curves and validation figures. Runs go to $RUNS (default runs/ship); a
-# killed run continues with the same command plus --resume. Data come from $DATA (default
+# training time, curves and validation figures. Runs go to $RUNS (default runs/ship); rerun
+# the script after a kill: an unfinished run continues with --resume. Data come from $DATA (default
 # ../shared/data). About 30 minutes per model on one core; gp_prior's NP, many hours.
 set -euo pipefail
 export OMP_NUM_THREADS=1
@@ -15,6 +15,20 @@ RUNS=${RUNS:-runs/ship}
 DATA=${DATA:-../shared/data}
 NET="--d-model 64 --n-layers 3 --d-ff 128"
 PPO="--reward vs_npei --early-weight 1.0 --top-k 5 --lr 1e-4 --val-every 5 --checkpoint-every 2"
+
+run_once() {  # marker, command...: run the command unless the marker exists, then make it.
+    # A run the command left unfinished (its --out has a last/ checkpoint: killed, or resumed
+    # by hand) continues with --resume, since pretrain/train refuse to start over a run.
+    local marker=$1
+    shift
+    [ -f "$marker" ] && return 0
+    local cmd="$*" out
+    out=$(sed -nE 's/.*--out ([^ ]+).*/\1/p' <<< "$cmd")
+    if [ -n "$out" ] && [ -d "$out/last" ] && [[ " $cmd " != *" --resume "* ]]; then
+        cmd="$cmd --resume"
+    fi
+    $cmd && touch "$marker"
+}
 
 build() {  # name, description, family args, NP steps, PPO iterations[, NP extra, PPO extra, test note]
     # The extras come last, so a repeated option (e.g. --family-kw, --val-every) overrides.
@@ -24,12 +38,12 @@ build() {  # name, description, family args, NP steps, PPO iterations[, NP extra
     local nap_cmd="botorch-nap train $fam --init-from $RUNS/${name}_np --iterations $iters $PPO --seed 0 --out $RUNS/${name}_nap${ppo_extra:+ $ppo_extra}"
     local nap_run=$RUNS/${name}_nap
     echo "== $name"
-    [ -f "$RUNS/${name}_np/weights.pt" ] && [ -f "$RUNS/${name}_np/DONE" ] || { $np_cmd && touch "$RUNS/${name}_np/DONE"; }
+    run_once "$RUNS/${name}_np/DONE" $np_cmd
     if [ "$iters" -eq 0 ]; then  # no PPO: the NP ships as the NAP too (the card says so)
         nap_run=$RUNS/${name}_np
         nap_cmd="# no PPO run: nap/ is the NP"
     else
-        [ -f "$nap_run/weights.pt" ] && [ -f "$nap_run/DONE" ] || { $nap_cmd && touch "$nap_run/DONE"; }
+        run_once "$nap_run/DONE" $nap_cmd
     fi
     botorch-nap ship "$name" --np "$RUNS/${name}_np" --nap "$nap_run" \
         --description "$desc" --test-note "$note" --command "export OMP_NUM_THREADS=1" \
@@ -46,7 +60,7 @@ build_policy() {  # name, description, shipped base model, family args, PPO args
     [[ $base == */* ]] && base_np=$base
     local nap_cmd="botorch-nap train $fam --init-from $base_np $ppo --seed 0 --out $RUNS/${name}_nap"
     echo "== $name"
-    [ -f "$RUNS/${name}_nap/weights.pt" ] && [ -f "$RUNS/${name}_nap/DONE" ] || { $nap_cmd && touch "$RUNS/${name}_nap/DONE"; }
+    run_once "$RUNS/${name}_nap/DONE" $nap_cmd
     botorch-nap ship "$name" --np "$base_np" --nap "$RUNS/${name}_nap" \
         --description "$desc" --test-note "$note" --command "export OMP_NUM_THREADS=1" \
         --command "# np/ is $base_np" --command "$nap_cmd" \
@@ -59,7 +73,7 @@ build_distilled() {  # name, description, teacher NP folder, family args, NP ste
     local name=$1 desc=$2 teacher=$3 fam=$4 steps=$5 np_extra=${6:-} note=${7:-}
     local np_cmd="botorch-nap pretrain $fam --teacher $teacher --lr 1e-3 --steps $steps --seed 0 --out $RUNS/${name}_np${np_extra:+ $np_extra}"
     echo "== $name"
-    [ -f "$RUNS/${name}_np/weights.pt" ] && [ -f "$RUNS/${name}_np/DONE" ] || { $np_cmd && touch "$RUNS/${name}_np/DONE"; }
+    run_once "$RUNS/${name}_np/DONE" $np_cmd
     botorch-nap ship "$name" --np "$RUNS/${name}_np" --nap "$RUNS/${name}_np" \
         --description "$desc" --test-note "$note" --command "export OMP_NUM_THREADS=1" \
         --command "# the teachers: $teacher (their recipe: the card's description)" \
@@ -70,15 +84,15 @@ build_distilled() {  # name, description, teacher NP folder, family args, NP ste
 build_phases() {  # name, description, test note, NP run folder, NP command...
     # An NP trained in several runs of pretrain (e.g. on the observed values up to a step, then
     # --resume --posterior-targets from there), each run once (a .phaseK.DONE marker beside
-    # the run folder); no PPO, so nap/ is the NP. A killed phase continues with its command
-    # plus --resume.
+    # the run folder); no PPO, so nap/ is the NP. A killed phase continues when the script
+    # is run again (run_once adds --resume).
     local name=$1 desc=$2 note=$3 np_run=$4 k=0 c
     shift 4
     local cmds=()
     echo "== $name"
     for c in "$@"; do
         k=$((k + 1))
-        [ -f "$np_run.phase$k.DONE" ] || { $c && touch "$np_run.phase$k.DONE"; }
+        run_once "$np_run.phase$k.DONE" $c
         cmds+=(--command "$c")
     done
     botorch-nap ship "$name" --np "$np_run" --nap "$np_run" \

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -57,14 +58,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def message(err: Exception) -> str:
+    """An exception's message for one line (KeyError's str() wraps it in quotes)."""
+    return str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+
+
 #: Commands whose set-up errors (a bad path, a checkpoint that does not fit, a malformed
 #: data folder) print one line naming the problem instead of a traceback; ``benchmark``,
 #: ``report`` and ``fit`` do so themselves. BOTORCH_NAP_TRACEBACK=1 shows the traceback.
 ONE_LINE_ERRORS = ("pretrain", "train", "plot-training", "ship")
 
 
-def _one_line_errors(command: str, run, out: str | None = None) -> int:
-    if os.environ.get("BOTORCH_NAP_TRACEBACK"):
+def _one_line_errors(command: str, run: Callable[[], int | None], out: str | None = None) -> int:
+    """``run()``'s exit code; a set-up error printed as one line (exit 2), Ctrl-C as a note
+    on how to resume (exit 130)."""
+    if os.environ.get("BOTORCH_NAP_TRACEBACK", "") not in ("", "0"):
         return int(run() or 0)
     try:
         return int(run() or 0)
@@ -79,8 +87,10 @@ def _one_line_errors(command: str, run, out: str | None = None) -> int:
             print("\ninterrupted (before any checkpoint was written)", file=sys.stderr)
         return 130
     except (ValueError, KeyError, FileNotFoundError) as err:
-        # KeyError's str() wraps the message in quotes.
-        msg = err.args[0] if isinstance(err, KeyError) and err.args else err
+        msg = message(err)
+        if isinstance(err, KeyError) and " " not in msg:
+            # A bare key is a bug's KeyError, not a message written for the user.
+            msg = f"KeyError {msg!r} (BOTORCH_NAP_TRACEBACK=1 shows where)"
         print(f"botorch-nap {command}: {msg}", file=sys.stderr)
         return 2
 

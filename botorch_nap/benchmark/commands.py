@@ -27,8 +27,9 @@ from botorch_nap.benchmark.runner import PAPER_PROTOCOL
 
 
 def _message(err: Exception) -> str:
-    # KeyError's str() wraps the message in quotes.
-    return str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+    from botorch_nap.cli import message
+
+    return message(err)
 
 
 def _split_list(values: list[str] | None) -> list[str]:
@@ -296,9 +297,28 @@ def report_paths(
     md_dir = Path(markdown or readme or ".").resolve().parent
     paths = list(map(Path, paths))
     stems = _plot_stems(paths, out_dir) if plots else {}
+    loaded = {str(p): load_results(p) for p in paths}
+    if methods and len(paths) > 1:
+        # Over several files a method need only be in one of them (as --reference's list).
+        from botorch_nap.benchmark.metrics import method_key
+
+        nowhere = [
+            m
+            for m in methods
+            if all(method_key(m, r["config"]["methods"]) is None for r in loaded.values())
+        ]
+        if nowhere:
+            raise ValueError(f"methods {nowhere} are in none of the results files")
     for path in paths:
-        results = load_results(path)
-        summary = summarize(results, methods or None, reference, n_boot=n_boot, also_vs=also_vs)
+        results = loaded[str(path)]
+        summary = summarize(
+            results,
+            methods or None,
+            reference,
+            n_boot=n_boot,
+            also_vs=also_vs,
+            missing_ok=len(paths) > 1,
+        )
         print(format_table(summary, per_task=per_task) + "\n")
         failed = _failures_by_method(results, summary["methods"])
         for m, (k, first) in failed.items():

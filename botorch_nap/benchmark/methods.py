@@ -209,7 +209,7 @@ def check_method_fits(spec: str, space: SearchSpace) -> None:
             raise ValueError(f"{spec}: {e}") from e
 
 
-def _check_network(kind: str):
+def _check_network(kind: str) -> Callable[[str | None, SearchSpace], None]:
     def check(arg: str | None, space: SearchSpace) -> None:
         load_network_and_decisions(arg, kind, space)
 

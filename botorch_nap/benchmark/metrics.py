@@ -141,16 +141,26 @@ def regret_array(results: dict, methods: list[str], cells: list[tuple]) -> np.nd
 
 def method_key(name: str, methods: list[str]) -> str | None:
     """The key among ``methods`` that ``name`` means: the key itself, the report's label of
-    one (checkpoint paths shortened), or a bare method name that exactly one key has."""
+    one (checkpoint paths shortened), or a bare method name (``"np-ei"``) that one key has;
+    among several, EI from a NAP network's own bar head (``np-ei:<model>/nap``, the
+    comparator that isolates what a policy adds; see :mod:`botorch_nap.benchmark.methods`).
+    ``None`` if none; ``ValueError`` if several and none of them is preferred."""
     from botorch_nap.benchmark.report import label
 
     if name in methods:
         return name
-    by_label = [m for m in methods if label(m) == name]
-    if len(by_label) == 1:
-        return by_label[0]
-    bare = [m for m in methods if m.partition(":")[0] == name]
-    return bare[0] if len(bare) == 1 else None
+    for matches in (
+        [m for m in methods if label(m) == name],
+        [m for m in methods if m.partition(":")[0] == name],
+    ):
+        if len(matches) == 1:
+            return matches[0]
+        own = [m for m in matches if m.endswith("/nap")]
+        if len(own) == 1:
+            return own[0]
+        if matches:
+            raise ValueError(f"{name!r} is ambiguous: it matches {matches}; give one of them")
+    return None
 
 
 def default_reference(methods: list[str]) -> str:
@@ -170,8 +180,12 @@ def summarize(
     n_boot: int = 1000,
     seed: int = 0,
     also_vs: str | None = None,
+    missing_ok: bool = False,
 ) -> dict:
     """Every number the report shows, as a JSON-able dict.
+
+    ``methods``: keys, report labels or bare names (:func:`method_key`); one the file lacks
+    is an error unless ``missing_ok`` (a report over several files, each holding some).
 
     Keys: ``methods``, ``reference``, ``steps``, ``n_init``, ``checkpoints`` (those within
     the budget, plus the final step), ``cells`` and ``n_runs_excluded`` (runs outside
@@ -197,9 +211,9 @@ def summarize(
         asked = list(methods)
         methods = [method_key(m, known) for m in asked]
         unknown = [a for a, m in zip(asked, methods) if m is None]
-        if unknown:
+        if unknown and not missing_ok:
             raise ValueError(f"methods {unknown} are not in the results; they hold {known}")
-        methods = list(dict.fromkeys(methods))
+        methods = list(dict.fromkeys(m for m in methods if m is not None))
     else:
         methods = known
     present = {r["method"] for r in results["runs"].values()}
@@ -283,21 +297,8 @@ def summarize(
 
     tests = paired_tests(ref_i)
 
-    def resolve(name: str) -> str | None:
-        named = [m for m in methods if m.partition(":")[0] == name]
-        own = [m for m in named if m.endswith("/nap")]
-        if name in methods:
-            return name
-        if len(named) == 1:
-            return named[0]  # "np-ei" names the file's one np-ei:<checkpoint>
-        if len(own) == 1:
-            # Several: EI from the NAP network's own bar head is the comparator that
-            # isolates what the policy adds (see botorch_nap.benchmark.methods).
-            return own[0]
-        return None
-
     names = [a.strip() for a in also_vs.split(",") if a.strip()] if also_vs else []
-    resolved = [resolve(n) for n in names]
+    resolved = [method_key(n, methods) for n in names]
     # The main reference named again adds nothing (its tests are the main ones).
     found = [r for r in resolved if r is not None and r != reference]
     if names and not any(r is not None for r in resolved) and len(names) == 1:

@@ -392,9 +392,11 @@ def run_benchmark(
     described = {spec: describe_method(spec) for spec in config.methods}
     for spec in config.methods:
         check_method_fits(spec, family.space)  # a checkpoint of another dim: say so now
+    stored_cells: set[tuple[str, int]] = set()
     if out.exists():
         results = load_results(out)
         stored = results["config"]
+        stored_cells = {(str(t), int(s)) for t in stored["task_ids"] for s in stored["seeds"]}
         check_compatible(stored, cfg)
         _changed_checkpoints(results, described, redo_changed, out)
         for spec in redo or []:
@@ -428,8 +430,10 @@ def run_benchmark(
         for m in cfg["methods"]
         if run_key(m, t, s) not in results["runs"]
     ]
-    others = sorted({m for m, _, _ in todo} - set(config.methods))
-    if others:
+    others = sorted(
+        {m for m, t, s in todo if m not in config.methods and (str(t), s) not in stored_cells}
+    )
+    if others and progress:
         # A resume runs the file's whole grid: new seeds or tasks for its other methods too.
         print(f"{out} also holds {', '.join(others)}: their runs of the new cells run too")
     save_results(results, out)

@@ -30,6 +30,8 @@ def available() -> list[dict]:
     dims (``dim_x``, ``min_dim`` and ``dims`` as text, e.g. ``"2..6"``) and meta."""
     out = []
     for cfg in sorted(ROOT.glob("*/*/config.json")):
+        if cfg.parent.parent.name.startswith("."):  # e.g. a ship cut short (.name.partial)
+            continue
         kind, name = cfg.parent.name, cfg.parent.parent.name
         if kind not in KINDS:
             continue

@@ -125,6 +125,8 @@ def ship(
     """
     if not runs:
         raise ValueError("nothing to ship: give an np and/or a nap run")
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        raise ValueError(f"a model name is one folder name (no '/', no leading '.'): {name!r}")
     final = Path(root) / name
     # Built beside its destination and moved in at the end, so that a failure leaves no
     # half-written model where a loader would find it.
@@ -158,10 +160,11 @@ def _build(
             continue
         run = Path(runs[kind])
         net, meta = NAPTransformer.load_with_meta(run)
-        if meta.get("fit") and (run / str(meta.get("source", ""))).is_dir():
+        stage = str(meta.get("source", "")).split(" ")[0]  # "np (PPO did not beat ...)"
+        if meta.get("fit") and stage and (run / stage).is_dir():
             # A `botorch-nap fit` folder: its top-level network is a copy of the stage that
             # won (np/ or ppo/), whose run folder has the training record the card reads.
-            run = run / meta["source"]
+            run = run / stage
             net, meta = NAPTransformer.load_with_meta(run)
         size = (run / WEIGHTS_FILE).stat().st_size
         if size > MAX_BYTES:

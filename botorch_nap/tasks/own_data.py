@@ -42,6 +42,7 @@ import json
 import math
 import os
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +70,7 @@ KEY_HINTS = {
 MAX_OUTSIDE_SHARE = 0.5
 
 
-def _unknown(keys, allowed: tuple[str, ...], where: str) -> None:
+def _unknown(keys: Iterable[str], allowed: tuple[str, ...], where: str) -> None:
     extra = [k for k in keys if k not in allowed]
     if extra:
         hints = "; ".join(f"{k!r}: {KEY_HINTS[k]}" for k in extra if k in KEY_HINTS)
@@ -79,7 +80,7 @@ def _unknown(keys, allowed: tuple[str, ...], where: str) -> None:
         )
 
 
-def _check_space(spec, spec_path: Path) -> None:
+def _check_space(spec: object, spec_path: Path) -> None:
     """``ValueError`` naming the problem where ``space.json`` is not what this module reads:
     unknown keys, strings where JSON booleans belong, parameters without a name or type."""
     if not isinstance(spec, dict):
@@ -105,8 +106,14 @@ def _check_space(spec, spec_path: Path) -> None:
             raise ValueError(
                 f'{where}: "log" must be the JSON boolean true or false, got {p["log"]!r}'
             )
-        if kind == "categorical" and not p.get("choices"):
-            raise ValueError(f'{where}: a categorical parameter needs "choices"')
+        if kind == "categorical" and not (isinstance(p.get("choices"), list) and p["choices"]):
+            raise ValueError(f'{where}: a categorical parameter needs a list of "choices"')
+        for bound in ("lower", "upper"):
+            value = p.get(bound)
+            if bound in p and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise ValueError(f'{where}: "{bound}" must be a number, got {value!r}')
+    if "tasks" in spec and not isinstance(spec["tasks"], list):
+        raise ValueError(f'{spec_path}: "tasks" must be a list of task ids')
     split = spec.get("split")
     if split is not None:
         if not isinstance(split, dict):

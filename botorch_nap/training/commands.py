@@ -27,8 +27,14 @@ from pathlib import Path
 
 import torch
 
-from botorch_nap.nn.transformer import CONFIG_FILE, NAPConfig, NAPTransformer, check_categories
-from botorch_nap.training.checkpoint import LAST_DIR, LOG_FILE
+from botorch_nap.nn.transformer import (
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    NAPConfig,
+    NAPTransformer,
+    check_categories,
+)
+from botorch_nap.training.checkpoint import LAST_DIR
 
 NET_FIELDS = ("d_model", "n_layers", "n_heads", "d_ff", "n_buckets", "horizon")
 
@@ -141,7 +147,9 @@ def _family_from_args(args, meta: dict | None = None):
         try:
             base = get_family(spec["name"], data_dir=spec["data_dir"], **spec["kw"])
         except (KeyError, ValueError, FileNotFoundError) as e:
-            msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+            from botorch_nap.cli import message
+
+            msg = message(e)
             raise SystemExit(
                 f"--resume: cannot rebuild the run's family {spec['name']!r} ({msg}); a data "
                 "folder is recorded as it was given, relative to where the run started: run "
@@ -149,18 +157,18 @@ def _family_from_args(args, meta: dict | None = None):
             ) from None
     else:
         base = get_family(spec["name"], data_dir=spec["data_dir"], **spec["kw"])
-    if spec["augment"] is None:
+    if spec.get("augment") is None:
         from botorch_nap.training.fit import FEW_TASKS
 
         # fit's rule: few training tasks over-fit the NP without augmentation.
         n_train = len(base.split_ids("train"))
         spec["augment"] = n_train < FEW_TASKS
-        if spec["augment"]:
+        if spec.get("augment"):
             print(
                 f"{n_train} training tasks (< {FEW_TASKS}): GP-posterior task augmentation on "
                 "(--no-augment turns it off)"
             )
-    if spec["augment"]:
+    if spec.get("augment"):
         from botorch_nap.tasks.augment import AugmentedFamily
 
         # What get_family(augment=True) builds, around the family already loaded.
@@ -187,7 +195,9 @@ def _refuse_existing_run(out: Path, resume: bool) -> None:
     """A new run must not overwrite a run folder's network and mix its log into the old one."""
     if resume:
         return
-    found = [n for n in (CONFIG_FILE, "weights.pt", LAST_DIR, LOG_FILE) if (out / n).exists()]
+    # A checkpoint makes a run; a log alone is a run stopped before its first checkpoint,
+    # which --resume cannot continue, so a new run may start there (its log starts afresh).
+    found = [n for n in (CONFIG_FILE, WEIGHTS_FILE, LAST_DIR) if (out / n).exists()]
     if found:
         raise SystemExit(
             f"{out} holds a run already ({', '.join(found)}): --resume continues it; to start "
@@ -195,7 +205,7 @@ def _refuse_existing_run(out: Path, resume: bool) -> None:
         )
 
 
-def _check_resumed_family(family, meta: dict | None, args) -> None:
+def _check_resumed_family(family, meta: dict | None, args: argparse.Namespace) -> None:
     """A resumed run's family, given again with --family, must be the one it trained on."""
     if meta is None or args.family is None or "family" not in meta:
         return
@@ -217,9 +227,17 @@ RESUMED_PRETRAIN = (
     ("loss_weighting", "loss_weighting", "target"),
     ("search_frac", "search_contexts", 0.0),
 )
+#: Options a resumed run takes from its record unless given: a larger --steps extends it
+#: (its schedule stretched), --val-every / --patience change only when it validates and stops.
+#: Runs recorded before they were kept fall back to the defaults.
+RECORDED_PRETRAIN = (
+    ("steps", "steps", 3000),
+    ("val_every", "val_every", 100),
+    ("patience", "patience", 10),
+)
 
 
-def _differs(a, b) -> bool:
+def _differs(a: object, b: object) -> bool:
     if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
         return list(a) != list(b)
     return a != b
@@ -235,7 +253,7 @@ def _refuse_changes(given: list[tuple[str, object, object]], what: str) -> None:
         )
 
 
-def _pretrain_hparams(args, meta: dict | None) -> None:
+def _pretrain_hparams(args: argparse.Namespace, meta: dict | None) -> None:
     """Fill ``args``' run options: a new run's defaults, or on ``--resume`` the run's own
     (refusing any given that differ: a resumed optimiser would ignore a new lr silently)."""
     stored = (meta or {}).get("hparams", {}) if args.resume else {}
@@ -249,6 +267,9 @@ def _pretrain_hparams(args, meta: dict | None) -> None:
         if given is not None and _differs(given, run_value):
             changed.append((dest.replace("_", "-"), given, run_value))
         setattr(args, dest, run_value)
+    for key, dest, default in RECORDED_PRETRAIN:
+        if getattr(args, dest) is None:
+            setattr(args, dest, stored.get(key, default))
     _refuse_changes(changed, "pretrain")
 
 
@@ -303,7 +324,10 @@ def _pretrain(args) -> int:
     _refuse_existing_run(out, args.resume)
     meta = _run_meta(out) if args.resume else None
     if args.resume and meta is None:
-        raise SystemExit(f"--resume: {out} holds no run to continue")
+        raise SystemExit(
+            f"--resume: {out} holds no checkpoint to continue (a run stopped before its first "
+            "one): start it again without --resume"
+        )
     _pretrain_hparams(args, meta)
     fam, spec = _family_from_args(args, meta)
     _check_resumed_family(fam, meta, args)
@@ -539,13 +563,13 @@ def register(subparsers) -> None:
         action="store_true",
         help="continue --out exactly, with its own settings (a larger --steps extends it)",
     )
-    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--steps", type=int, help="default 3000 (a resumed run: its own)")
     p.add_argument("--batch-size", type=int, help="default 32")
     p.add_argument("--n-points", type=int, nargs=2, metavar=("LO", "HI"), help="default 16 96")
     p.add_argument("--lr", type=float, help="default 1e-3")
     p.add_argument("--seed", type=int, help="default 0")
-    p.add_argument("--val-every", type=int, default=100)
-    p.add_argument("--patience", type=int, default=10)
+    p.add_argument("--val-every", type=int, help="default 100 (a resumed run: its own)")
+    p.add_argument("--patience", type=int, help="default 10 (a resumed run: its own)")
     p.add_argument(
         "--loss-weighting",
         choices=("target", "task"),

@@ -502,8 +502,8 @@ def train(
             val_curve = [tuple(v) for v in extra.get("val_curve", [])]
         if rank == 0:
             log = CSVLog(out_dir / LOG_FILE, LOG_COLUMNS)
-            if resume:
-                log.truncate_after(it)
+            # A fresh run starts a fresh log (an old run's rows would be drawn as this one's).
+            log.truncate_after(it if resume else -1)
     val_eps = None
     if rank == 0 and cfg.val_every:
         val_eps = validation_episodes(family, cfg, cfg.val_episodes, cfg.seed + 1, device, dtype)

@@ -257,6 +257,8 @@ def pretrain(
             "min_context": min_context,
             "weight_decay": weight_decay,
             "loss_weighting": loss_weighting,
+            "val_every": val_every,
+            "patience": patience,
             **({"search_frac": search_frac} if search_frac else {}),
             **({"teachers": len(teachers), "policy_weight": policy_weight} if teachers else {}),
             **({"data_weight": data_weight} if teachers and data_weight else {}),
@@ -280,8 +282,8 @@ def pretrain(
             if (out_dir / "weights.pt").is_file():
                 best_state = NAPTransformer.load(out_dir).state_dict()
         log = CSVLog(out_dir / LOG_FILE, LOG_COLUMNS)
-        if resume:
-            log.truncate_after(step)
+        # A fresh run starts a fresh log (an old run's rows would be drawn as this one's).
+        log.truncate_after(step if resume else -1)
 
     with frozen_head(net, freeze_head):
         net.train()

@@ -263,3 +263,13 @@ def test_a_task_or_seed_named_twice_counts_once():
     twice = summarize(res, reference="gp-ei", n_boot=20)
     assert len(twice["cells"]) == len(once["cells"]) == 6 and twice["n_runs_excluded"] == 0
     assert twice["tests"]["random"]["auc"]["p"] == once["tests"]["random"]["auc"]["p"]
+
+
+def test_an_ambiguous_name_is_refused_and_own_head_ei_preferred():
+    from botorch_nap.benchmark.metrics import method_key
+
+    keys = ["np-ei:runs/x/a/ck", "np-ei:runs/y/a/ck", "nap:m", "np-ei:m/nap", "np-ei:m"]
+    with pytest.raises(ValueError, match="ambiguous"):
+        method_key("np-ei:a/ck", keys)  # two keys share this label
+    assert method_key("np-ei", keys) == "np-ei:m/nap"  # EI from the NAP's own bar head
+    assert method_key("nap", keys) == "nap:m" and method_key("gp-ei", keys) is None

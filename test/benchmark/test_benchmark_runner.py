@@ -447,6 +447,12 @@ def test_report_names_failed_runs_and_keeps_same_named_files_plots_apart(tmp_pat
     assert "ucb:2: 1 run(s) failed, not in the table (first: ValueError: boom)" in text
     names = sorted(p.name for p in (tmp_path / "plots").iterdir())
     assert "a_branin_regret.png" in names and "b_branin_regret.png" in names
+    # Over several files a method need be in one only; in none, it is refused by name.
+    other = tmp_path / "c" / "branin.json"
+    run_benchmark(BenchmarkConfig("branin", ["random"], **kw), other, progress=False)
+    assert report_paths([paths[1], other], plots=False, methods=["gp-ei", "random"]) == 0
+    with pytest.raises(ValueError, match=r"\['rnadom'\] are in none"):
+        report_paths([paths[1], other], plots=False, methods=["rnadom"])
     # Unreadable files are named.
     (tmp_path / "empty.json").write_text("")
     with pytest.raises(ValueError, match="empty.json: not a results file"):

@@ -466,6 +466,15 @@ def test_ship_a_fit_folder_and_a_failure_leaves_nothing(tiny_runs, tmp_path):
     net.save(fit_dir, meta={"family_spec": {"name": "gp_prior"}, "fit": True, "source": "ppo"})
     out = ship("fromfit", {"np": tiny_runs / "np", "nap": fit_dir}, [], root=tmp_path / "r")
     assert "PPO iterations" in (out / CARD_FILE).read_text()
+    # Where PPO lost, fit keeps the NP and says why in its source.
+    np_fit = tmp_path / "fit_np"
+    shutil.copytree(tiny_runs / "np", np_fit / "np")
+    why = "np (PPO did not beat the warm start on validation)"
+    net.save(np_fit, meta={"family_spec": {"name": "gp_prior"}, "fit": True, "source": why})
+    out = ship("fromfitnp", {"np": np_fit / "np", "nap": np_fit}, [], root=tmp_path / "r")
+    assert "NP steps" in (out / CARD_FILE).read_text()
+    with pytest.raises(ValueError, match="one folder name"):
+        ship("a/b", {"np": tiny_runs / "np"}, [], root=tmp_path / "r")
 
     bad = tmp_path / "bad_run"
     NAPTransformer(NAPConfig(dim_x=4, d_model=16, n_layers=1, n_heads=2, d_ff=32)).save(
@@ -473,7 +482,7 @@ def test_ship_a_fit_folder_and_a_failure_leaves_nothing(tiny_runs, tmp_path):
     )
     with pytest.raises(ValueError, match="disagree on input dims"):
         ship("broken", {"np": bad, "nap": tiny_runs / "nap"}, [], root=tmp_path / "r")
-    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["fromfit"]
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["fromfit", "fromfitnp"]
 
 
 @pytest.mark.parametrize("name", SHIPPED)

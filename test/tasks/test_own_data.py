@@ -99,8 +99,11 @@ def _edit_space(root, edit):
         (lambda s: s.update(maximize=True), "unknown key.*maximize.*minimize"),
         (lambda s: s["parameters"][3].update(bounds=[0, 1]), "'dropout'.*unknown key.*lower"),
         (lambda s: s["parameters"][1].update(type="range"), "'layers'.*type must be"),
-        (lambda s: s["parameters"][2].pop("choices"), "'opt'.*needs \"choices\""),
+        (lambda s: s["parameters"][2].pop("choices"), "'opt'.*needs a list of \"choices\""),
         (lambda s: s.update(split={"training": ["task0"]}), "split: unknown key"),
+        (lambda s: s.update(tasks="task0,task1"), "tasks.*must be a list"),
+        (lambda s: s["parameters"][2].update(choices="ab"), "'opt'.*list of \"choices\""),
+        (lambda s: s["parameters"][1].update(lower="1"), "'layers'.*lower.*must be a number"),
     ],
 )
 def test_space_json_mistakes_are_named(tmp_path, edit, match):

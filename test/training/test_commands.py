@@ -245,7 +245,7 @@ def test_pretrain_never_overwrites_a_run(tmp_path):
     assert _weights(out) == before and (out / "log.csv").read_text() == log
     with pytest.raises(SystemExit, match="holds a run already"):
         run(["train", *FAMILY, "--init-from", str(out), "--out", str(out), "--iterations", "1"])
-    with pytest.raises(SystemExit, match="holds no run"):
+    with pytest.raises(SystemExit, match="holds no checkpoint"):
         run(["pretrain", "--out", str(tmp_path / "none"), "--resume"])
 
 
@@ -321,3 +321,36 @@ def test_resume_names_an_own_data_folder_it_cannot_find(tmp_path, monkeypatch):
         run(["pretrain", "--out", "../run", "--resume"])
     # Given its path from here, it resumes.
     assert run(["pretrain", "--family", "../mydata", "--out", "../run", "--resume"]) == 0
+
+
+def test_a_run_stopped_before_its_first_checkpoint_starts_again(tmp_path):
+    """Only a checkpoint makes a run: a folder with a log alone (Ctrl-C before the first
+    checkpoint) starts afresh, its log too, and --resume says so."""
+    out = tmp_path / "a"
+    out.mkdir()
+    (out / "log.csv").write_text("step,elapsed_s,lr,train_nll,val_nll,best_val_nll\n10,1,0,9,,\n")
+    with pytest.raises(SystemExit, match="no checkpoint to continue.*without --resume"):
+        run(["pretrain", "--out", str(out), "--resume"])
+    assert run(["pretrain", *FAMILY, *NET, *SMALL, "--steps", "4", "--out", str(out)]) == 0
+    assert [r["step"] for r in log_rows(out / "log.csv")][0] != "10"
+
+
+def test_resume_keeps_steps_and_validation_cadence_without_flags(tmp_path):
+    out = tmp_path / "a"
+    base = [*FAMILY, *NET, "--batch-size", "2", "--n-points", "6", "10", "--no-progress"]
+    first = [*base, "--steps", "8", "--val-every", "4", "--patience", "3", "--out", str(out)]
+    assert run(["pretrain", *first, "--stop-at", "4"]) == 0
+    assert run(["pretrain", "--out", str(out), "--resume", "--no-progress"]) == 0
+    meta = json.loads((out / "last" / "config.json").read_text())["meta"]
+    hp = meta["hparams"]
+    assert meta["step"] == 8 and (hp["steps"], hp["val_every"], hp["patience"]) == (8, 4, 3)
+
+
+def test_one_line_errors_name_a_bare_key_as_a_bug(capsys):
+    from botorch_nap.cli import _one_line_errors
+
+    def fails():
+        raise KeyError("augment")
+
+    assert _one_line_errors("pretrain", fails) == 2
+    assert "KeyError 'augment' (BOTORCH_NAP_TRACEBACK=1" in capsys.readouterr().err
