@@ -26,12 +26,18 @@ from botorch_nap.benchmark.results import load_results
 STEPS = (10, 25, 50)
 #: What must agree between every file compared: the runs of one protocol only pair up.
 PROTOCOL = ("family", "family_kwargs", "split", "n_init", "steps", "pool_size")
+#: Family options that only move which task ids form a split (a task id is the same task
+#: whatever they say), so files differing in them pool and pair (e.g. a second set of
+#: validation functions, `--family-kw n_train=112 n_val=32`).
+SPLIT_LAYOUT = ("n_train", "n_val", "n_test")
 
 
 def _protocol(path: str, config: dict, seen: dict[str, dict]) -> None:
     """Record ``path``'s protocol in ``seen``; ``ValueError`` naming what differs from the
     first file's there."""
     mine = {k: config.get(k) for k in PROTOCOL}
+    kw = mine["family_kwargs"] or {}
+    mine["family_kwargs"] = {k: v for k, v in kw.items() if k not in SPLIT_LAYOUT}
     if seen:
         first, theirs = next(iter(seen.items()))
         diff = [f"{k} {mine[k]!r} vs {theirs[k]!r}" for k in PROTOCOL if mine[k] != theirs[k]]

@@ -49,3 +49,19 @@ def test_files_of_different_protocols_or_steps_beyond_the_runs_are_refused(tmp_p
     b = _file(tmp_path, "b", [1, 2], 2.0)
     mod.main(["--arm", "x", f"{a}:m", "--arm", "y", f"{b}:m"])
     assert "r@1" in capsys.readouterr().out  # default checkpoints cut to the runs' steps
+
+
+def test_files_that_differ_only_in_split_layout_pool(tmp_path):
+    """A second set of validation functions (n_train / n_val moved) pools with the first."""
+    mod = load_script("compare_arms")
+    a = new_results({"family": "gp_prior", "family_kwargs": {"dim": 3}, "methods": ["m"]})
+    b = new_results(
+        {"family": "gp_prior", "family_kwargs": {"dim": 3, "n_train": 112}, "methods": ["m"]}
+    )
+    for res, tasks, name in ((a, [1], "a"), (b, [2], "b")):
+        res["runs"] = {
+            f"m|{t}|0": {"method": "m", "task": t, "seed": 0, "regret": [1.0, 0.5]} for t in tasks
+        }
+        (tmp_path / f"{name}.json").write_text(json.dumps(res))
+    both = mod.model_curves(f"{tmp_path / 'a.json'}+{tmp_path / 'b.json'}:m")
+    assert sorted(both) == [("1", 0), ("2", 0)]
