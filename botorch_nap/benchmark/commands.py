@@ -24,12 +24,7 @@ from pathlib import Path
 
 from botorch_nap.baselines import DEFAULT_MAXITER, NETWORK_POLISH_MAXITER
 from botorch_nap.benchmark.runner import PAPER_PROTOCOL
-
-
-def _message(err: Exception) -> str:
-    from botorch_nap.cli import message
-
-    return message(err)
+from botorch_nap.cli import message
 
 
 def _split_list(values: list[str] | None) -> list[str]:
@@ -169,7 +164,7 @@ def benchmark_command(args: argparse.Namespace) -> int:
     try:
         config = config_from_args(args)
     except ValueError as err:
-        print(f"botorch-nap benchmark: {_message(err)}", file=sys.stderr)
+        print(f"botorch-nap benchmark: {message(err)}", file=sys.stderr)
         return 2
     out = Path(args.out or f"results/{config.family}.json")
     print(
@@ -191,7 +186,7 @@ def benchmark_command(args: argparse.Namespace) -> int:
     except (ValueError, KeyError, FileNotFoundError) as err:
         # Set-up errors (unknown method or task, missing checkpoint or data, a resume with
         # another protocol); failures inside runs are recorded in the file instead.
-        print(f"botorch-nap benchmark: {_message(err)}", file=sys.stderr)
+        print(f"botorch-nap benchmark: {message(err)}", file=sys.stderr)
         return 2
     failed = len(results["failures"])
     print(f"{len(results['runs'])} runs in {out}" + (f"; {failed} failed" if failed else ""))
@@ -364,7 +359,7 @@ def report_command(args: argparse.Namespace) -> int:
             also_vs=args.also_vs,
         )
     except (ValueError, FileNotFoundError, KeyError) as err:
-        print(f"botorch-nap report: {_message(err)}", file=sys.stderr)
+        print(f"botorch-nap report: {message(err)}", file=sys.stderr)
         return 2
 
 

@@ -306,8 +306,7 @@ def _unique(items: list) -> list:
 
 def _merge(old: list, new: list) -> list:
     """``old`` then the items of ``new`` it lacks (order kept; ids compared as strings)."""
-    seen = {str(v) for v in old}
-    return list(old) + [v for v in new if str(v) not in seen]
+    return _unique([*old, *new])
 
 
 def _changed_checkpoints(results: dict, described: dict[str, dict], redo: bool, out: Path) -> None:

@@ -265,10 +265,8 @@ def load_own_data(folder: str | os.PathLike, name: str | None = None) -> PoolFam
                 raise ValueError(f"{spec_path}: log parameter {p['name']!r} needs values > 0")
             a, b = math.log10(a), math.log10(b)
             logs.append(j)
-        elif kind == "int":
+        elif kind == "int":  # _check_space has refused any type but float, int, categorical
             ints.append(j)
-        elif kind != "float":
-            raise ValueError(f"{spec_path}: parameter type must be float, int or categorical")
         if not b > a:
             raise ValueError(f"{spec_path}: parameter {p['name']!r} has an empty range [{a}, {b}]")
         col = np.log10(allX[:, j]) if p.get("log", False) else allX[:, j]

@@ -144,26 +144,25 @@ def _family_from_args(args, meta: dict | None = None):
         if meta is None or "family_spec" not in meta:
             raise SystemExit("--family is required (or --resume a run that recorded it)")
         spec = meta["family_spec"]
-        try:
-            base = get_family(spec["name"], data_dir=spec["data_dir"], **spec["kw"])
-        except (KeyError, ValueError, FileNotFoundError) as e:
-            from botorch_nap.cli import message
-
-            msg = message(e)
-            raise SystemExit(
-                f"--resume: cannot rebuild the run's family {spec['name']!r} ({msg}); a data "
-                "folder is recorded as it was given, relative to where the run started: run "
-                "from there, or pass --family with its path"
-            ) from None
-    else:
+    try:
         base = get_family(spec["name"], data_dir=spec["data_dir"], **spec["kw"])
+    except (KeyError, ValueError, FileNotFoundError) as e:
+        if args.family is not None:
+            raise
+        from botorch_nap.cli import message
+
+        raise SystemExit(
+            f"--resume: cannot rebuild the run's family {spec['name']!r} ({message(e)}); a "
+            "data folder is recorded as it was given, relative to where the run started: run "
+            "from there, or pass --family with its path"
+        ) from None
     if spec.get("augment") is None:
         from botorch_nap.training.fit import FEW_TASKS
 
         # fit's rule: few training tasks over-fit the NP without augmentation.
         n_train = len(base.split_ids("train"))
         spec["augment"] = n_train < FEW_TASKS
-        if spec.get("augment"):
+        if spec["augment"]:
             print(
                 f"{n_train} training tasks (< {FEW_TASKS}): GP-posterior task augmentation on "
                 "(--no-augment turns it off)"
