@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import warnings
 from typing import Any
 
 import torch
@@ -145,6 +146,7 @@ def _neural_process_model_inputs(
     network = load_network(
         options["checkpoint"], expected_dim=X.shape[-1], kind=options.get("kind", "nap")
     )
+    _warn_ordinal_choices(network, search_space_digest, options["checkpoint"])
     return {
         "network": network,
         "train_X": X,
@@ -152,6 +154,28 @@ def _neural_process_model_inputs(
         "bounds": bounds,
         "input_transform": input_transform,
     }
+
+
+def _warn_ordinal_choices(network: Any, digest: SearchSpaceDigest, checkpoint: Any) -> None:
+    """Unordered choice parameters reach a network without categorical inputs as the numbers
+    ``code / (k - 1)``: neighbours in the list of values look alike to it. Say so; a network
+    trained with categories decodes them one-hot instead."""
+    categories = list(network.config.categories or [])
+    ordinal = [
+        digest.feature_names[j] if j < len(digest.feature_names) else f"dim {j}"
+        for j in digest.categorical_features
+        if j >= len(categories) or not categories[j]
+    ]
+    if ordinal:
+        # The same text each time: Python's default filter shows it once per process.
+        warnings.warn(
+            f"unordered choice parameter(s) {ordinal} reach the network of {checkpoint!r} as "
+            "ordinal numbers (code / (k - 1)): it was trained without categorical inputs, so "
+            "values listed next to each other count as similar. List the values in an order "
+            "where neighbours are alike, or train a network with categorical inputs "
+            "(botorch-nap fit / pretrain on a family with choices).",
+            stacklevel=2,
+        )
 
 
 @fit_botorch_model.register(NeuralProcessModel)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import warnings
 import weakref
 
 import torch
@@ -21,11 +22,21 @@ from torch import Tensor
 
 from botorch_nap.nn.transformer import HistoryEncoding, NAPConfig, NAPTransformer
 from botorch_nap.normalization import (
+    YScale,
     budget_fraction,
     check_bounds,
     fit_y_scale,
     to_unit_cube,
 )
+
+#: How far (in the network's y units: history standard deviations when standardised) the
+#: best observed value must stay below the top of the bars; see :func:`_keep_room_above`.
+INCUMBENT_HEADROOM = 1.0
+
+
+class HistoryScaleWarning(UserWarning):
+    """A history's y scale was widened to keep its best value inside the network's bars."""
+
 
 #: Points may lie this far outside the bounds (relative to the range) before we complain.
 BOUNDS_TOL = 1e-6
@@ -159,8 +170,9 @@ class HistoryContext:
         self.U = to_unit_cube(train_X, bounds).to(network.dtype)  # n x d
         # Fitted in the data's dtype: float32 would lose the digits of large offsets.
         y_norm, scale = fit_y_scale(train_Y.unsqueeze(0), kind=network.config.y_transform)
-        self.y_norm = y_norm.squeeze(0).to(network.dtype)  # n
-        self.y_scale = scale.squeeze(0)  # raw y <-> the network's scale
+        y_norm, scale = _keep_room_above(y_norm.squeeze(0), scale.squeeze(0), network)
+        self.y_norm = y_norm.to(network.dtype)  # n
+        self.y_scale = scale  # raw y <-> the network's scale
         self.incumbent = self.y_norm.max() if self.y_norm.numel() else self.y_norm.new_zeros(())
         self._encoding: HistoryEncoding | None = None
 
@@ -191,6 +203,39 @@ class HistoryContext:
         return self.network.encode_history(
             U[None], y[None], incumbent=self.incumbent, t_frac=self.t_frac(U.shape[0])
         )
+
+
+def _keep_room_above(
+    y_norm: Tensor, scale: YScale, network: NAPTransformer
+) -> tuple[Tensor, YScale]:
+    """Widen the y scale of a history whose best value stands so far above the rest that it
+    would lie beyond the network's bars (``n`` values, a single history's scale).
+
+    The bars end ``bar.borders[-1]`` (6 for the shipped networks) history standard deviations
+    above its mean. A best value near or past that edge (one outstanding success among many
+    poor values, which standardisation puts at up to ``(n - 1) / sqrt(n)``) leaves no bar above
+    it: every expected improvement is zero, the acquisition is flat and its pick arbitrary,
+    and the posterior contradicts the observation. So the scale is widened until the best
+    value sits :data:`INCUMBENT_HEADROOM` below the top edge. Histories that leave that room
+    (every committed benchmark run of a network) are untouched; the bottom edge is left
+    alone, since nothing below the incumbent enters an improvement.
+    """
+    if y_norm.numel() == 0:
+        return y_norm, scale
+    top = float(network.bar.borders[-1]) - INCUMBENT_HEADROOM
+    peak = float(y_norm.max())
+    if top <= 0 or peak <= top:
+        return y_norm, scale
+    warnings.warn(
+        "the best observed value lies beyond the network's bars (more than "
+        f"{top:g} standard deviations of the history above its mean): its y scale is widened "
+        "to keep room for an improvement above it. If one value dwarfs the rest, consider "
+        "a transform of y (e.g. log) before the acquisition.",
+        HistoryScaleWarning,
+        stacklevel=3,
+    )
+    factor = peak / top
+    return y_norm / factor, scale.widened(factor)
 
 
 def cast_encoding(enc: HistoryEncoding, dtype: torch.dtype) -> HistoryEncoding:

@@ -172,6 +172,13 @@ class YScale:
             y_norm = yeo_johnson_inverse(w, _col(self.lam, y_norm))
         return y_norm * _col(self.std, y_norm) + _col(self.mean, y_norm)
 
+    def widened(self, factor: float) -> YScale:
+        """The same map with its final standard deviation ``factor`` times larger: network-
+        scale values shrink by ``factor`` towards the history's mean."""
+        if self.lam is None:
+            return YScale(self.mean, self.std * factor)
+        return YScale(self.mean, self.std, self.lam, self.mean2, self.std2 * factor)
+
     def squeeze(self, dim: int = 0) -> YScale:
         """The same scale with batch dim ``dim`` squeezed (a single history)."""
         return YScale(*(None if t is None else t.squeeze(dim) for t in self._parts()))

@@ -10,7 +10,9 @@ Encoding of the search space (the same for training and for use):
 * integer dims: as continuous, rounded by the optimiser (e.g. ``optimize_acqf_mixed_alternating``);
 * categorical dims: ordinal codes ``0 .. k-1`` with bounds ``[0, k-1]``, enumerated by
   ``optimize_acqf_mixed`` (``fixed_features_list``) or handled as ``cat_dims`` by
-  ``optimize_acqf_mixed_alternating``. The network sees the code divided by ``k - 1``.
+  ``optimize_acqf_mixed_alternating``. A network built with categories
+  (``NAPConfig(categories=...)``) decodes the code one-hot; one without sees the code divided
+  by ``k - 1``, a number, so neighbouring codes look alike to it.
 
 Evaluated and pending points are never worth re-proposing: the score is lowered smoothly
 within ``repeat_radius`` of them (:mod:`botorch_nap.acquisition.repeats`).

@@ -31,7 +31,10 @@ def single_point_transform() -> Callable:
                     f"{type(acqf).__name__} scores one point at a time (q = 1), got X of "
                     f"shape {tuple(X.shape)} (q = {X.shape[-2]}): for a batch of q points "
                     "use optimize_acqf(..., q=q, sequential=True), which picks them one by "
-                    "one, each earlier pick a pending point (X_pending) of the next"
+                    "one, each earlier pick a pending point (X_pending) of the next; "
+                    "optimize_acqf_mixed and optimize_acqf_mixed_alternating pick q points one "
+                    "by one already: pass them return_acq_values=False (only the joint value "
+                    "they compute last needs q points at once)"
                 )
             return transformed(acqf, X, *args, **kwargs)
 

@@ -1,3 +1,3 @@
-from botorch_nap.models.neural_process import NeuralProcessModel
+from botorch_nap.models.neural_process import NeuralProcessModel, NeuralProcessPosterior
 
-__all__ = ["NeuralProcessModel"]
+__all__ = ["NeuralProcessModel", "NeuralProcessPosterior"]

@@ -167,7 +167,7 @@ class NeuralProcessModel(Model):
         probs = torch.softmax(logits, -1).reshape(*batch, -1).to(X.dtype)
         if posterior_transform is not None:
             borders, probs = _affine(posterior_transform, borders, probs)
-        return BoundedRiemannPosterior(borders=borders, probabilities=probs)
+        return NeuralProcessPosterior(borders=borders, probabilities=probs)
 
     def query_inputs(
         self, X: Tensor, pending_X: Tensor | None = None, negate_train_ys: bool = False
@@ -190,6 +190,33 @@ class NeuralProcessModel(Model):
         U = to_unit_cube(tX.reshape(-1, d), self.bounds).to(self.network.dtype)
         borders = ctx.y_scale.inverse(self.network.bar.borders.to(X))
         return enc, U, borders, tX.shape[:-1]
+
+
+class NeuralProcessPosterior(BoundedRiemannPosterior):
+    r"""A ``BoundedRiemannPosterior`` of per-point marginals that refuses joint samples.
+
+    The network predicts each point's distribution given the history, not a joint one over
+    several points. Samples drawn for ``q > 1`` points at once would be independent, even for
+    one point given twice; BoTorch's Monte Carlo acquisitions over several points (joint
+    q-batches, pending points, ``qLogNoisyExpectedImprovement``'s baseline) would then score
+    ``[x, x]`` above ``[x]`` and propose a point twice. So ``rsample`` over more than one
+    point raises; moments, quantiles and one-point samples work as in the parent.
+    """
+
+    def rsample_from_base_samples(self, sample_shape: torch.Size, base_samples: Tensor) -> Tensor:
+        q = self.probabilities.shape[-2] if self.probabilities.dim() > 1 else 1
+        if q > 1:
+            raise UnsupportedError(
+                f"NeuralProcessModel has no joint distribution over {q} points (it predicts "
+                "each point's marginal), so Monte Carlo acquisitions over several points "
+                "(q > 1, pending points, qLogNoisyExpectedImprovement's baseline) would treat "
+                "them as independent. Use a one-point acquisition (NPExpectedImprovement, "
+                "LogExpectedImprovement, UpperConfidenceBound, or qLogExpectedImprovement "
+                "with q=1 and no pending points); for a batch, NPExpectedImprovement or "
+                "NAPAcquisition with optimize_acqf(..., q=k, sequential=True), which condition "
+                "on the pending points."
+            )
+        return super().rsample_from_base_samples(sample_shape, base_samples)
 
 
 def _affine(transform: PosteriorTransform, borders: Tensor, probs: Tensor) -> tuple[Tensor, Tensor]:

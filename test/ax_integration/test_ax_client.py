@@ -263,7 +263,9 @@ def _run_choice_and_integer(checkpoint: str, trials: int) -> Client:
 
 
 def test_choice_and_integer_parameters(checkpoint_2d, spy_acqf_inputs):
-    client = _run_choice_and_integer(checkpoint_2d, 7)
+    # A network without categorical inputs reads the choice as a number: the user is told.
+    with pytest.warns(UserWarning, match=r"unordered choice parameter\(s\) \['c'\].*ordinal"):
+        client = _run_choice_and_integer(checkpoint_2d, 7)
     assert _keys(client) == ["Sobol"] * 4 + ["BoTorch"] * 3
     for trial in client._experiment.trials.values():
         p = trial.arm.parameters
@@ -283,7 +285,10 @@ def test_choice_parameters_reach_a_categorical_network_one_hot(tmp_path, spy_acq
     torch.manual_seed(0)
     cfg = NAPConfig(dim_x=2, d_model=32, n_layers=2, d_ff=64, categories=[0, 4])
     NAPTransformer(cfg).save(tmp_path / "cat")
-    client = _run_choice_and_integer(str(tmp_path / "cat"), 6)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        client = _run_choice_and_integer(str(tmp_path / "cat"), 6)
+    assert not [w for w in caught if "unordered choice" in str(w.message)]
     assert _keys(client) == ["Sobol"] * 4 + ["BoTorch"] * 2
     acqf = NAPAcquisition(**spy_acqf_inputs[-1]["out"])
     assert acqf.network.config.categories == [0, 4]

@@ -277,3 +277,74 @@ def test_from_checkpoint_takes_bounds_as_the_acquisitions_do(tiny_net, tmp_path)
     assert torch.equal(by_position.bounds, BOUNDS) and torch.equal(by_keyword.bounds, BOUNDS)
     Xq = BOUNDS[0] + torch.rand(4, 1, 2, dtype=torch.float64) * (BOUNDS[1] - BOUNDS[0])
     assert torch.equal(by_position.posterior(Xq).mean, by_keyword.posterior(Xq).mean)
+
+
+def _standout_history(n=50, d=2, big=50.0, seed=0):
+    """One outstanding success among ``n - 1`` poor values: standardised, the best value sits
+    ``(n - 1) / sqrt(n)`` (6.9 at n = 50) history stds above the mean, past the bars' +6."""
+    g = torch.Generator().manual_seed(seed)
+    X = BOUNDS[0] + torch.rand(n, d, generator=g, dtype=torch.float64) * (BOUNDS[1] - BOUNDS[0])
+    Y = 0.1 * torch.randn(n, 1, generator=g, dtype=torch.float64)
+    Y[0] = big
+    return X, Y
+
+
+def test_a_standout_best_value_keeps_room_above_it_in_the_bars(pretrained_2d):
+    from botorch_nap.context import HistoryScaleWarning
+
+    X, Y = _standout_history()
+    with pytest.warns(HistoryScaleWarning, match="beyond the network's bars"):
+        model = NeuralProcessModel(pretrained_2d, X, Y, bounds=BOUNDS)
+        post = model.posterior(X[:1].unsqueeze(0))
+    # The posterior's support covers the observation, with room for an improvement above it.
+    assert float(post.borders[-1]) > 50.0 + 5 * float(Y[1:].std())
+    assert float(post.borders[0]) < float(Y.min())
+    # EI is informative (it was the floor, -700 in log space, at every point before).
+    Xq = _queries(m=200)
+    with pytest.warns(HistoryScaleWarning):
+        values = NPExpectedImprovement(NeuralProcessModel(pretrained_2d, X, Y, bounds=BOUNDS))(Xq)
+    assert torch.isfinite(values).all()
+    assert float(values.max()) > -50.0
+    assert values.unique().numel() > 150
+
+
+def test_histories_with_room_keep_their_scale(pretrained_2d):
+    import warnings
+
+    from botorch_nap.context import HistoryContext
+
+    X, Y = _data(n=30)
+    Y[0] = Y.max() + 4.0 * Y.std()  # a clear best, but inside the room (z < 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ctx = HistoryContext(pretrained_2d, X, Y.squeeze(-1), BOUNDS)
+    y_norm, mean, std = standardize_history(Y.squeeze(-1)[None])
+    torch.testing.assert_close(ctx.y_norm, y_norm[0].to(ctx.y_norm))
+    torch.testing.assert_close(ctx.y_scale.std, std[0])
+
+
+def test_joint_samples_over_several_points_are_refused(pretrained_2d):
+    """Per-point marginals sampled jointly are independent: qLogEI scored [x, x] above [x]
+    and optimize_acqf(qLogEI, q=2) proposed one point twice."""
+    from botorch.acquisition import qLogExpectedImprovement, qLogNoisyExpectedImprovement
+    from botorch.exceptions.errors import UnsupportedError
+
+    from botorch_nap.models import NeuralProcessPosterior
+
+    X, Y = _data(n=10)
+    model = NeuralProcessModel(pretrained_2d, X, Y, bounds=BOUNDS)
+    x = _queries(m=1)[0]  # 1 x 2
+    qei = qLogExpectedImprovement(model, best_f=Y.max())
+    one = qei(x.unsqueeze(0))  # q = 1: a marginal sample is the right one
+    assert torch.isfinite(one).all()
+    post = model.posterior(x.unsqueeze(0))
+    assert isinstance(post, NeuralProcessPosterior)
+    assert post.rsample(torch.Size([4])).shape == (4, 1, 1, 1)
+    with pytest.raises(UnsupportedError, match="no joint distribution over 2 points"):
+        qei(torch.cat([x, x]).unsqueeze(0))
+    with pytest.raises(UnsupportedError, match="sequential=True"):
+        optimize_acqf(qei, BOUNDS, q=2, num_restarts=2, raw_samples=16)
+    with pytest.raises(UnsupportedError, match="no joint distribution"):
+        qLogNoisyExpectedImprovement(model, X_baseline=X)(x.unsqueeze(0))
+    # Moments of several points at once stay available (Ax's predictions ask for them).
+    assert model.posterior(X).mean.shape == (10, 1)
