@@ -192,6 +192,31 @@ def compute_gae(rewards: Tensor, values: Tensor, gamma: float, lam: float) -> tu
     return adv, adv + values
 
 
+def clipped_policy_loss(ratio: Tensor, adv: Tensor, clip_coef: float) -> Tensor:
+    """PPO's clipped surrogate, to minimise: ``mean(max(-A r, -A clip(r, 1 - c, 1 + c)))``
+    (``ratio`` r = new / old probability of the taken actions, ``adv`` A, both ``m``). A ratio
+    already past the clip in the advantage's direction gets no gradient."""
+    return torch.max(-adv * ratio, -adv * ratio.clamp(1 - clip_coef, 1 + clip_coef)).mean()
+
+
+def value_loss(
+    new_v: Tensor, old_v: Tensor, returns: Tensor, clip_coef: float, clip: bool
+) -> Tensor:
+    """Half the mean squared error of the critic's values (``m``) against the returns; with
+    ``clip``, the larger of that and the error of ``old_v`` moved at most ``clip_coef``
+    towards ``new_v`` (CleanRL's clipped value loss)."""
+    if not clip:
+        return 0.5 * ((new_v - returns) ** 2).mean()
+    v_clipped = old_v + (new_v - old_v).clamp(-clip_coef, clip_coef)
+    return 0.5 * torch.max((new_v - returns) ** 2, (v_clipped - returns) ** 2).mean()
+
+
+def ppo_loss(pg_loss: Tensor, v_loss: Tensor, entropy: Tensor, aux: Tensor, cfg: PPOConfig):
+    """The minibatch loss: policy surrogate, minus the entropy bonus, plus the weighted value
+    and auxiliary NP losses."""
+    return pg_loss - cfg.ent_coef * entropy + cfg.vf_coef * v_loss + cfg.aux_coef * aux
+
+
 def policy_logits(acq: Tensor, evaluated: Tensor, temperature: float, allowed: Tensor | None):
     """``b x N`` logits of the candidate softmax; evaluated (and not allowed) ones get a
     large negative *finite* value, so entropies and log-probs stay NaN-free."""
@@ -661,28 +686,13 @@ def train(
                 mb_adv = adv[e, t]
                 if cfg.norm_adv and mb_adv.numel() > 1:
                     mb_adv = (mb_adv - mb_adv.mean()) / (mb_adv.std() + 1e-8)
-                pg_loss = torch.max(
-                    -mb_adv * ratio,
-                    -mb_adv * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef),
-                ).mean()
-                new_v = new_v.double()
-                if cfg.clip_vloss:
-                    v_clipped = values[e, t] + (new_v - values[e, t]).clamp(
-                        -cfg.clip_coef, cfg.clip_coef
-                    )
-                    v_loss = (
-                        0.5
-                        * torch.max(
-                            (new_v - returns[e, t]) ** 2, (v_clipped - returns[e, t]) ** 2
-                        ).mean()
-                    )
-                else:
-                    v_loss = 0.5 * ((new_v - returns[e, t]) ** 2).mean()
+                pg_loss = clipped_policy_loss(ratio, mb_adv, cfg.clip_coef)
+                v_loss = value_loss(
+                    new_v.double(), values[e, t], returns[e, t], cfg.clip_coef, cfg.clip_vloss
+                )
                 ent = entropy.mean()
                 aux_loss = aux.mean()
-                loss = (
-                    pg_loss - cfg.ent_coef * ent + cfg.vf_coef * v_loss + cfg.aux_coef * aux_loss
-                ).to(dtype)
+                loss = ppo_loss(pg_loss, v_loss, ent, aux_loss, cfg).to(dtype)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 nn.utils.clip_grad_norm_(

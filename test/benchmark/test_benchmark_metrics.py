@@ -273,3 +273,19 @@ def test_an_ambiguous_name_is_refused_and_own_head_ei_preferred():
         method_key("np-ei:a/ck", keys)  # two keys share this label
     assert method_key("np-ei", keys) == "np-ei:m/nap"  # EI from the NAP's own bar head
     assert method_key("nap", keys) == "nap:m" and method_key("gp-ei", keys) is None
+
+
+def test_paired_tests_pair_the_same_cells():
+    """The Wilcoxon test pairs each method's run with the reference's on the same (task,
+    seed): a constant 0.01 lead over 8 cells is p = 2 / 2^8 whatever the cells' spread."""
+    from scipy.stats import wilcoxon
+
+    curves = {}
+    for s in range(8):
+        curves[("gp-ei", 1, s)] = [1.0, 0.1 * (s + 1)]
+        curves[("random", 1, s)] = [1.0, 0.1 * (s + 1) + 0.01]
+    summary = summarize(_fake_results(curves, steps=1), reference="gp-ei", n_boot=20)
+    test = summary["tests"]["random"]["auc"]
+    a = [0.1 * (s + 1) for s in range(8)]
+    assert test["p"] == pytest.approx(wilcoxon([v + 0.01 for v in a], a).pvalue)
+    assert test["p"] == pytest.approx(2 / 2**8)

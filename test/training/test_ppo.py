@@ -352,3 +352,63 @@ def test_aux_np_loss_uses_the_networks_y_scale():
     from botorch_nap.training.ppo import _bar_nll
 
     torch.testing.assert_close(_bar_nll(net, logits, y, h), expected)
+
+
+def test_clipped_policy_loss_hand_cases():
+    from botorch_nap.training.ppo import clipped_policy_loss
+
+    def loss(r, a):
+        ratio = torch.tensor([r], dtype=torch.float64, requires_grad=True)
+        out = clipped_policy_loss(ratio, torch.tensor([a], dtype=torch.float64), 0.15)
+        out.backward()
+        return float(out), float(ratio.grad)
+
+    # Past the clip in the advantage's direction: the clipped value, and no gradient.
+    assert loss(1.5, 1.0) == (pytest.approx(-1.15), 0.0)
+    assert loss(0.5, -1.0) == (pytest.approx(0.85), 0.0)
+    # Against the advantage's direction the unclipped (worse) value counts, with its gradient.
+    assert loss(1.5, -1.0) == (pytest.approx(1.5), pytest.approx(1.0))
+    assert loss(0.5, 1.0) == (pytest.approx(-0.5), pytest.approx(-1.0))
+    # Inside the clip range: -A r.
+    assert loss(1.1, 2.0) == (pytest.approx(-2.2), pytest.approx(-2.0))
+
+
+def test_value_loss_hand_cases():
+    from botorch_nap.training.ppo import value_loss
+
+    def t(*v):
+        return torch.tensor(v, dtype=torch.float64)
+
+    # Unclipped: half the squared error against the returns.
+    assert float(value_loss(t(1.0), t(0.0), t(3.0), 0.15, clip=False)) == pytest.approx(2.0)
+    # Clipped: the new value reached the return, but the old one moved 0.15 did not: the
+    # larger error, 0.5 * 0.85^2, counts.
+    assert float(value_loss(t(1.0), t(0.0), t(1.0), 0.15, clip=True)) == pytest.approx(0.36125)
+    # A move within the clip: the plain error.
+    assert float(value_loss(t(0.1), t(0.0), t(1.0), 0.15, clip=True)) == pytest.approx(0.405)
+
+
+def test_ppo_loss_adds_the_terms_with_their_signs():
+    from botorch_nap.training.ppo import ppo_loss
+
+    cfg = PPOConfig(ent_coef=0.1, vf_coef=0.5, aux_coef=0.25)
+    parts = [torch.tensor(v, dtype=torch.float64) for v in (1.0, 2.0, 3.0, 4.0)]
+    # pg - ent_coef * entropy (a bonus) + vf_coef * value + aux_coef * NP loss
+    assert float(ppo_loss(*parts, cfg)) == pytest.approx(1.0 - 0.3 + 1.0 + 1.0)
+
+
+def test_training_discounts_with_its_gamma_and_lambda(gp_family, monkeypatch):
+    import botorch_nap.training.ppo as ppo
+
+    seen = []
+    inner = ppo.compute_gae
+
+    def spy(rewards, values, gamma, lam):
+        seen.append((gamma, lam))
+        return inner(rewards, values, gamma, lam)
+
+    monkeypatch.setattr(ppo, "compute_gae", spy)
+    torch.manual_seed(0)
+    cfg = small_cfg(iterations=1, val_every=0, gamma=0.9, gae_lambda=0.5)
+    train(NAPTransformer(tiny_config()), gp_family, cfg, progress=False)
+    assert seen == [(0.9, 0.5)]
