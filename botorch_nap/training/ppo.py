@@ -192,6 +192,14 @@ def compute_gae(rewards: Tensor, values: Tensor, gamma: float, lam: float) -> tu
     return adv, adv + values
 
 
+def normalize_advantages(adv: Tensor) -> Tensor:
+    """A minibatch's advantages (``m``) centred and scaled to unit std (as they are, for
+    ``m = 1``)."""
+    if adv.numel() <= 1:
+        return adv
+    return (adv - adv.mean()) / (adv.std() + 1e-8)
+
+
 def clipped_policy_loss(ratio: Tensor, adv: Tensor, clip_coef: float) -> Tensor:
     """PPO's clipped surrogate, to minimise: ``mean(max(-A r, -A clip(r, 1 - c, 1 + c)))``
     (``ratio`` r = new / old probability of the taken actions, ``adv`` A, both ``m``). A ratio
@@ -684,8 +692,8 @@ def train(
                     approx_kl = ((ratio - 1) - log_ratio).mean()
                     clipfrac = ((ratio - 1.0).abs() > cfg.clip_coef).double().mean()
                 mb_adv = adv[e, t]
-                if cfg.norm_adv and mb_adv.numel() > 1:
-                    mb_adv = (mb_adv - mb_adv.mean()) / (mb_adv.std() + 1e-8)
+                if cfg.norm_adv:
+                    mb_adv = normalize_advantages(mb_adv)
                 pg_loss = clipped_policy_loss(ratio, mb_adv, cfg.clip_coef)
                 v_loss = value_loss(
                     new_v.double(), values[e, t], returns[e, t], cfg.clip_coef, cfg.clip_vloss

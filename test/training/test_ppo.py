@@ -412,3 +412,13 @@ def test_training_discounts_with_its_gamma_and_lambda(gp_family, monkeypatch):
     cfg = small_cfg(iterations=1, val_every=0, gamma=0.9, gae_lambda=0.5)
     train(NAPTransformer(tiny_config()), gp_family, cfg, progress=False)
     assert seen == [(0.9, 0.5)]
+
+
+def test_normalize_advantages_hand_case():
+    from botorch_nap.training.ppo import normalize_advantages
+
+    adv = torch.tensor([1.0, 2.0, 6.0], dtype=torch.float64)  # mean 3, std sqrt(7)
+    expected = torch.tensor([-2.0, -1.0, 3.0], dtype=torch.float64) / (math.sqrt(7.0) + 1e-8)
+    torch.testing.assert_close(normalize_advantages(adv), expected)
+    one = torch.tensor([5.0], dtype=torch.float64)
+    assert normalize_advantages(one) is one
