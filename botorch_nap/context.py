@@ -217,8 +217,12 @@ def _keep_room_above(
     it: every expected improvement is zero, the acquisition is flat and its pick arbitrary,
     and the posterior contradicts the observation. So the scale is widened until the best
     value sits :data:`INCUMBENT_HEADROOM` below the top edge. Histories that leave that room
-    (every committed benchmark run of a network) are untouched; the bottom edge is left
-    alone, since nothing below the incumbent enters an improvement.
+    (every committed benchmark run of a network) are untouched. The bottom edge is left
+    alone: the context is always oriented so that larger is better (acquisitions with
+    ``maximize=False`` and ``NeuralProcessModel(negate_train_ys=True)`` negate ``y`` first),
+    and nothing below the incumbent enters an improvement. A model of the *un*-negated
+    values read through a weight -1 ``ScalarizedPosteriorTransform`` gets no room below a
+    standout minimum: minimise with ``negate_train_ys=True`` instead.
     """
     if y_norm.numel() == 0:
         return y_norm, scale

@@ -8,6 +8,8 @@
   A network may ask for a Yeo-Johnson warp on top (``NAPConfig.y_transform``; see
   :class:`YScale`), fitted on the same history only; values the history has not seen (the
   training targets, the bar borders put back into y units) go through the same fitted map.
+  One exception, at use only: a best value so far above the rest that it would sit past the
+  top of the network's bars widens the scale (:func:`botorch_nap.context._keep_room_above`).
 * Inside the library we maximise; ``maximize=False`` flips the sign at the boundary.
 * Time: the network's ``t/T`` feature is the fraction of the run's evaluation budget already
   spent, ``n / budget`` capped at 1 (:func:`budget_fraction`), where ``n`` counts every

@@ -156,7 +156,10 @@ class NeuralProcessModel(Model):
             negate_train_ys: condition on ``-train_Y`` (used for minimisation by
                 ``DiscretizedExpectedImprovement``); the posterior is then over ``-y``.
             posterior_transform: a single-output ``ScalarizedPosteriorTransform`` is applied
-                exactly (``w * y + offset``, buckets flipped when ``w < 0``).
+                exactly (``w * y + offset``, buckets flipped when ``w < 0``). To model a
+                minimised objective prefer ``negate_train_ys=True``: the network reads a
+                history oriented so that larger is better, and a standout best value keeps
+                room beyond it only on that side (:func:`botorch_nap.context._keep_room_above`).
         Returns:
             ``BoundedRiemannPosterior`` with probabilities ``batch_shape x q x B``.
         """

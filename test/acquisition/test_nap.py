@@ -586,10 +586,11 @@ def test_no_repeats_near_the_history_and_usable_gradients(pretrained_2d):
     # End to end: the acquisition's repeat_radius is the guard's.
     x = X[:1] + torch.tensor([[0.02, 0.0]], dtype=torch.float64) * (BOUNDS[1] - BOUNDS[0])
     d2 = float(torch.cdist((x - BOUNDS[0]) / 15.0, (X - BOUNDS[0]) / 15.0).min()) ** 2
-    off = NPExpectedImprovement.from_network(pretrained_2d, X, Y, BOUNDS, repeat_radius=0.0)
-    wide = NPExpectedImprovement.from_network(pretrained_2d, X, Y, BOUNDS, repeat_radius=0.05)
-    gap = float(wide(x.unsqueeze(1)) - off(x.unsqueeze(1)))
-    assert gap == pytest.approx(math.log(-math.expm1(-d2 / 0.05**2)), rel=1e-6)
+    for build in (NAPAcquisition, NPExpectedImprovement.from_network):
+        off = build(pretrained_2d, X, Y, BOUNDS, repeat_radius=0.0)
+        wide = build(pretrained_2d, X, Y, BOUNDS, repeat_radius=0.05)
+        gap = float(wide(x.unsqueeze(1)) - off(x.unsqueeze(1)))
+        assert gap == pytest.approx(math.log(-math.expm1(-d2 / 0.05**2)), rel=1e-5)
 
     for kind in ("nap", "np-ei"):
         Xs, Ys = _data(5, seed=4)

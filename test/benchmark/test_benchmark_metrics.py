@@ -277,15 +277,20 @@ def test_an_ambiguous_name_is_refused_and_own_head_ei_preferred():
 
 def test_paired_tests_pair_the_same_cells():
     """The Wilcoxon test pairs each method's run with the reference's on the same (task,
-    seed): a constant 0.01 lead over 8 cells is p = 2 / 2^8 whatever the cells' spread."""
+    seed). Differences of different sizes and signs, larger than the gaps between cells:
+    pairing other cells (shifted, reversed, or each method's values sorted on their own)
+    gives another p."""
     from scipy.stats import wilcoxon
 
+    ref = [0.50, 0.52, 0.54, 0.56, 0.58, 0.60, 0.62, 0.64, 0.66, 0.68]
+    diff = [0.050, -0.031, 0.045, -0.012, 0.063, 0.024, -0.008, 0.071, 0.036, 0.017]
+    other = [r + d for r, d in zip(ref, diff)]
     curves = {}
-    for s in range(8):
-        curves[("gp-ei", 1, s)] = [1.0, 0.1 * (s + 1)]
-        curves[("random", 1, s)] = [1.0, 0.1 * (s + 1) + 0.01]
+    for s, (a, b) in enumerate(zip(ref, other)):
+        curves[("gp-ei", 1, s)] = [1.0, a]
+        curves[("random", 1, s)] = [1.0, b]
     summary = summarize(_fake_results(curves, steps=1), reference="gp-ei", n_boot=20)
-    test = summary["tests"]["random"]["auc"]
-    a = [0.1 * (s + 1) for s in range(8)]
-    assert test["p"] == pytest.approx(wilcoxon([v + 0.01 for v in a], a).pvalue)
-    assert test["p"] == pytest.approx(2 / 2**8)
+    p = summary["tests"]["random"]["auc"]["p"]
+    assert p == pytest.approx(wilcoxon(other, ref).pvalue)  # 0.049
+    for a, b in ((other[1:] + other[:1], ref), (other[::-1], ref), (sorted(other), sorted(ref))):
+        assert abs(wilcoxon(a, b).pvalue - p) > 0.01

@@ -371,6 +371,10 @@ def test_clipped_policy_loss_hand_cases():
     assert loss(0.5, 1.0) == (pytest.approx(-0.5), pytest.approx(-1.0))
     # Inside the clip range: -A r.
     assert loss(1.1, 2.0) == (pytest.approx(-2.2), pytest.approx(-2.0))
+    # A minibatch's loss is the mean over its states.
+    ratio = torch.tensor([1.5, 1.1], dtype=torch.float64)
+    adv = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    assert float(clipped_policy_loss(ratio, adv, 0.15)) == pytest.approx((-1.15 - 2.2) / 2)
 
 
 def test_value_loss_hand_cases():
@@ -386,6 +390,12 @@ def test_value_loss_hand_cases():
     assert float(value_loss(t(1.0), t(0.0), t(1.0), 0.15, clip=True)) == pytest.approx(0.36125)
     # A move within the clip: the plain error.
     assert float(value_loss(t(0.1), t(0.0), t(1.0), 0.15, clip=True)) == pytest.approx(0.405)
+    # The mean over a minibatch.
+    two = value_loss(t(1.0, 0.1), t(0.0, 0.0), t(1.0, 1.0), 0.15, clip=True)
+    assert float(two) == pytest.approx((0.36125 + 0.405) / 2)
+    assert float(value_loss(t(1.0, 0.0), t(0.0, 0.0), t(3.0, 1.0), 0.15, clip=False)) == (
+        pytest.approx((2.0 + 0.5) / 2)
+    )
 
 
 def test_ppo_loss_adds_the_terms_with_their_signs():
