@@ -3,8 +3,9 @@
 * x goes to the unit cube by the search-space bounds (log-scaled parameters are already in
   log space when they reach us).
 * y is standardised with the mean and standard deviation of the *observed history only*:
-  never with the task's or pool's true range. With fewer than two distinct history values
-  the scale falls back to 1 (the centre is still the history mean, or 0 with no history).
+  never with the task's or pool's true range. With fewer than two history values, or values
+  equal up to rounding, the scale falls back to 1 (the centre is still the history mean, or
+  0 with no history).
   A network may ask for a Yeo-Johnson warp on top (``NAPConfig.y_transform``; see
   :class:`YScale`), fitted on the same history only; values the history has not seen (the
   training targets, the bar borders put back into y units) go through the same fitted map.
@@ -26,8 +27,12 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-#: Relative tolerance below which a history's y values count as all equal.
-MIN_STD = 1e-8
+#: A history whose std is at most this many machine epsilons (of its dtype) times the size of
+#: its mean holds one value up to rounding: its scale falls back to 1. Relative to the dtype's
+#: precision only, so that ``c + s * y`` standardises like ``y`` for any offset ``c`` and
+#: scale ``s > 0`` the data's digits resolve (a fixed tolerance such as 1e-8 |mean| collapsed
+#: ``1e6 + 1e-3 y`` into a fraction of one bar).
+ROUNDING_EPS = 100
 
 
 def budget_fraction(n_observed: Tensor | int, budget: Tensor | int | float) -> Tensor:
@@ -78,7 +83,8 @@ def standardize_history(y: Tensor, mask: Tensor | None = None) -> tuple[Tensor, 
 
     Returns ``(y_norm, mean, std)`` with ``mean`` and ``std`` of shape ``b``. Padded entries
     (``mask`` False) are ignored in the statistics and come back as 0. A history with fewer
-    than two distinct values gets ``std = 1``; an empty one gets ``mean = 0, std = 1``.
+    than two values, or whose values are equal up to rounding (:data:`ROUNDING_EPS`), gets
+    ``std = 1``; an empty one gets ``mean = 0, std = 1``.
     """
     if mask is None:
         mask = torch.ones_like(y, dtype=torch.bool)
@@ -88,8 +94,7 @@ def standardize_history(y: Tensor, mask: Tensor | None = None) -> tuple[Tensor, 
     dev = (y - mean.unsqueeze(-1)) * w
     var = (dev**2).sum(-1) / (count - 1.0).clamp_min(1.0)
     std = var.sqrt()
-    scale = torch.maximum(mean.abs(), torch.ones_like(mean))
-    degenerate = (count < 2) | (std <= MIN_STD * scale)
+    degenerate = (count < 2) | (std <= ROUNDING_EPS * torch.finfo(y.dtype).eps * mean.abs())
     std = torch.where(degenerate, torch.ones_like(std), std)
     y_norm = torch.where(mask, (y - mean.unsqueeze(-1)) / std.unsqueeze(-1), torch.zeros_like(y))
     return y_norm, mean, std

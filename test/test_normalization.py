@@ -94,3 +94,28 @@ def test_yeo_johnson_ignores_padding_and_keeps_short_histories_plain():
 def test_unknown_transform_is_named():
     with pytest.raises(ValueError, match="y_transform"):
         fit_y_scale(torch.zeros(1, 3), kind="box-cox")
+
+
+@pytest.mark.parametrize("offset, scale", [(1e6, 1e-3), (-1e6, 1e-4), (1e9, 1.0), (0.0, 1e-9)])
+def test_standardisation_ignores_offset_and_scale(offset, scale):
+    """``c + s y`` standardises like ``y`` wherever float64 resolves it: a tolerance of
+    1e-8 |mean| took 1e6 + 1e-3 y (and 1e9 + y, 1e-9 y) for a constant history, so that the
+    values fell within a fraction of one bar."""
+    from botorch_nap.normalization import standardize_history
+
+    y = torch.tensor([[0.3, -1.2, 2.5, 0.7, -0.4, 1.9]], dtype=torch.float64)
+    z, _, _ = standardize_history(y)
+    z2, _, std2 = standardize_history(offset + scale * y)
+    torch.testing.assert_close(z2, z, rtol=0, atol=1e-6)
+    assert float(std2) < 10 * scale
+
+
+def test_equal_values_up_to_rounding_keep_the_unit_scale():
+    from botorch_nap.normalization import standardize_history
+
+    for y in ([[5.0, 5.0, 5.0]], [[1e6, 1e6 + 1e-10, 1e6]], [[0.0, 0.0]], [[3.0]]):
+        y = torch.tensor(y, dtype=torch.float64)
+        z, mean, std = standardize_history(y)
+        assert float(std) == 1.0 and torch.isfinite(z).all()
+    y32 = torch.tensor([[1.0, 1.0 + 2**-23, 1.0]], dtype=torch.float32)  # one float32 ulp
+    assert float(standardize_history(y32)[2]) == 1.0
