@@ -231,10 +231,10 @@ def _keep_room_above(
     if top <= 0 or peak <= top:
         return y_norm, scale
     warnings.warn(
-        "the best observed value lies beyond the network's bars (more than "
-        f"{top:g} standard deviations of the history above its mean): its y scale is widened "
-        "to keep room for an improvement above it. If one value dwarfs the rest, consider "
-        "a transform of y (e.g. log) before the acquisition.",
+        f"the best observed value stands more than {top:g} standard deviations of the "
+        "history above its mean, too near or past the top of the network's bars: the "
+        "history's y scale is widened to keep room for an improvement above it. If one value "
+        "dwarfs the rest, consider a transform of y (e.g. log) before the acquisition.",
         HistoryScaleWarning,
         stacklevel=3,
     )

@@ -293,7 +293,7 @@ def test_a_standout_best_value_keeps_room_above_it_in_the_bars(pretrained_2d):
     from botorch_nap.context import HistoryScaleWarning
 
     X, Y = _standout_history()
-    with pytest.warns(HistoryScaleWarning, match="beyond the network's bars"):
+    with pytest.warns(HistoryScaleWarning, match="past the top of the network's bars"):
         model = NeuralProcessModel(pretrained_2d, X, Y, bounds=BOUNDS)
         post = model.posterior(X[:1].unsqueeze(0))
     # The posterior's support covers the observation, with room for an improvement above it.
