@@ -27,11 +27,12 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-#: A history whose std is at most this many machine epsilons (of its dtype) times the size of
-#: its mean holds one value up to rounding: its scale falls back to 1. Relative to the dtype's
-#: precision only, so that ``c + s * y`` standardises like ``y`` for any offset ``c`` and
-#: scale ``s > 0`` the data's digits resolve (a fixed tolerance such as 1e-8 |mean| collapsed
-#: ``1e6 + 1e-3 y`` into a fraction of one bar).
+#: A history whose std is at most this many float64 epsilons times the size of its mean
+#: holds one value up to rounding: its scale falls back to 1. Relative to float64's precision
+#: only (the statistics are computed in float64), so that ``c + s * y`` standardises like
+#: ``y`` for any offset ``c`` and scale ``s > 0`` whose values stay distinct in the data's
+#: dtype (a fixed tolerance such as 1e-8 |mean| collapsed ``1e6 + 1e-3 y`` into a fraction of
+#: one bar).
 ROUNDING_EPS = 100
 
 
@@ -88,16 +89,21 @@ def standardize_history(y: Tensor, mask: Tensor | None = None) -> tuple[Tensor, 
     """
     if mask is None:
         mask = torch.ones_like(y, dtype=torch.bool)
-    w = mask.to(y.dtype)
+    # In float64 whatever y's dtype: float32 statistics would blur values a few ulps apart
+    # into a constant (and fake a spread from rounding); results come back in y's dtype.
+    y64 = y.to(torch.float64)
+    w = mask.to(torch.float64)
     count = w.sum(-1)
-    mean = (y * w).sum(-1) / count.clamp_min(1.0)
-    dev = (y - mean.unsqueeze(-1)) * w
+    mean = (y64 * w).sum(-1) / count.clamp_min(1.0)
+    dev = (y64 - mean.unsqueeze(-1)) * w
     var = (dev**2).sum(-1) / (count - 1.0).clamp_min(1.0)
     std = var.sqrt()
-    degenerate = (count < 2) | (std <= ROUNDING_EPS * torch.finfo(y.dtype).eps * mean.abs())
+    degenerate = (count < 2) | (std <= ROUNDING_EPS * torch.finfo(torch.float64).eps * mean.abs())
     std = torch.where(degenerate, torch.ones_like(std), std)
-    y_norm = torch.where(mask, (y - mean.unsqueeze(-1)) / std.unsqueeze(-1), torch.zeros_like(y))
-    return y_norm, mean, std
+    y_norm = torch.where(
+        mask, (y64 - mean.unsqueeze(-1)) / std.unsqueeze(-1), torch.zeros_like(y64)
+    )
+    return y_norm.to(y.dtype), mean.to(y.dtype), std.to(y.dtype)
 
 
 #: How a network's y values are put on its scale (``NAPConfig.y_transform``).
