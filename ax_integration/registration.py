@@ -166,8 +166,10 @@ def _warn_ordinal_choices(network: Any, digest: SearchSpaceDigest, checkpoint: A
         for j in digest.categorical_features
         if j >= len(categories) or not categories[j]
     ]
-    if ordinal:
-        # The same text each time: Python's default filter shows it once per process.
+    # Once per process and network: Ax resets the warnings registry on every trial.
+    key = (str(checkpoint), tuple(ordinal))
+    if ordinal and key not in _WARNED_ORDINAL:
+        _WARNED_ORDINAL.add(key)
         warnings.warn(
             f"unordered choice parameter(s) {ordinal} reach the network of {checkpoint!r} as "
             "ordinal numbers (code / (k - 1)): it was trained without categorical inputs, so "
@@ -176,6 +178,9 @@ def _warn_ordinal_choices(network: Any, digest: SearchSpaceDigest, checkpoint: A
             "(botorch-nap fit / pretrain on a family with choices).",
             stacklevel=2,
         )
+
+
+_WARNED_ORDINAL: set[tuple[str, tuple[str, ...]]] = set()
 
 
 @fit_botorch_model.register(NeuralProcessModel)
