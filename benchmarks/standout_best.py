@@ -87,13 +87,15 @@ def main(argv: list[str] | None = None) -> dict:
         task = tasks.get(task_id) or tasks.setdefault(task_id, family.task(task_id))
         pair = [pick_percentile(args.model, task, X, y, widen=w) for w in (True, False)]
         rows.append((key, task_id, *pair))
-    runs = sorted({r[0] for r in rows})
-    per_run = torch.tensor(
-        [
-            [sum(r[i] for r in rows if r[0] == k) / sum(r[0] == k for r in rows) for i in (2, 3)]
-            for k in runs
-        ]
-    )
+
+    def mean_pair(sel: list[tuple]) -> tuple[float, float]:
+        return tuple(sum(r[i] for r in sel) / len(sel) for i in (2, 3))
+
+    by_run: dict = {}
+    for r in rows:
+        by_run.setdefault(r[0], []).append(r)
+    runs = sorted(by_run)
+    per_run = torch.tensor([mean_pair(by_run[k]) for k in runs])
     w, f = per_run[:, 0], per_run[:, 1]
     p = float(wilcoxon(w.numpy(), f.numpy()).pvalue) if bool((w != f).any()) else 1.0
     print(
@@ -103,11 +105,9 @@ def main(argv: list[str] | None = None) -> dict:
     print("pick percentile among the rows left   widened  as fitted")
     for t in sorted(tasks):
         sel = [r for r in rows if r[1] == t]
-        mw, mf = (sum(r[i] for r in sel) / len(sel) for i in (2, 3))
-        print(
-            f"  task {t} ({len(sel)} decisions){'':<{max(0, 12 - len(str(len(sel))))}}"
-            f"{mw:.3f}      {mf:.3f}"
-        )
+        mw, mf = mean_pair(sel)
+        label = f"task {t} ({len(sel)} decisions)"
+        print(f"  {label:<32}{mw:.3f}      {mf:.3f}")
     print(f"  mean over runs                      {w.mean():.3f}      {f.mean():.3f}")
     print(
         f"widened better in {int((w > f).sum())} of {len(runs)} runs, worse in "

@@ -207,7 +207,7 @@ class NeuralProcessPosterior(BoundedRiemannPosterior):
     """
 
     def rsample_from_base_samples(self, sample_shape: torch.Size, base_samples: Tensor) -> Tensor:
-        q = self.probabilities.shape[-2] if self.probabilities.dim() > 1 else 1
+        q = self.probabilities.shape[-2]  # batch_shape x q x B
         if q > 1:
             raise UnsupportedError(
                 f"NeuralProcessModel has no joint distribution over {q} points (it predicts "
