@@ -88,6 +88,47 @@ def inference_copy(network: NAPTransformer, dtype: torch.dtype) -> NAPTransforme
     return net
 
 
+def data_dim(X: Tensor, what: str = "train_X") -> int:
+    """The ``d`` of ``n x d`` points, or ``ValueError`` naming ``what`` and its shape (before
+    anything reads a dimension off a tensor of the wrong rank)."""
+    if not isinstance(X, Tensor) or X.dim() != 2:
+        shape = tuple(X.shape) if isinstance(X, Tensor) else type(X).__name__
+        raise ValueError(f"{what} must have shape n x d, got {shape}")
+    return X.shape[-1]
+
+
+def _num(x: Tensor | float) -> str:
+    # Ten digits: float32 bounds round by ~1e-8 relative, which ``:g``'s six digits hide.
+    return f"{float(x):.10g}"
+
+
+def check_within_bounds(X: Tensor, bounds: Tensor, what: str) -> None:
+    """``ValueError`` if any of the ``n x d`` points ``X`` lies outside ``bounds`` by more
+    than :data:`BOUNDS_TOL` of the range, naming a row, dim and value."""
+    tol = BOUNDS_TOL * (bounds[1] - bounds[0])
+    outside = (X < bounds[0] - tol) | (X > bounds[1] + tol)
+    if outside.any():
+        rows, cols = outside.nonzero(as_tuple=True)
+        r, c = int(rows[0]), int(cols[0])
+        raise ValueError(
+            f"{what} lies outside bounds in {int(outside.any(-1).sum())} row(s), "
+            f"e.g. row {r}, dim {c}: value {_num(X[r, c])} not in "
+            f"[{_num(bounds[0, c])}, {_num(bounds[1, c])}]"
+        )
+
+
+def check_pending(X_pending: Tensor, bounds: Tensor) -> None:
+    """``ValueError`` naming the problem if pending points (``... x d``, search-space units)
+    have another ``d`` than ``bounds``, NaN or inf, or lie outside ``bounds``: they join the
+    history, which is held to the same rules."""
+    d = bounds.shape[-1]
+    if X_pending.shape[-1] != d:
+        raise ValueError(f"X_pending has {X_pending.shape[-1]} dims, expected {d} (train_X's)")
+    if not torch.isfinite(X_pending).all():
+        raise ValueError("X_pending contains NaN or inf")
+    check_within_bounds(X_pending.reshape(-1, d), bounds.to(X_pending), "X_pending")
+
+
 def validate_training_data(
     train_X: Tensor, train_Y: Tensor, bounds: Tensor | None, config: NAPConfig
 ) -> tuple[Tensor, Tensor, Tensor]:
@@ -100,21 +141,22 @@ def validate_training_data(
         raise ValueError("train_X and train_Y must be torch tensors")
     if not train_X.is_floating_point():
         train_X = train_X.to(torch.float64)
-    if train_X.dim() != 2:
-        raise ValueError(f"train_X must have shape n x d, got {tuple(train_X.shape)}")
-    n, d = train_X.shape
+    d, n = data_dim(train_X, "train_X"), train_X.shape[0]
     if not config.accepts_dim(d):
         raise ValueError(
             f"train_X has {d} dims but the network expects dim_x={config.describe_dims()}"
         )
+    given = tuple(train_Y.shape)
     if train_Y.dim() == 2 and train_Y.shape[-1] == 1:
         train_Y = train_Y.squeeze(-1)
     if train_Y.dim() != 1 or train_Y.shape[0] != n:
         raise ValueError(
-            f"train_Y must have shape n x 1 (or n) with n={n} matching train_X, "
-            f"got {tuple(train_Y.shape)}"
+            f"train_Y must have shape n x 1 (or n) with n={n} matching train_X, got {given}"
         )
-    train_Y = train_Y.to(train_X.dtype)
+    # Y keeps its own precision where it has more than X's: float64 values on a large offset
+    # cast to float32 X's dtype would lose their digits (a distinct history read as constant).
+    y_dtype = torch.promote_types(train_Y.dtype, train_X.dtype)
+    train_Y = train_Y.to(y_dtype if y_dtype.is_floating_point else torch.float64)
     if not torch.isfinite(train_X).all():
         raise ValueError("train_X contains NaN or inf")
     if not torch.isfinite(train_Y).all():
@@ -129,16 +171,7 @@ def validate_training_data(
                 f"dim {j} is categorical with {k} choices for this network (codes 0..{k - 1}), "
                 f"but its bounds are [{float(bounds[0, j]):g}, {float(bounds[1, j]):g}]"
             )
-    tol = BOUNDS_TOL * (bounds[1] - bounds[0])
-    outside = (train_X < bounds[0] - tol) | (train_X > bounds[1] + tol)
-    if outside.any():
-        rows, cols = outside.nonzero(as_tuple=True)
-        raise ValueError(
-            f"train_X lies outside bounds in {int(outside.any(-1).sum())} row(s), "
-            f"e.g. row {int(rows[0])}, dim {int(cols[0])}: "
-            f"value {float(train_X[rows[0], cols[0]]):g} not in "
-            f"[{float(bounds[0, cols[0]]):g}, {float(bounds[1, cols[0]]):g}]"
-        )
+    check_within_bounds(train_X, bounds, "train_X")
     return train_X, train_Y, bounds
 
 

@@ -35,6 +35,8 @@ from botorch_nap.context import (
     HistoryContext,
     cast_encoding,
     check_network_dtype,
+    check_pending,
+    data_dim,
     inference_copy,
     validate_training_data,
 )
@@ -130,7 +132,7 @@ class NAPAcquisition(AcquisitionFunction):
         **kwargs,
     ) -> NAPAcquisition:
         """Build from a checkpoint directory written by training or ``NAPTransformer.save``."""
-        net = NAPTransformer.load(path, expected_dim=train_X.shape[-1], keep_rng=True)
+        net = NAPTransformer.load(path, expected_dim=data_dim(train_X), keep_rng=True)
         return cls(net, train_X, train_Y, bounds, **kwargs)
 
     @classmethod
@@ -191,17 +193,13 @@ class NAPAcquisition(AcquisitionFunction):
     # ------------------------------------------------------------------ BoTorch API
     def set_X_pending(self, X_pending: Tensor | None = None) -> None:
         """Pending points join the context with a believer value (:mod:`botorch_nap.context`)."""
-        super().set_X_pending(X_pending)
         if not hasattr(self, "_states"):  # called by a base-class constructor
+            super().set_X_pending(X_pending)
             return
-        if self.X_pending is not None:
-            if self.X_pending.shape[-1] != self.train_X.shape[-1]:
-                raise ValueError(
-                    f"X_pending has {self.X_pending.shape[-1]} dims, expected "
-                    f"{self.train_X.shape[-1]} (train_X's)"
-                )
-            if not torch.isfinite(self.X_pending).all():
-                raise ValueError("X_pending contains NaN or inf")
+        if X_pending is not None:
+            # Before they are set: refused points leave the acquisition as it was.
+            check_pending(X_pending, self.bounds)
+        super().set_X_pending(X_pending)
         for state in self._states.values():
             state.encoding = state.known = state.plan = None  # re-encoded on next use
         self._state(self._fast_dtype)

@@ -17,6 +17,7 @@ from torch import Tensor
 from botorch_nap.acquisition.compiled import call_compiled, np_ei_values
 from botorch_nap.acquisition.q_batch import single_point_transform
 from botorch_nap.acquisition.repeats import DEFAULT_REPEAT_RADIUS, log_novelty
+from botorch_nap.context import check_pending, data_dim
 from botorch_nap.models.neural_process import NeuralProcessModel
 from botorch_nap.nn.bar_distribution import BarDistribution
 from botorch_nap.nn.transformer import GradientPlan, HistoryEncoding, NAPTransformer
@@ -106,7 +107,7 @@ class NPExpectedImprovement(AcquisitionFunction):
         from botorch_nap.pretrained import checkpoint_path
 
         net = NAPTransformer.load(
-            checkpoint_path(name, "np"), expected_dim=train_X.shape[-1], keep_rng=True
+            checkpoint_path(name, "np"), expected_dim=data_dim(train_X), keep_rng=True
         )
         return cls.from_network(net, train_X, train_Y, bounds, **kwargs)
 
@@ -150,11 +151,14 @@ class NPExpectedImprovement(AcquisitionFunction):
 
     def set_X_pending(self, X_pending: Tensor | None = None) -> None:
         """Pending points join the model's context and the repeat factor's known points."""
-        super().set_X_pending(X_pending)
         model = self.model
         known = model._tX
-        if self.X_pending is not None and self.X_pending.numel() > 0:
-            known = torch.cat([known, model.transform_inputs(self.X_pending).to(known)])
+        if X_pending is not None and X_pending.numel() > 0:
+            pending = model.transform_inputs(X_pending)
+            # Before they are set: refused points leave the acquisition as it was.
+            check_pending(pending, model.bounds)
+            known = torch.cat([known, pending.reshape(-1, known.shape[-1]).to(known)])
+        super().set_X_pending(X_pending)
         # Computed once here, not on every forward of an optimiser's iterations.
         self._known_U = to_unit_cube(known, model.bounds)
 

@@ -26,6 +26,8 @@ from torch import Tensor
 from botorch_nap.context import (
     HistoryContext,
     check_network_dtype,
+    check_pending,
+    data_dim,
     inference_copy,
     validate_training_data,
 )
@@ -95,7 +97,7 @@ class NeuralProcessModel(Model):
     ) -> NeuralProcessModel:
         """Build from a checkpoint directory written by training or ``NAPTransformer.save``
         (``bounds`` positional or by keyword, as for the acquisitions)."""
-        net = NAPTransformer.load(path, expected_dim=train_X.shape[-1], keep_rng=True)
+        net = NAPTransformer.load(path, expected_dim=data_dim(train_X), keep_rng=True)
         return cls(net, train_X, train_Y, bounds, **kwargs)
 
     @classmethod
@@ -152,7 +154,11 @@ class NeuralProcessModel(Model):
         r"""Bar posterior at ``batch_shape x q x d`` points (independent per point).
 
         Args:
-            pending_X: ``n' x d`` points joining the context with believer values.
+            observation_noise: accepted for BoTorch's interface and ignored: the network
+                predicts a new *observation* (noise included, as it was trained), so its
+                posterior already is what ``observation_noise=True`` asks of a GP.
+            pending_X: ``n' x d`` points joining the context with believer values (held to
+                ``train_X``'s rules: dims, finite, within the bounds).
             negate_train_ys: condition on ``-train_Y`` (used for minimisation by
                 ``DiscretizedExpectedImprovement``); the posterior is then over ``-y``.
             posterior_transform: a single-output ``ScalarizedPosteriorTransform`` is applied
@@ -165,6 +171,8 @@ class NeuralProcessModel(Model):
         """
         if output_indices not in (None, [0]):
             raise UnsupportedError("NeuralProcessModel has a single output")
+        if pending_X is not None:
+            check_pending(self.transform_inputs(pending_X), self.bounds)
         enc, U, borders, batch = self.query_inputs(X, pending_X, negate_train_ys)
         logits = self.network.score(enc, U.unsqueeze(0)).bar_logits
         probs = torch.softmax(logits, -1).reshape(*batch, -1).to(X.dtype)
@@ -203,8 +211,21 @@ class NeuralProcessPosterior(BoundedRiemannPosterior):
     one point given twice; BoTorch's Monte Carlo acquisitions over several points (joint
     q-batches, pending points, ``qLogNoisyExpectedImprovement``'s baseline) would then score
     ``[x, x]`` above ``[x]`` and propose a point twice. So ``rsample`` over more than one
-    point raises; moments, quantiles and one-point samples work as in the parent.
+    point raises; moments, quantiles and one-point samples work as in the parent, the
+    variance summed about the mean (the parent's ``E[y^2] - E[y]^2`` cancels on offset data).
     """
+
+    @property
+    def variance(self) -> Tensor:
+        """``batch_shape x q x 1``: each bar's spread (uniform within it) plus its centre's
+        squared distance to the mean. The parent's ``E[y^2] - E[y]^2`` cancels
+        catastrophically when the values sit on an offset large against their spread
+        (``1e6 + 1e-3 f`` in float64, ``1e4 + f`` in float32: noise or NaN)."""
+        lo, hi = self.borders[:-1], self.borders[1:]
+        spread = (lo + hi) / 2 - self.mean  # batch_shape x q x B
+        return (self.probabilities * (spread.square() + (hi - lo).square() / 12)).sum(
+            -1, keepdim=True
+        )
 
     def rsample_from_base_samples(self, sample_shape: torch.Size, base_samples: Tensor) -> Tensor:
         q = self.probabilities.shape[-2]  # batch_shape x q x B

@@ -258,7 +258,8 @@ def test_network_untouched_and_float32_data(tiny_net):
         ),
         (lambda X, Y, B: (X + 100.0, Y, B), "outside bounds"),
         (lambda X, Y, B: (X[:, :1], Y, B[:, :1]), "network expects dim_x=2"),
-        (lambda X, Y, B: (X, Y[:-1], B), "train_Y must have shape"),
+        (lambda X, Y, B: (X, Y[:-1], B), r"train_Y must have shape.*got \(7, 1\)"),
+        (lambda X, Y, B: (X[:, 0], Y, B), r"train_X must have shape n x d, got \(8,\)"),
         (lambda X, Y, B: (X, Y.expand(-1, 2), B), "train_Y must have shape"),
         (lambda X, Y, B: (X, Y, B.flip(0)), "lower < upper"),
         (lambda X, Y, B: (X, Y, B[:1]), "bounds must have shape 2 x d"),
@@ -269,6 +270,58 @@ def test_bad_input_raises_named_error(tiny_net, mutate, match):
     X, Y, B = mutate(X, Y, BOUNDS)
     with pytest.raises(ValueError, match=match):
         NAPAcquisition(tiny_net(), X, Y, B)
+
+
+def test_bounds_error_shows_the_digits_that_differ(tiny_net):
+    # float32 bounds round inward by ~3e-8: six digits printed both ends as 0.5.
+    B = torch.tensor([[0.5 - 5e-7] * 2, [0.5 + 5e-7] * 2], dtype=torch.float32)
+    X = torch.full((4, 2), 0.5, dtype=torch.float64)
+    X[-1, 1] = 0.5 + 5e-7
+    with pytest.raises(
+        ValueError, match=r"value 0\.5000005 not in \[0\.4999994934, 0\.5000004768\]"
+    ):
+        NAPAcquisition(tiny_net(), X, torch.rand(4, 1, dtype=torch.float64), B)
+
+
+@pytest.mark.parametrize("from_pretrained", [True, False])
+def test_a_one_dim_train_x_is_named_before_any_checkpoint_check(tiny_net, from_pretrained):
+    X, Y = torch.rand(10, dtype=torch.float64), torch.rand(10, 1, dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"train_X must have shape n x d, got \(10,\)"):
+        if from_pretrained:
+            NAPAcquisition.from_pretrained("gp_prior", X, Y)
+        else:
+            NAPAcquisition(tiny_net(), X, Y)
+
+
+def test_float64_y_keeps_its_digits_beside_float32_x(tiny_net):
+    # Distinct in float64, one value in float32: casting Y to X's dtype made it constant.
+    X, _ = _data(n=12)
+    Y = 1e6 + 1e-3 * torch.randn(
+        12, 1, generator=torch.Generator().manual_seed(1), dtype=torch.float64
+    )
+    assert torch.unique(Y.float()).numel() == 1
+    a32 = NAPAcquisition(tiny_net(), X.float(), Y, BOUNDS.float())
+    a64 = NAPAcquisition(tiny_net(), X, Y, BOUNDS)
+    assert a32.train_Y.dtype == torch.float64
+    torch.testing.assert_close(a32.context.y_norm, a64.context.y_norm.float())
+    assert float(a32.context.y_norm.std()) > 0.9
+
+
+def test_pending_points_are_held_to_the_history_rules(tiny_net):
+    X, Y = _data()
+    acqf = NAPAcquisition(tiny_net(), X, Y, BOUNDS)
+    Xq = _data(n=5, seed=3)[0].unsqueeze(-2)
+    before = acqf(Xq)
+    outside = X[:2].clone()
+    outside[1, 0] = BOUNDS[1, 0] + 1.0
+    with pytest.raises(ValueError, match=r"X_pending lies outside bounds.*row 1, dim 0"):
+        acqf.set_X_pending(outside)
+    with pytest.raises(ValueError, match="X_pending lies outside bounds"):
+        NAPAcquisition(tiny_net(), X, Y, BOUNDS, X_pending=outside)
+    assert acqf.X_pending is None  # a refused set leaves the acquisition as it was
+    torch.testing.assert_close(acqf(Xq), before)
+    acqf.set_X_pending(X[:2].unsqueeze(0))  # 1 x m x d: BoTorch's batched shape
+    assert acqf.X_pending.shape == (1, 2, 2)
 
 
 def test_bad_forward_input_raises(tiny_net):

@@ -163,6 +163,54 @@ def test_bad_inputs(tiny_net):
         model.posterior(torch.full((2, 1, 2), math.nan, dtype=torch.float64))
 
 
+def test_pending_points_outside_the_bounds_are_refused(tiny_net):
+    X, Y = _data()
+    model = NeuralProcessModel(tiny_net(), X, Y, bounds=BOUNDS)
+    outside = X[:2].clone()
+    outside[0, 1] = 5.0
+    with pytest.raises(ValueError, match=r"X_pending lies outside bounds.*row 0, dim 1"):
+        model.posterior(_queries(2), pending_X=outside)
+    acqf = NPExpectedImprovement(model)
+    before = acqf(_queries(3))
+    with pytest.raises(ValueError, match="X_pending lies outside bounds"):
+        acqf.set_X_pending(outside)
+    assert acqf.X_pending is None  # a refused set leaves the acquisition as it was
+    torch.testing.assert_close(acqf(_queries(3)), before)
+    # BoTorch's batched 1 x m x d shape crashed the repeat guard's concatenation.
+    acqf.set_X_pending(X[:2].unsqueeze(0))
+    flat = NPExpectedImprovement(model)
+    flat.set_X_pending(X[:2])
+    torch.testing.assert_close(acqf(_queries(3)), flat(_queries(3)))
+
+
+def test_float64_y_keeps_its_digits_beside_float32_x(tiny_net):
+    X, _ = _data(n=12)
+    g = torch.Generator().manual_seed(1)
+    Y = 1e6 + 1e-3 * torch.randn(12, 1, generator=g, dtype=torch.float64)
+    m32 = NeuralProcessModel(tiny_net(), X.float(), Y, bounds=BOUNDS.float())
+    m64 = NeuralProcessModel(tiny_net(), X, Y, bounds=BOUNDS)
+    assert torch.unique(m32.train_targets).numel() == 12
+    # The history keeps its spread (collapsed, it was read as constant: std 1's fallback).
+    y32, y64 = m32._context(False).y_norm, m64._context(False).y_norm
+    assert float(y64.std()) > 0.9
+    torch.testing.assert_close(y32, y64.to(y32), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "dtype,offset,scale", [(torch.float64, 1e6, 1e-3), (torch.float32, 1e4, 1.0)]
+)
+def test_posterior_variance_holds_on_offset_data(tiny_net, dtype, offset, scale):
+    # The parent's E[y^2] - E[y]^2 gave NaN or noise here (cancellation at the offset).
+    X, Y = _data()
+    ref = NeuralProcessModel(tiny_net(), X, Y, bounds=BOUNDS).posterior(_queries()).variance
+    B = BOUNDS.to(dtype)
+    model = NeuralProcessModel(tiny_net(), X.to(dtype), offset + scale * Y, bounds=B)
+    post = model.posterior(_queries().to(dtype))
+    torch.testing.assert_close(post.variance.double() / scale**2, ref, rtol=1e-3, atol=0)
+    raw = post.mean_of_square - post.mean.square()  # the parent's formula
+    assert not torch.allclose(raw.double() / scale**2, ref, rtol=1e-2, atol=0)
+
+
 def _one_bucket_net(tiny_net, bucket: int):
     """A network whose bar head puts (almost) all mass on one bucket, whatever the input."""
     net = tiny_net()
