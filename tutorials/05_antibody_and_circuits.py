@@ -14,13 +14,15 @@ Two combinatorial problems from the NAP paper, where every parameter is a catego
    generation strategy and once with Ax's default strategy, from the same Sobol trials.
 
 Networks see each categorical parameter one-hot (``NAPConfig(categories=...)``). Which
-network: the shipped ``antibody`` / ``eda`` model when the package has one, else
-``--antibody-checkpoint`` / ``--eda-checkpoint``, else a tiny neural process pretrained here
-on the family's training tasks for ``--train-steps`` steps (the script says so; that is a
+network: ``--antibody-checkpoint`` / ``--eda-checkpoint`` if given, else the shipped
+``antibody`` / ``eda`` model, else (or with ``--no-shipped``) a tiny neural process pretrained
+here on the family's training tasks for ``--train-steps`` steps (the script says so; that is a
 demonstration, not a tuned optimiser: use ``botorch-nap fit antibody`` for a real one).
 
 Run:  python tutorials/05_antibody_and_circuits.py [--steps 30] [--trials 25]
-      python tutorials/05_antibody_and_circuits.py --steps 3 --trials 6 --train-steps 10  # tiny
+      python tutorials/05_antibody_and_circuits.py --steps 3 --trials 6               # tiny
+      python tutorials/05_antibody_and_circuits.py --steps 3 --trials 6 --no-shipped \
+          --train-steps 10                                         # tiny, trained here
 """
 
 from __future__ import annotations
@@ -44,12 +46,16 @@ from botorch_nap.tasks.antibody import decode_sequences
 from botorch_nap.tasks.eda import OPERATORS, EDAObjective
 
 
-def find_network(name: str, checkpoint: str | None, train_steps: int, **family_kw):
-    """``(network, description)``: shipped model, given checkpoint, or a tiny NP trained here."""
-    if any(e["name"] == name and e["kind"] == "nap" for e in available()):
-        return NAPTransformer.load(checkpoint_path(name, "nap")), f"shipped model {name!r}"
+def find_network(
+    name: str, checkpoint: str | None, train_steps: int, shipped: bool = True, **family_kw
+):
+    """``(network, description, checkpoint for Ax)``: the given checkpoint, the shipped model,
+    or a tiny NP trained here (saved to a temporary folder, which Ax's strategy loads)."""
     if checkpoint is not None:
-        return NAPTransformer.load(checkpoint), f"checkpoint {checkpoint}"
+        return NAPTransformer.load(checkpoint), f"checkpoint {checkpoint}", checkpoint
+    if shipped and any(e["name"] == name and e["kind"] == "nap" for e in available()):
+        net = NAPTransformer.load(checkpoint_path(name, "nap"))
+        return net, f"shipped model {name!r}", name
     from botorch_nap.training.pretrain import pretrain
 
     family = get_family(name, **family_kw)
@@ -66,9 +72,12 @@ def find_network(name: str, checkpoint: str | None, train_steps: int, **family_k
     )
     t0 = time.perf_counter()
     pretrain(net, family, steps=train_steps, lr=1e-3, n_points=(8, 48), progress=False, seed=0)
-    return net.eval(), (
-        f"no shipped {name!r} model and no checkpoint: TRAINED a tiny NP for {train_steps} "
-        f"steps ({time.perf_counter() - t0:.0f} s)"
+    why = "no shipped model used" if shipped is False else f"no shipped {name!r} model"
+    return (
+        net.eval(),
+        f"{why} and no checkpoint: TRAINED a tiny NP for {train_steps} steps "
+        f"({time.perf_counter() - t0:.0f} s)",
+        str(net.save(tempfile.mkdtemp(prefix=f"nap_{name}_"))),
     )
 
 
@@ -77,8 +86,12 @@ def antibody(args) -> dict[str, list[float]]:
     family = get_family("antibody", data_dir=args.data_dir)
     antigen = family.split_ids("test")[0]
     task = family.task(antigen)
-    net, which = find_network(
-        "antibody", args.antibody_checkpoint, args.train_steps, data_dir=args.data_dir
+    net, which, _ = find_network(
+        "antibody",
+        args.antibody_checkpoint,
+        args.train_steps,
+        shipped=not args.no_shipped,
+        data_dir=args.data_dir,
     )
     print(f"\n== Antibody design: antigen {antigen} ({len(task)} sequences in its pool)")
     print(f"Network: {which}")
@@ -105,10 +118,10 @@ def antibody(args) -> dict[str, list[float]]:
 # ---------------------------------------------------------------------------- circuits
 def circuits(args) -> dict[str, list[float]]:
     objective = EDAObjective(args.circuit, data_dir=args.data_dir)
-    net, which = find_network("eda", args.eda_checkpoint, args.train_steps)
     # Ax's NAP strategy takes a checkpoint folder or a shipped model's name.
-    shipped = which.startswith("shipped")
-    path = "eda" if shipped else net.save(tempfile.mkdtemp(prefix="nap_eda_"))
+    net, which, path = find_network(
+        "eda", args.eda_checkpoint, args.train_steps, shipped=not args.no_shipped
+    )
     print(f"\n== Logic synthesis: {args.circuit}, 20 ABC operators, QoR (resyn2 = 2.0)")
     print(f"Network: {which}")
     # One unordered choice per step, values in OPERATORS order (sorted): Ax codes them 0..6
@@ -162,6 +175,9 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, list[float]]]:
     p.add_argument("--circuit", default="int2float", help="EPFL circuit (eda's test task)")
     p.add_argument("--antibody-checkpoint", default=None)
     p.add_argument("--eda-checkpoint", default=None)
+    p.add_argument(
+        "--no-shipped", action="store_true", help="train a tiny NP here instead of the shipped"
+    )
     p.add_argument("--train-steps", type=int, default=500, help="if a tiny NP must be trained")
     p.add_argument("--data-dir", default=None, help="data root (antibody/, epfl/)")
     p.add_argument("--seed", type=int, default=0)

@@ -137,3 +137,95 @@ def gen_initial_conditions_near_incumbent(
     with torch.no_grad():
         values = acq_function(raw)
     return initialize_q_batch(raw, values, n=num_restarts)[0]
+
+
+def _history_of(acq_function: AcquisitionFunction) -> tuple[Tensor, Tensor, bool] | None:
+    """``(train_X, train_Y, maximize)`` of a NAP or NP-EI acquisition, else None."""
+    maximize = bool(getattr(acq_function, "maximize", True))
+    if hasattr(acq_function, "train_X") and hasattr(acq_function, "train_Y"):
+        return acq_function.train_X, acq_function.train_Y, maximize  # NAPAcquisition
+    model = getattr(acq_function, "model", None)
+    if model is not None and hasattr(model, "train_inputs") and hasattr(model, "network"):
+        return model.train_inputs[0], model.train_targets, maximize  # NPExpectedImprovement
+    return None
+
+
+class NearIncumbentStarts:
+    """``optimize_acqf``'s ``ic_generator`` for NAP and NP-EI: the starts of
+    :func:`gen_initial_conditions_near_incumbent`, next to the acquisition's own incumbent.
+
+    For where the starts cannot be passed as ``batch_initial_conditions`` because the
+    history is not at hand: Ax's acquisition optimiser (``nap_generation_strategy`` passes
+    one for models whose shipped decisions use the starts). It reads the history off the
+    acquisition (``NAPAcquisition`` or ``NPExpectedImprovement``); for any other
+    acquisition, ``q > 1``, fixed features or constraints it generates BoTorch's default
+    starts (``gen_batch_initial_conditions``), unchanged.
+
+    Example:
+        >>> optimize_acqf(acqf, bounds, q=1, num_restarts=8, raw_samples=256,
+        ...               ic_generator=NearIncumbentStarts())
+    """
+
+    def __init__(self, n_near: int = DEFAULT_NEAR_INCUMBENT, sigma: float = DEFAULT_NEAR_SIGMA):
+        if n_near < 1:
+            raise ValueError(f"n_near must be >= 1, got {n_near}")
+        if not sigma > 0:
+            raise ValueError(f"sigma must be > 0, got {sigma}")
+        self.n_near, self.sigma = int(n_near), float(sigma)
+
+    def __call__(
+        self,
+        acq_function: AcquisitionFunction,
+        bounds: Tensor,
+        q: int,
+        num_restarts: int,
+        raw_samples: int,
+        fixed_features: dict | None = None,
+        options: dict | None = None,
+        inequality_constraints: list | None = None,
+        equality_constraints: list | None = None,
+        **kwargs,
+    ) -> Tensor:
+        history = _history_of(acq_function)
+        if (
+            history is None
+            or q != 1
+            or fixed_features
+            or inequality_constraints
+            or (equality_constraints)
+        ):
+            from botorch.optim.initializers import gen_batch_initial_conditions
+
+            return gen_batch_initial_conditions(
+                acq_function,
+                bounds,
+                q,
+                num_restarts,
+                raw_samples,
+                fixed_features=fixed_features,
+                options=options,
+                inequality_constraints=inequality_constraints,
+                equality_constraints=equality_constraints,
+                **kwargs,
+            )
+        train_X, train_Y, maximize = history
+        return gen_initial_conditions_near_incumbent(
+            acq_function,
+            bounds,
+            train_X,
+            train_Y,
+            num_restarts,
+            raw_samples,
+            n_near=self.n_near,
+            sigma=self.sigma,
+            maximize=maximize,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NearIncumbentStarts) and (self.n_near, self.sigma) == (
+            other.n_near,
+            other.sigma,
+        )
+
+    def __repr__(self) -> str:
+        return f"NearIncumbentStarts(n_near={self.n_near}, sigma={self.sigma})"

@@ -57,7 +57,11 @@ def add_benchmark_arguments(p: argparse.ArgumentParser) -> None:
     """The ``benchmark`` subcommand's options."""
     p.add_argument("--family", help="task family (see `botorch-nap tasks`)")
     p.add_argument(
-        "--family-kw", action="append", metavar="KEY=VALUE", help="family option, e.g. dim=4"
+        "--family-kw",
+        nargs="*",
+        action="extend",
+        metavar="KEY=VALUE",
+        help="family options, e.g. dim=4 (or one per --family-kw)",
     )
     p.add_argument("--data-dir", default=None, help="data root for file-backed families")
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
@@ -394,7 +398,7 @@ def register(subparsers) -> None:
         help="meta-train the FSBO baseline (deep-kernel GP) on a family's training tasks",
     )
     f.add_argument("--family", required=True)
-    f.add_argument("--family-kw", nargs="*", metavar="KEY=VALUE")
+    f.add_argument("--family-kw", nargs="*", action="extend", metavar="KEY=VALUE")
     f.add_argument("--data-dir")
     f.add_argument("--out", required=True, help="checkpoint folder")
     f.add_argument("--steps", type=int, default=2000)

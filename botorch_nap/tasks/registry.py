@@ -38,7 +38,8 @@ def parse_family_kwargs(items: list[str] | None) -> dict:
     "lengthscale_range": [0.1, 1.0]}``: values parsed as JSON when possible, and
     comma-separated numbers as a list (no brackets, which shells treat as glob patterns).
     Other comma-separated values stay strings (e.g. ``functions=branin,hartmann3``).
-    Raises ``ValueError`` for an item without ``=``.
+    Raises ``ValueError`` for an item without ``=`` and for a key given twice with
+    different values (commands take the items after one ``--family-kw`` or several alike).
     """
 
     def value(v: str):
@@ -60,6 +61,8 @@ def parse_family_kwargs(items: list[str] | None) -> dict:
             parts = [value(part) for part in raw.split(",")]
             if all(is_number(x) for x in parts):
                 parsed = parts
+        if key in out and out[key] != parsed:
+            raise ValueError(f"--family-kw {key} given twice: {out[key]!r} and {parsed!r}")
         out[key] = parsed
     return out
 

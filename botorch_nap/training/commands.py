@@ -101,8 +101,9 @@ def _add_family_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--family-kw",
         nargs="*",
+        action="extend",
         metavar="KEY=VALUE",
-        help="family options, e.g. dim=3 kernel=matern52",
+        help="family options, e.g. dim=3 kernel=matern52 (or one per --family-kw)",
     )
     p.add_argument("--data-dir", help="data root for file-backed families")
     p.add_argument(
@@ -650,7 +651,9 @@ def register(subparsers) -> None:
     f.add_argument("family", help="own-data folder (or a registered family name)")
     f.add_argument("--minutes", type=float, default=30.0, help="whole budget (default 30)")
     f.add_argument("--out", required=True, help="output folder (the model and its card)")
-    f.add_argument("--family-kw", nargs="*", metavar="KEY=VALUE", help="family options")
+    f.add_argument(
+        "--family-kw", nargs="*", action="extend", metavar="KEY=VALUE", help="family options"
+    )
     f.add_argument("--data-dir", help="data root for file-backed families")
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--no-progress", action="store_true")

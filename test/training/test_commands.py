@@ -354,3 +354,29 @@ def test_one_line_errors_name_a_bare_key_as_a_bug(capsys):
 
     assert _one_line_errors("pretrain", fails) == 2
     assert "KeyError 'augment' (BOTORCH_NAP_TRACEBACK=1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["pretrain", "train", "fit", "benchmark", "fsbo-train"])
+def test_family_kw_reads_alike_after_one_flag_or_several(command):
+    """``--family-kw a=1 b=2`` and ``--family-kw a=1 --family-kw b=2`` mean the same to every
+    command (pretrain kept only the last flag's items; benchmark refused the first form)."""
+    from botorch_nap.cli import build_parser
+    from botorch_nap.tasks.registry import parse_family_kwargs
+
+    tail = ["--methods", "random"] if command == "benchmark" else ["--out", "x"]
+    family = ["gp_prior"] if command == "fit" else ["--family", "gp_prior"]  # fit: positional
+    base = [command, *family, *tail]
+    one = build_parser().parse_args([*base, "--family-kw", "dim=3", "kernel=matern52"])
+    two = build_parser().parse_args(
+        [*base, "--family-kw", "dim=3", "--family-kw", "kernel=matern52"]
+    )
+    assert parse_family_kwargs(one.family_kw) == parse_family_kwargs(two.family_kw)
+    assert parse_family_kwargs(two.family_kw) == {"dim": 3, "kernel": "matern52"}
+
+
+def test_family_kw_refuses_a_key_given_twice_with_two_values():
+    from botorch_nap.tasks.registry import parse_family_kwargs
+
+    assert parse_family_kwargs(["dim=3", "dim=3"]) == {"dim": 3}  # a repeat is harmless
+    with pytest.raises(ValueError, match="dim given twice: 3 and 4"):
+        parse_family_kwargs(["dim=3", "near_frac=0.3", "dim=4"])

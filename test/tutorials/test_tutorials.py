@@ -101,3 +101,28 @@ def test_tutorial_05_antibody_and_circuits_runs_tiny(require_data, capsys):
         assert len(best) == 4 and all(0.5 < q < 4.0 for q in best)
     printed = capsys.readouterr().out
     assert "Antibody design" in printed and "Logic synthesis" in printed
+
+
+def test_tutorial_05_takes_the_given_checkpoint_over_the_shipped_model(tmp_path):
+    import sys
+
+    import pytest
+    import torch
+
+    from botorch_nap.nn.transformer import NAPConfig, NAPTransformer
+
+    repo = str(TUTORIALS.parent)
+    if repo not in sys.path:  # ``ax_integration`` is the package, not the test folder
+        sys.path.insert(0, repo)
+    mod = _load("05_antibody_and_circuits")
+    torch.manual_seed(0)
+    cfg = dict(d_model=8, n_layers=1, n_heads=1, d_ff=8, n_buckets=8)
+    mine = NAPTransformer(NAPConfig(dim_x=20, categories=[7] * 20, **cfg))
+    path = str(mine.save(tmp_path / "mine"))
+    net, which, spec = mod.find_network("eda", path, train_steps=1)
+    assert spec == path and "checkpoint" in which  # the shipped eda model existed: ignored
+    assert net.config.d_model == 8
+    _, which, spec = mod.find_network("eda", None, train_steps=1)
+    assert spec == "eda" and "shipped" in which
+    with pytest.raises(Exception, match="nope"):  # a wrong path is an error, not ignored
+        mod.find_network("eda", str(tmp_path / "nope"), train_steps=1)
