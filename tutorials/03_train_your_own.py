@@ -12,7 +12,8 @@ optimum moves from dataset to dataset) and written in the own-data format
    held-out task uses ``NAPAcquisition.from_checkpoint`` with ``optimize_acqf_discrete``.
 
 Budgets: the defaults take a few CPU minutes and give a usable model; the shipped models
-used about 25 CPU-minutes each (``benchmarks/build_pretrained.sh``). The command line does
+took 10 to 30 CPU-minutes each, ``gp_prior`` (a larger network) about 13 CPU-hours
+(``benchmarks/build_pretrained.sh``, the model cards). The command line does
 the same (``botorch-nap pretrain`` / ``botorch-nap train --family path/to/folder``).
 
 Run:  python tutorials/03_train_your_own.py [--pretrain-steps 1500] [--ppo-iterations 10]
@@ -77,17 +78,23 @@ def past_tuning_runs(folder: Path, n_tasks: int = 30, n_points: int = 200, seed:
     return folder
 
 
-def bo_on_held_out_task(acqf_factory, task, n_init: int, steps: int, seed: int) -> float:
-    """A plain BoTorch pool loop on one held-out task; returns the final normalised regret."""
+def bo_on_held_out_task(acqf_factory, task, n_init: int, steps: int, seed: int) -> list[float]:
+    """A plain BoTorch pool loop on one held-out task; returns the normalised regret after
+    each step. ``acqf_factory=None``: random search over the same pool, for scale."""
     pool_X = task.X  # the task's evaluated configurations, in search-space units
     g = torch.Generator().manual_seed(seed)
-    idx = torch.randperm(len(pool_X), generator=g)[:n_init]
-    X, Y = pool_X[idx], task.y[idx].unsqueeze(-1)
-    for _ in range(steps):
-        acqf = acqf_factory(X, Y)
-        x, _ = optimize_acqf_discrete(acqf, q=1, choices=pool_X, X_avoid=X)
+    order = torch.randperm(len(pool_X), generator=g)
+    X, Y = pool_X[order[:n_init]], task.y[order[:n_init]].unsqueeze(-1)
+    regrets = []
+    for step in range(steps):
+        if acqf_factory is None:
+            x = pool_X[order[n_init + step]].unsqueeze(0)
+        else:
+            acqf = acqf_factory(X, Y)
+            x, _ = optimize_acqf_discrete(acqf, q=1, choices=pool_X, X_avoid=X)
         X, Y = torch.cat([X, x]), torch.cat([Y, task.evaluate(x).unsqueeze(-1)])
-    return float(task.normalized_regret(Y.max()))
+        regrets.append(float(task.normalized_regret(Y.max())))
+    return regrets
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -152,16 +159,26 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "NP-EI": lambda X, Y: NPExpectedImprovement.from_network(
             NAPTransformer.load(work / "np"), X, Y, bounds
         ),
+        "random": None,
     }
     tasks = family.tasks("test")
     out = {}
-    print(f"\n{'method':<8} mean final regret on {len(tasks)} held-out tasks x {args.seeds} seeds")
+    # These tasks are easy (one smooth optimum): every method ends at or near 0, so the
+    # early steps and the mean over all steps are where the methods differ.
+    early = min(3, args.steps)
+    print(
+        f"\nmean normalised regret on {len(tasks)} held-out tasks x {args.seeds} seeds "
+        f"(5 initial points, {args.steps} steps)"
+    )
+    print(f"{'method':<8} {f'after {early}':>9} {'over all':>9} {'final':>9}")
     for name, make in methods.items():
-        regrets = [
+        runs = [
             bo_on_held_out_task(make, t, 5, args.steps, s) for t in tasks for s in range(args.seeds)
         ]
-        out[name] = sum(regrets) / len(regrets)
-        print(f"{name:<8} {out[name]:.4f}")
+        mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+        out[name] = mean([r[-1] for r in runs])
+        at, over = mean([r[early - 1] for r in runs]), mean([mean(r) for r in runs])
+        print(f"{name:<8} {at:>9.4f} {over:>9.4f} {out[name]:>9.4f}")
     return out
 
 
