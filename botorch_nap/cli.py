@@ -32,7 +32,7 @@ def _tasks(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="botorch-nap", description=__doc__)
+    parser = argparse.ArgumentParser(prog="botorch-nap", description=__doc__.replace("``", ""))
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser(
         "demo", help="run NAP, NP-EI, GP-EI and random side by side", add_help=False

@@ -60,7 +60,9 @@ def main(argv: list[str] | None = None) -> dict:
     from botorch_nap.benchmark.runner import BenchmarkConfig, run_benchmark
     from botorch_nap.tasks import get_family
 
-    p = argparse.ArgumentParser(prog="botorch-nap demo", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="botorch-nap demo", description=__doc__.splitlines()[0].replace("``", "")
+    )
     p.add_argument("--family", default="branin", help="a synthetic family (botorch-nap tasks)")
     p.add_argument(
         "--model",

@@ -66,6 +66,16 @@ def test_console_script_help():
     assert out.returncode == 0 and "demo" in out.stdout
 
 
+@pytest.mark.parametrize("command", [[], ["demo"], ["benchmark"], ["report"]])
+def test_help_texts_carry_no_rest_quotes(command, capsys):
+    from botorch_nap.cli import main
+
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+    out = capsys.readouterr().out
+    assert "botorch-nap" in out and "``" not in out
+
+
 def test_tasks_lists_families(capsys):
     assert main(["tasks"]) == 0
     out = capsys.readouterr().out

@@ -137,4 +137,3 @@ def gen_initial_conditions_near_incumbent(
     with torch.no_grad():
         values = acq_function(raw)
     return initialize_q_batch(raw, values, n=num_restarts)[0]
-

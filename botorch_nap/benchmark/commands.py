@@ -412,7 +412,7 @@ def register(subparsers) -> None:
     b = subparsers.add_parser(
         "benchmark",
         help="run methods on a family's test tasks (seeds x tasks, resumable JSON)",
-        description=__doc__,
+        description=__doc__.replace("``", ""),  # reST quotes read as noise
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_benchmark_arguments(b)
@@ -420,7 +420,7 @@ def register(subparsers) -> None:
     r = subparsers.add_parser(
         "report",
         help="tables, Markdown and regret/rank plots from benchmark results",
-        description=__doc__,
+        description=__doc__.replace("``", ""),  # reST quotes read as noise
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_report_arguments(r)
