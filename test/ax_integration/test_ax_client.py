@@ -413,6 +413,13 @@ def test_model_space_bounds():
     warp = Warp(d=2, indices=[0, 1], bounds=raw)
     bounds, tf = model_space_bounds(raw, warp)
     assert tf is warp and bounds.shape == (2, 2) and (bounds[1] > bounds[0]).all()
+    # A decreasing transform maps the lower corner above the upper one: bounds stay ordered.
+    from botorch.models.transforms.input import AffineInputTransform
+
+    flip = AffineInputTransform(2, coefficient=torch.tensor([-1.0, 1.0]), offset=torch.zeros(2))
+    unit = torch.tensor([[0.0, 0.0], [1.0, 2.0]], dtype=torch.float64)
+    bounds, _ = model_space_bounds(unit, flip)
+    torch.testing.assert_close(bounds, torch.tensor([[-1.0, 0.0], [0.0, 2.0]]).to(bounds))
 
 
 def test_registrations_are_in_place():
@@ -460,6 +467,16 @@ def _dataset(n: int = 4, m: int = 1):
         feature_names=["x", "y"],
         outcome_names=[f"f{i}" for i in range(m)],
     )
+
+
+def test_np_ei_constructor_passes_the_users_options_on(checkpoint_2d):
+    from ax_integration.registration import construct_inputs_np_ei
+    from botorch_nap import NeuralProcessModel
+
+    X = torch.rand(6, 2, dtype=torch.float64)
+    model = NeuralProcessModel.from_checkpoint(checkpoint_2d, X, X.sum(-1, keepdim=True))
+    kw = construct_inputs_np_ei(model=model, log=False, repeat_radius=0.05)
+    assert kw["log"] is False and kw["repeat_radius"] == 0.05 and kw["maximize"] is True
 
 
 @pytest.mark.parametrize(

@@ -396,3 +396,39 @@ def test_joint_samples_over_several_points_are_refused(pretrained_2d):
         qLogNoisyExpectedImprovement(model, X_baseline=X)(x.unsqueeze(0))
     # Moments of several points at once stay available (Ax's predictions ask for them).
     assert model.posterior(X).mean.shape == (10, 1)
+
+
+def test_a_posterior_transform_applies_its_offset(tiny_net):
+    X, Y = _data()
+    model = NeuralProcessModel(tiny_net(), X, Y, bounds=BOUNDS)
+    q = _queries(3)
+    t = ScalarizedPosteriorTransform(weights=torch.tensor([2.0], dtype=torch.float64), offset=5.0)
+    torch.testing.assert_close(
+        model.posterior(q, posterior_transform=t).mean, 2 * model.posterior(q).mean + 5
+    )
+
+
+def test_pending_points_go_through_the_input_transform(tiny_net):
+    X, Y = _data()
+    net = tiny_net()
+    by_bounds = NeuralProcessModel(net, X, Y, bounds=BOUNDS)
+    by_transform = NeuralProcessModel(net, X, Y, input_transform=Normalize(2, bounds=BOUNDS))
+    q, pending = _queries(3), torch.tensor([[1.5, -1.5]], dtype=torch.float64)
+    torch.testing.assert_close(
+        by_bounds.posterior(q, pending_X=pending).mean,
+        by_transform.posterior(q, pending_X=pending).mean,
+    )
+    assert not torch.allclose(
+        by_bounds.posterior(q, pending_X=pending).mean, by_bounds.posterior(q).mean
+    )
+
+
+def test_a_learnt_input_transform_does_not_relearn_on_queries(tiny_net):
+    X, Y = _data()
+    model = NeuralProcessModel(tiny_net(), X, Y, input_transform=Normalize(2))
+    q = _queries(3)
+    alone = model.posterior(q).mean
+    model.train()  # as Ax or a user may leave it: a query must not refit the transform
+    # Beside points far outside the data's box: a refit on the batch would move q's values.
+    together = model.posterior(torch.cat([q, q * 3 + 7])).mean[:3]
+    torch.testing.assert_close(together, alone)

@@ -148,3 +148,10 @@ def test_infinite_values_are_named_when_dropped(tmp_path):
         fh.write("adam,0.01,2,0.1,inf,x\n")
     with pytest.warns(UserWarning, match=r"task2.csv: dropped 2 row\(s\).*1 of them infinite"):
         load_own_data(tmp_path)
+
+
+def test_a_log_parameter_with_lower_zero_is_named(tmp_path):
+    write_folder(tmp_path)
+    _edit_space(tmp_path, lambda s: s["parameters"][0].update(lower=0))
+    with pytest.raises(ValueError, match="log parameter 'lr' needs values > 0"):
+        load_own_data(tmp_path)

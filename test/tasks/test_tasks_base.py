@@ -88,3 +88,35 @@ def test_a_family_option_it_does_not_have_is_named_with_the_ones_it_has():
     with pytest.raises(KeyError, match="unknown task family 'nope'"):
         get_family("nope")
     assert get_family("gp_prior", dim=4).space.dim == 4
+
+
+def test_deterministic_split_takes_evenly_spaced_positions():
+    """Test ids sit at the middles of equal stretches of the list (``floor((i + 1/2) n / k)``),
+    then validation ids likewise among the rest: a split moved by one position would change
+    every family's splits."""
+    s = deterministic_split(list(range(10)))
+    assert s == {"train": [0, 1, 3, 4, 6, 8, 9], "val": [5], "test": [2, 7]}
+
+
+def test_regret_is_zero_beyond_the_optimum_and_lookup_is_strict():
+    space = SearchSpace(torch.tensor([[0.0], [1.0]]), ["x"])
+    task = PoolTask("p", space, torch.tensor([[0.0], [1.0]]), torch.tensor([0.0, 1.0]))
+    # A value past the pool's best (an evaluation outside the pool) is no negative regret.
+    assert float(task.normalized_regret(1.5)) == 0.0
+    assert float(task.normalized_regret(-1.0)) == 1.0
+    with pytest.raises(ValueError, match="not in the pool"):
+        task.lookup(torch.tensor([[1e-4]]))  # off every row by more than the tolerance
+    assert int(task.lookup(torch.tensor([[1e-7]]))[0]) == 0
+
+
+def test_pool_batches_never_sample_padding_rows():
+    from botorch_nap.tasks.pools import PoolFamily
+
+    space = SearchSpace(torch.tensor([[0.0], [1.0]]), ["x"])
+    small = (torch.tensor([[0.2], [0.4], [0.6]]), torch.tensor([1.0, 2.0, 3.0]))
+    big = (torch.linspace(0.1, 0.9, 10).unsqueeze(-1), torch.arange(10.0) + 10)
+    fam = PoolFamily("f", space, {"s": small, "b": big}, {"train": ["s", "b"]})
+    g = torch.Generator().manual_seed(0)
+    _, y, (pick, rows) = fam.sample_batch(400, 3, g, return_index=True)
+    assert (rows < torch.tensor([3, 10])[pick].unsqueeze(1)).all()
+    assert (y != 0).all()  # a zero-filled padding row would read y = 0

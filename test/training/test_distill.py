@@ -49,6 +49,29 @@ def test_loss_is_zero_for_a_copy_and_positive_otherwise(gp_family):
         assert float(other.total) == pytest.approx(float(other.bars + 2 * other.policy), rel=1e-5)
 
 
+def test_bars_term_is_kl_from_the_teacher_to_the_student(gp_family):
+    """KL(teacher || student), mass-covering, as documented, not the reverse (mode-seeking)."""
+    import torch.nn.functional as F
+
+    from botorch_nap.training.common import context_split
+    from botorch_nap.training.distill import teacher_targets
+
+    teacher = distinct_teacher(0)
+    torch.manual_seed(1)
+    student = NAPTransformer(tiny_config())
+    X, y, n_ctx = batch(gp_family)
+    with torch.no_grad():
+        loss = distill_loss(student, [teacher], X, y, n_ctx)
+        split = context_split(X, y, n_ctx, student.config.y_transform)
+        t_logp, _ = teacher_targets([teacher], split.hist_x, split.y_ctx, split.mask, X)
+        enc = student.encode_history(split.hist_x, split.y_ctx, mask=split.mask)
+        s_logp = torch.log_softmax(student.score(enc, X).bar_logits, -1)
+        forward = F.kl_div(s_logp, t_logp, log_target=True, reduction="none").sum(-1).mean()
+        reverse = F.kl_div(t_logp, s_logp, log_target=True, reduction="none").sum(-1).mean()
+    assert float(loss.bars) == pytest.approx(float(forward), rel=1e-5)
+    assert abs(float(forward) - float(reverse)) > 0.05 * float(forward)  # the test can tell
+
+
 def test_data_term_is_the_np_loss_from_the_same_forward_pass(gp_family):
     from botorch_nap.training.common import np_loss
 
