@@ -32,7 +32,9 @@ def _tasks(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="botorch-nap", description=__doc__.replace("``", ""))
+    parser = argparse.ArgumentParser(
+        prog="botorch-nap", description=(__doc__ or "").replace("``", "")
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser(
         "demo", help="run NAP, NP-EI, GP-EI and random side by side", add_help=False

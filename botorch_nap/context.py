@@ -91,9 +91,10 @@ def inference_copy(network: NAPTransformer, dtype: torch.dtype) -> NAPTransforme
 def data_dim(X: Tensor, what: str = "train_X") -> int:
     """The ``d`` of ``n x d`` points, or ``ValueError`` naming ``what`` and its shape (before
     anything reads a dimension off a tensor of the wrong rank)."""
-    if not isinstance(X, Tensor) or X.dim() != 2:
-        shape = tuple(X.shape) if isinstance(X, Tensor) else type(X).__name__
-        raise ValueError(f"{what} must have shape n x d, got {shape}")
+    if not isinstance(X, Tensor):
+        raise ValueError(f"{what} must be a torch tensor (n x d), got {type(X).__name__}")
+    if X.dim() != 2:
+        raise ValueError(f"{what} must have shape n x d, got {tuple(X.shape)}")
     return X.shape[-1]
 
 
@@ -117,16 +118,22 @@ def check_within_bounds(X: Tensor, bounds: Tensor, what: str) -> None:
         )
 
 
-def check_pending(X_pending: Tensor, bounds: Tensor) -> None:
-    """``ValueError`` naming the problem if pending points (``... x d``, search-space units)
-    have another ``d`` than ``bounds``, NaN or inf, or lie outside ``bounds``: they join the
-    history, which is held to the same rules."""
+def check_pending(X_pending: Tensor, bounds: Tensor, within: bool = True) -> None:
+    """``ValueError`` naming the problem if pending points (``... x d``) have another ``d``
+    than ``bounds``, NaN or inf, or (``within``) lie outside ``bounds``.
+
+    ``NAPAcquisition``'s bounds are the search space, and its pending points join the history,
+    which is held to them (``within=True``). A ``NeuralProcessModel``'s bounds may be the box of
+    its training data (a learnt ``Normalize``) while the optimiser searches a wider one, whose
+    points it scores as queries: its pending points follow the queries' rules.
+    """
     d = bounds.shape[-1]
     if X_pending.shape[-1] != d:
         raise ValueError(f"X_pending has {X_pending.shape[-1]} dims, expected {d} (train_X's)")
     if not torch.isfinite(X_pending).all():
         raise ValueError("X_pending contains NaN or inf")
-    check_within_bounds(X_pending.reshape(-1, d), bounds.to(X_pending), "X_pending")
+    if within:
+        check_within_bounds(X_pending.reshape(-1, d), bounds.to(X_pending), "X_pending")
 
 
 def validate_training_data(

@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> dict:
     from botorch_nap.tasks import get_family
 
     p = argparse.ArgumentParser(
-        prog="botorch-nap demo", description=__doc__.splitlines()[0].replace("``", "")
+        prog="botorch-nap demo", description=(__doc__ or " ").splitlines()[0].replace("``", "")
     )
     p.add_argument("--family", default="branin", help="a synthetic family (botorch-nap tasks)")
     p.add_argument(

@@ -66,7 +66,7 @@ def test_console_script_help():
     assert out.returncode == 0 and "demo" in out.stdout
 
 
-@pytest.mark.parametrize("command", [[], ["demo"], ["benchmark"], ["report"]])
+@pytest.mark.parametrize("command", [[], ["demo"], ["benchmark"], ["report"], ["ship"]])
 def test_help_texts_carry_no_rest_quotes(command, capsys):
     from botorch_nap.cli import main
 
@@ -116,3 +116,10 @@ def test_benchmark_set_up_errors_are_one_line_before_any_run(capsys, tmp_path):
     argv = [*common, "--family", "branin", "--family-kw", "bogus=1", "--methods", "random"]
     assert main([*argv, "--out", str(out)]) == 2
     assert "'branin' has no option 'bogus'" in capsys.readouterr().err and not out.exists()
+
+
+def test_fsbo_train_names_a_repeated_family_option_in_one_line(capsys, tmp_path):
+    argv = ["fsbo-train", "--family", "gp_prior", "--out", str(tmp_path / "f")]
+    assert main([*argv, "--family-kw", "dim=3", "--family-kw", "dim=4"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "botorch-nap fsbo-train: --family-kw dim given twice: 3 and 4"

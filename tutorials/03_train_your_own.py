@@ -11,9 +11,10 @@ optimum moves from dataset to dataset) and written in the own-data format
 4. the checkpoints are plain folders (``config.json`` + ``weights.pt``); a BoTorch loop on a
    held-out task uses ``NAPAcquisition.from_checkpoint`` with ``optimize_acqf_discrete``.
 
-Budgets: the defaults take a few CPU minutes and give a usable model; the shipped models
-took 10 to 30 CPU-minutes each, ``gp_prior`` (a larger network) about 13 CPU-hours
-(``benchmarks/build_pretrained.sh``, the model cards). The command line does
+Budgets: the defaults take a few CPU minutes and give a usable model; the shipped models'
+NPs took 4 to 30 CPU-minutes each, ``gp_prior``'s (a larger network, also under
+``gp_prior_short`` and ``ackley_short``) about 13 CPU-hours (``benchmarks/build_pretrained.sh``,
+the model cards). The command line does
 the same (``botorch-nap pretrain`` / ``botorch-nap train --family path/to/folder``).
 
 Run:  python tutorials/03_train_your_own.py [--pretrain-steps 1500] [--ppo-iterations 10]
@@ -107,6 +108,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     p.add_argument("--steps", type=int, default=15, help="BO steps on each held-out task")
     p.add_argument("--seeds", type=int, default=3)
     args = p.parse_args(argv)
+    if args.steps < 1:
+        p.error("--steps must be at least 1")
     work = Path(args.workdir)
 
     # 1. Your past runs as a task family.
@@ -162,6 +165,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "random": None,
     }
     tasks = family.tasks("test")
+    smallest = min(len(t.X) for t in tasks)
+    if 5 + args.steps > smallest:
+        raise SystemExit(f"--steps {args.steps}: a held-out task has only {smallest} points")
     out = {}
     # These tasks are easy (one smooth optimum): every method ends at or near 0, so the
     # early steps and the mean over all steps are where the methods differ.

@@ -121,8 +121,9 @@ class NPExpectedImprovement(AcquisitionFunction):
         post = self.model.posterior(X, pending_X=self.X_pending, negate_train_ys=not self.maximize)
         bar = BarDistribution(post.borders.detach())
         logits = post.probabilities.squeeze(-2).clamp_min(1e-300).log()
-        f = self.best_f.to(X) if self.maximize else -self.best_f.to(X)
-        log_ei = bar.log_expected_improvement(logits, f) + self._log_novelty(X)
+        # In the posterior's dtype (float64 where the model's values are, whatever X's).
+        f = self.best_f.to(bar.borders) if self.maximize else -self.best_f.to(bar.borders)
+        log_ei = bar.log_expected_improvement(logits, f).to(X.dtype) + self._log_novelty(X)
         return log_ei if self.log else log_ei.exp()
 
     def _gradient_log_ei(self, X: Tensor) -> Tensor | None:
@@ -130,12 +131,13 @@ class NPExpectedImprovement(AcquisitionFunction):
         :func:`~botorch_nap.acquisition.compiled.np_ei_values` (the model's posterior and this
         class's EI in one piece): compiled with ``compile=True``, else eagerly with the
         encoding's gradient plan (fewer operations per pass). None where that path does not
-        apply (the network in another dtype than ``X``, a batch of histories)."""
+        apply (the network or the bar borders in another dtype than ``X``, a batch of
+        histories)."""
         if self.model.network.dtype != X.dtype:
             return None
         pending = self.X_pending if self.X_pending is not None and self.X_pending.numel() else None
         enc, U, borders, _ = self.model.query_inputs(X, pending, not self.maximize)
-        if enc.mask.shape[0] != 1 or not bool(enc.mask.all()):
+        if enc.mask.shape[0] != 1 or not bool(enc.mask.all()) or borders.dtype != X.dtype:
             return None
         f = self.best_f.to(X) if self.maximize else -self.best_f.to(X)
         args = (self.model.network, enc, borders, f, self._known_U.to(X), self.repeat_radius)
@@ -154,9 +156,10 @@ class NPExpectedImprovement(AcquisitionFunction):
         model = self.model
         known = model._tX
         if X_pending is not None and X_pending.numel() > 0:
+            model.eval()  # a learnt input transform must not refit on the pending points
             pending = model.transform_inputs(X_pending)
             # Before they are set: refused points leave the acquisition as it was.
-            check_pending(pending, model.bounds)
+            check_pending(pending, model.bounds, within=False)
             known = torch.cat([known, pending.reshape(-1, known.shape[-1]).to(known)])
         super().set_X_pending(X_pending)
         # Computed once here, not on every forward of an optimiser's iterations.

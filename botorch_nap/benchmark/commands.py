@@ -372,7 +372,11 @@ def fsbo_train_command(args: argparse.Namespace) -> int:
     from botorch_nap.benchmark.fsbo import FSBOConfig, meta_train, nll_per_task
     from botorch_nap.tasks import get_family
 
-    kw = parse_kwargs(args.family_kw)
+    try:
+        kw = parse_kwargs(args.family_kw)
+    except ValueError as err:  # a malformed or repeated --family-kw: one line, as elsewhere
+        print(f"botorch-nap fsbo-train: {err}", file=sys.stderr)
+        return 2
     family = get_family(args.family, data_dir=args.data_dir, **kw)
     cfg = FSBOConfig(dim=family.space.dim, hidden=args.hidden, lr=args.lr, n_points=args.n_points)
     kernel, lik = meta_train(
@@ -412,7 +416,7 @@ def register(subparsers) -> None:
     b = subparsers.add_parser(
         "benchmark",
         help="run methods on a family's test tasks (seeds x tasks, resumable JSON)",
-        description=__doc__.replace("``", ""),  # reST quotes read as noise
+        description=(__doc__ or "").replace("``", ""),  # reST quotes read as noise
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_benchmark_arguments(b)
@@ -420,7 +424,7 @@ def register(subparsers) -> None:
     r = subparsers.add_parser(
         "report",
         help="tables, Markdown and regret/rank plots from benchmark results",
-        description=__doc__.replace("``", ""),  # reST quotes read as noise
+        description=(__doc__ or "").replace("``", ""),  # reST quotes read as noise
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_report_arguments(r)

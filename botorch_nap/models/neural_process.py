@@ -47,8 +47,9 @@ class NeuralProcessModel(Model):
             which is what a ``Normalize`` input transform produces.
         input_transform: optional BoTorch ``InputTransform`` applied to ``train_X`` and to
             every ``X`` passed to ``posterior``.
-        dtype: dtype the network runs in (default ``train_X.dtype``); outputs always come
-            back in the dtype of the ``X`` passed to ``posterior``.
+        dtype: dtype the network runs in (default ``train_X.dtype``); outputs come back in
+            the dtype of the ``X`` passed to ``posterior``, or in float64 where ``train_Y`` is
+            float64 (float32 values around a large offset would lose their digits).
 
     Example:
         >>> model = NeuralProcessModel(net, train_X, train_Y, bounds=bounds)
@@ -158,7 +159,7 @@ class NeuralProcessModel(Model):
                 predicts a new *observation* (noise included, as it was trained), so its
                 posterior already is what ``observation_noise=True`` asks of a GP.
             pending_X: ``n' x d`` points joining the context with believer values (held to
-                ``train_X``'s rules: dims, finite, within the bounds).
+                the queries' rules: dims, finite).
             negate_train_ys: condition on ``-train_Y`` (used for minimisation by
                 ``DiscretizedExpectedImprovement``); the posterior is then over ``-y``.
             posterior_transform: a single-output ``ScalarizedPosteriorTransform`` is applied
@@ -171,11 +172,9 @@ class NeuralProcessModel(Model):
         """
         if output_indices not in (None, [0]):
             raise UnsupportedError("NeuralProcessModel has a single output")
-        if pending_X is not None:
-            check_pending(self.transform_inputs(pending_X), self.bounds)
         enc, U, borders, batch = self.query_inputs(X, pending_X, negate_train_ys)
         logits = self.network.score(enc, U.unsqueeze(0)).bar_logits
-        probs = torch.softmax(logits, -1).reshape(*batch, -1).to(X.dtype)
+        probs = torch.softmax(logits, -1).reshape(*batch, -1).to(borders.dtype)
         if posterior_transform is not None:
             borders, probs = _affine(posterior_transform, borders, probs)
         return NeuralProcessPosterior(borders=borders, probabilities=probs)
@@ -185,8 +184,10 @@ class NeuralProcessModel(Model):
     ) -> tuple[HistoryEncoding, Tensor, Tensor, torch.Size]:
         """What :meth:`posterior` hands the network for ``batch_shape x q x d`` points: the
         context's encoding (with ``pending_X`` as believers), the transformed points in the
-        unit cube (``m x d``, the network's dtype), the bar borders in y units (``X``'s
-        dtype) and the points' batch shape (``batch_shape x q``). Checks ``X``."""
+        unit cube (``m x d``, the network's dtype), the bar borders in y units and the
+        points' batch shape (``batch_shape x q``). Checks ``X`` and ``pending_X`` (dims,
+        finite). The borders come in ``X``'s dtype, or in float64 where ``train_Y`` is
+        float64 and ``X`` float32: float32 borders around a large offset would collapse."""
         if not torch.isfinite(X).all():
             raise ValueError("X contains NaN or inf")
         self.eval()  # input transforms (e.g. a learnt Normalize) must not relearn on X
@@ -197,9 +198,15 @@ class NeuralProcessModel(Model):
                 f"X has {tX.shape[-1]} dims (after input transforms), expected {d} (train_X's)"
             )
         ctx = self._context(negate_train_ys)
-        enc = ctx.encoding if pending_X is None else ctx.encode(self.transform_inputs(pending_X))
+        if pending_X is None:
+            enc = ctx.encoding
+        else:
+            pending = self.transform_inputs(pending_X)  # in eval mode (above): no refit
+            check_pending(pending, self.bounds, within=False)
+            enc = ctx.encode(pending)
         U = to_unit_cube(tX.reshape(-1, d), self.bounds).to(self.network.dtype)
-        borders = ctx.y_scale.inverse(self.network.bar.borders.to(X))
+        dtype = torch.promote_types(X.dtype, self.train_targets.dtype)
+        borders = ctx.y_scale.inverse(self.network.bar.borders.to(device=X.device, dtype=dtype))
         return enc, U, borders, tX.shape[:-1]
 
 

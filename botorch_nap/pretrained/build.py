@@ -295,7 +295,9 @@ weights, not the recipe.
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="botorch-nap ship", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="botorch-nap ship", description=__doc__.splitlines()[0].replace("``", "")
+    )
     p.add_argument("name", help="the shipped model's name, e.g. hpobench_xgb")
     p.add_argument("--np", dest="np_run", help="NP pretraining run dir")
     p.add_argument("--nap", dest="nap_run", help="PPO run dir")

@@ -283,6 +283,12 @@ def test_bounds_error_shows_the_digits_that_differ(tiny_net):
         NAPAcquisition(tiny_net(), X, torch.rand(4, 1, dtype=torch.float64), B)
 
 
+def test_numpy_data_are_named_as_such():
+    np = pytest.importorskip("numpy")
+    with pytest.raises(ValueError, match="train_X must be a torch tensor .*got ndarray"):
+        NAPAcquisition.from_pretrained("gp_prior", np.zeros((4, 2)), np.zeros((4, 1)))
+
+
 @pytest.mark.parametrize("from_pretrained", [True, False])
 def test_a_one_dim_train_x_is_named_before_any_checkpoint_check(tiny_net, from_pretrained):
     X, Y = torch.rand(10, dtype=torch.float64), torch.rand(10, 1, dtype=torch.float64)

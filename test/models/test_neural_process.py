@@ -163,17 +163,17 @@ def test_bad_inputs(tiny_net):
         model.posterior(torch.full((2, 1, 2), math.nan, dtype=torch.float64))
 
 
-def test_pending_points_outside_the_bounds_are_refused(tiny_net):
+def test_pending_points_follow_the_queries_rules(tiny_net):
     X, Y = _data()
     model = NeuralProcessModel(tiny_net(), X, Y, bounds=BOUNDS)
-    outside = X[:2].clone()
-    outside[0, 1] = 5.0
-    with pytest.raises(ValueError, match=r"X_pending lies outside bounds.*row 0, dim 1"):
-        model.posterior(_queries(2), pending_X=outside)
+    nan = X[:2].clone()
+    nan[0, 1] = math.nan
+    with pytest.raises(ValueError, match="X_pending contains NaN or inf"):
+        model.posterior(_queries(2), pending_X=nan)
     acqf = NPExpectedImprovement(model)
     before = acqf(_queries(3))
-    with pytest.raises(ValueError, match="X_pending lies outside bounds"):
-        acqf.set_X_pending(outside)
+    with pytest.raises(ValueError, match="X_pending has 3 dims"):
+        acqf.set_X_pending(torch.rand(2, 3, dtype=torch.float64))
     assert acqf.X_pending is None  # a refused set leaves the acquisition as it was
     torch.testing.assert_close(acqf(_queries(3)), before)
     # BoTorch's batched 1 x m x d shape crashed the repeat guard's concatenation.
@@ -181,6 +181,48 @@ def test_pending_points_outside_the_bounds_are_refused(tiny_net):
     flat = NPExpectedImprovement(model)
     flat.set_X_pending(X[:2])
     torch.testing.assert_close(acqf(_queries(3)), flat(_queries(3)))
+
+
+def test_a_learnt_transform_neither_refits_on_nor_refuses_pending_points(tiny_net):
+    """With ``Normalize(d)`` learnt on the data, the model's bounds are the data's box while
+    the optimiser searches a wider one: its picks, pending for the next, are scored like
+    queries (a bounds check refused them: ``optimize_acqf(q=2, sequential=True)`` failed),
+    and transforming them must not refit the transform (the first call did, for good)."""
+    X, Y = _data()
+    model = NeuralProcessModel(tiny_net(), X, Y, input_transform=Normalize(2))
+    q = _queries(3)
+    reference = model.posterior(q).mean
+    model.train()  # as after construction
+    close = X[:2] + 1e-3
+    model.posterior(q, pending_X=close)
+    torch.testing.assert_close(model.posterior(q).mean, reference)
+    acqf = NPExpectedImprovement(model)
+    model.train()
+    acqf.set_X_pending(close)
+    torch.testing.assert_close(model.posterior(q).mean, reference)
+    wide = torch.tensor([[-3.0, -6.0], [5.0, 6.0]], dtype=torch.float64)  # beyond the data
+    x, _ = optimize_acqf(
+        NPExpectedImprovement(model), wide, q=2, num_restarts=2, raw_samples=16, sequential=True
+    )
+    assert x.shape == (2, 2)
+
+
+def test_np_ei_with_float32_points_and_float64_offset_values(tiny_net):
+    """float32 borders around 1e6 collapse into one value ("borders must be strictly
+    increasing"): the posterior keeps the values' float64, NP-EI its ranking."""
+    X, _ = _data(n=12)
+    g = torch.Generator().manual_seed(1)
+    Y = 1e6 + 1e-3 * torch.randn(12, 1, generator=g, dtype=torch.float64)
+    net = tiny_net()
+    ei32 = NPExpectedImprovement(NeuralProcessModel(net, X.float(), Y, bounds=BOUNDS.float()))
+    ei64 = NPExpectedImprovement(NeuralProcessModel(net, X, Y, bounds=BOUNDS))
+    q = _queries(40)
+    v32, v64 = ei32(q.float()), ei64(q)
+    assert v32.dtype == torch.float32 and torch.isfinite(v32).all()
+    assert int(v32.argmax()) == int(v64.argmax())
+    torch.testing.assert_close(v32.double(), v64, rtol=1e-3, atol=1e-3)
+    x, _ = optimize_acqf(ei32, BOUNDS.float(), q=1, num_restarts=2, raw_samples=16)
+    assert torch.isfinite(x).all()
 
 
 def test_float64_y_keeps_its_digits_beside_float32_x(tiny_net):

@@ -126,5 +126,9 @@ def test_tutorial_05_takes_the_given_checkpoint_over_the_shipped_model(tmp_path)
     assert net.config.d_model == 8
     _, which, spec = mod.find_network("eda", None, train_steps=1)
     assert spec == "eda" and "shipped" in which
-    with pytest.raises(Exception, match="nope"):  # a wrong path is an error, not ignored
+    with pytest.raises(FileNotFoundError, match="nope"):  # a wrong path is an error
         mod.find_network("eda", str(tmp_path / "nope"), train_steps=1)
+    # --no-shipped: a tiny NP trained here, saved where Ax's strategy can load it.
+    net, which, spec = mod.find_network("eda", None, train_steps=2, shipped=False)
+    assert "TRAINED" in which and (Path(spec) / "config.json").is_file()
+    assert net.config.categories is not None  # one-hot inputs for the choices
