@@ -118,6 +118,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         f"family {family.name}: d = {family.space.dim}, "
         + ", ".join(f"{s} {len(family.split_ids(s))} tasks" for s in ("train", "val", "test"))
     )
+    smallest = min(len(t.X) for t in family.tasks("test"))
+    if 5 + args.steps > smallest:  # checked before any training
+        p.error(f"--steps {args.steps}: a held-out task has only {smallest} points (5 initial)")
 
     # 2. NP pretraining: a small network, the learning rate that suits it.
     torch.manual_seed(0)
@@ -165,9 +168,6 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "random": None,
     }
     tasks = family.tasks("test")
-    smallest = min(len(t.X) for t in tasks)
-    if 5 + args.steps > smallest:
-        raise SystemExit(f"--steps {args.steps}: a held-out task has only {smallest} points")
     out = {}
     # These tasks are easy (one smooth optimum): every method ends at or near 0, so the
     # early steps and the mean over all steps are where the methods differ.

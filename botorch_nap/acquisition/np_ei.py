@@ -38,8 +38,8 @@ class NPExpectedImprovement(AcquisitionFunction):
             to 0 at evaluated and pending points (0 turns it off).
         compile: run the calls that backpropagate to ``X`` (the L-BFGS polish) through
             ``torch.compile`` (:mod:`botorch_nap.acquisition.compiled`), when the model's
-            network runs in ``X``'s dtype (the default): the same values, faster after a
-            one-off compile per process. Off by default.
+            network and values are in ``X``'s dtype (the default): the same values, faster
+            after a one-off compile per process. Off by default.
 
     Example:
         >>> acqf = NPExpectedImprovement.from_network(net, train_X, train_Y, bounds)
@@ -135,9 +135,11 @@ class NPExpectedImprovement(AcquisitionFunction):
         histories)."""
         if self.model.network.dtype != X.dtype:
             return None
+        if torch.promote_types(X.dtype, self.model.train_targets.dtype) != X.dtype:
+            return None  # the bars in float64 for float32 points: the posterior path does it
         pending = self.X_pending if self.X_pending is not None and self.X_pending.numel() else None
         enc, U, borders, _ = self.model.query_inputs(X, pending, not self.maximize)
-        if enc.mask.shape[0] != 1 or not bool(enc.mask.all()) or borders.dtype != X.dtype:
+        if enc.mask.shape[0] != 1 or not bool(enc.mask.all()):
             return None
         f = self.best_f.to(X) if self.maximize else -self.best_f.to(X)
         args = (self.model.network, enc, borders, f, self._known_U.to(X), self.repeat_radius)

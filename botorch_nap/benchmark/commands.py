@@ -373,11 +373,12 @@ def fsbo_train_command(args: argparse.Namespace) -> int:
     from botorch_nap.tasks import get_family
 
     try:
-        kw = parse_kwargs(args.family_kw)
-    except ValueError as err:  # a malformed or repeated --family-kw: one line, as elsewhere
-        print(f"botorch-nap fsbo-train: {err}", file=sys.stderr)
+        family = get_family(args.family, data_dir=args.data_dir, **parse_kwargs(args.family_kw))
+    except (ValueError, KeyError, FileNotFoundError) as err:
+        # Set-up errors (a malformed or repeated --family-kw, an unknown family or option,
+        # missing data): one line, as the other commands print them.
+        print(f"botorch-nap fsbo-train: {message(err)}", file=sys.stderr)
         return 2
-    family = get_family(args.family, data_dir=args.data_dir, **kw)
     cfg = FSBOConfig(dim=family.space.dim, hidden=args.hidden, lr=args.lr, n_points=args.n_points)
     kernel, lik = meta_train(
         family,

@@ -221,6 +221,10 @@ def test_np_ei_with_float32_points_and_float64_offset_values(tiny_net):
     assert v32.dtype == torch.float32 and torch.isfinite(v32).all()
     assert int(v32.argmax()) == int(v64.argmax())
     torch.testing.assert_close(v32.double(), v64, rtol=1e-3, atol=1e-3)
+    # The polish's gradient path gives the same values (its float32 bars would round 1e6).
+    with_grad = ei32(q.float().requires_grad_())
+    assert with_grad.dtype == torch.float32
+    torch.testing.assert_close(with_grad.detach(), v32, rtol=1e-5, atol=1e-5)
     x, _ = optimize_acqf(ei32, BOUNDS.float(), q=1, num_restarts=2, raw_samples=16)
     assert torch.isfinite(x).all()
 

@@ -50,6 +50,18 @@ def test_tutorial_03_train_your_own_runs_tiny(tmp_path, capsys):
     assert "held-out tasks" in printed and "PPO iterations" in printed and "over all" in printed
 
 
+def test_tutorial_03_refuses_more_steps_than_a_held_out_task_has_before_training(tmp_path):
+    import pytest
+
+    mod = _load("03_train_your_own")
+    argv = ["--workdir", str(tmp_path), "--n-tasks", "12", "--pretrain-steps", "30"]
+    with pytest.raises(SystemExit):
+        mod.main([*argv, "--steps", "500"])
+    assert not (tmp_path / "np").exists()  # refused before any training
+    with pytest.raises(SystemExit):
+        mod.main([*argv, "--steps", "0"])
+
+
 def _check_tutorial_04(summary, tmp_path, family):
     assert [m.split(":")[0] for m in summary["methods"]] == ["nap", "np-ei", "gp-ei", "random"]
     for row in summary["table"].values():
