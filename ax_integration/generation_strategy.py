@@ -3,7 +3,8 @@ r"""Ready-made Ax generation strategies: Sobol initialisation, then NAP or NP-EI
 Both strategies use Ax's modular BoTorch generator (``Generators.BOTORCH_MODULAR``) with
 :class:`~botorch_nap.models.neural_process.NeuralProcessModel` as the surrogate, so Ax's
 predictions (``Client.predict``, ``get_best_parameterization(use_model_predictions=True)``,
-analyses) come from the network's bar head; only the acquisition differs:
+analyses) come from the network's bar head (Ax's sensitivity analysis, which needs a GP
+posterior, reports an error card); only the acquisition differs:
 
 * :func:`nap_generation_strategy`: ``NAPAcquisition`` (the meta-learned acquisition head);
 * :func:`np_ei_generation_strategy`: ``NPExpectedImprovement`` (exact EI over the bars).
@@ -21,6 +22,10 @@ Unordered choice parameters stay one dimension each (numeric codes ``0 .. k-1``,
 networks are trained; the checkpoint's ``dim_x`` must equal the number of non-fixed
 parameters (or, for a variable-dimension checkpoint such as the shipped ``gp_prior``, lie in
 its ``min_dim .. dim_x`` range). A shipped model's name works in place of a path.
+
+The networks model the objective alone: metrics a trial reports besides it are kept by Ax
+but not modelled (``fit_tracking_metrics=False``); outcome constraints and several objectives
+are refused; a reported SEM is not used (the network reads observed values as they are).
 
 Deduplication is on. When the NAP node cannot produce a new point in 5 attempts Ax falls
 back to Sobol for that trial; :class:`NAPGenerationNode` turns that silent fallback into a
@@ -209,6 +214,9 @@ def _network_node(
                     "botorch_acqf_options": acqf_options,
                     # One dim per parameter, choices as ordinal codes (not one-hot).
                     "transforms": Mixed_transforms + Y_trans,
+                    # The network models the objective alone: Ax's default also fits every
+                    # tracking metric a trial reports, whose datasets NAP cannot take.
+                    "fit_tracking_metrics": False,
                 },
                 generator_gen_kwargs=(
                     {"model_gen_options": {Keys.OPTIMIZER_KWARGS: dict(optimizer_options)}}

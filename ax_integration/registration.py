@@ -147,6 +147,7 @@ def _neural_process_model_inputs(
         options["checkpoint"], expected_dim=X.shape[-1], kind=options.get("kind", "nap")
     )
     _warn_ordinal_choices(network, search_space_digest, options["checkpoint"])
+    _check_categorical_inputs(network, search_space_digest, options["checkpoint"])
     return {
         "network": network,
         "train_X": X,
@@ -183,6 +184,19 @@ def _warn_ordinal_choices(network: Any, digest: SearchSpaceDigest, checkpoint: A
 _WARNED_ORDINAL: set[tuple[str, tuple[str, ...]]] = set()
 
 
+def _check_categorical_inputs(network: Any, digest: SearchSpaceDigest, checkpoint: Any) -> None:
+    """A network's categorical input takes codes ``0 .. k-1``: a continuous Ax parameter there
+    would be proposed at fractional values that the network rounds and the user evaluates as
+    they are. Refuse it by name (a choice or an int range ``0 .. k-1`` is what fits)."""
+    for j, k in enumerate(network.config.categories or []):
+        if k and j < len(digest.feature_names) and j not in digest.discrete_choices:
+            raise UnsupportedError(
+                f"parameter {digest.feature_names[j]!r} is continuous, but input {j} of the "
+                f"network of {checkpoint!r} is categorical with {k} choices: make it a choice "
+                f"parameter or an int range 0..{k - 1}"
+            )
+
+
 @fit_botorch_model.register(NeuralProcessModel)
 def _fit_neural_process_model(model: Model, mll_class: Any = None, mll_options: Any = None) -> None:
     """Nothing to fit: the network is meta-trained and reads the history as its context."""
@@ -207,9 +221,15 @@ def _maximize(
     if not isinstance(posterior_transform, ScalarizedPosteriorTransform) or (
         posterior_transform.weights.numel() != 1
     ):
+        what = (
+            f"weights {posterior_transform.weights.reshape(-1).tolist()} (an objective that "
+            "combines several metrics)"
+            if isinstance(posterior_transform, ScalarizedPosteriorTransform)
+            else type(posterior_transform).__name__
+        )
         raise UnsupportedError(
             "NAP / NP-EI support a single objective metric (a one-weight "
-            f"ScalarizedPosteriorTransform), got {posterior_transform!r}"
+            f"ScalarizedPosteriorTransform), got {what}"
         )
     w = float(posterior_transform.weights.reshape(-1)[0])
     if w == 0:
@@ -248,7 +268,8 @@ def construct_inputs_nap(
     Args:
         model: Ax's surrogate; used only for its network when ``checkpoint`` is None.
         training_data: one dataset; ``X`` in raw Ax units (``n x d``), ``Y`` ``n x 1``.
-        bounds: the search space digest's ``d`` (lower, upper) pairs, raw units.
+        bounds: the search space digest's ``d`` (lower, upper) pairs, raw units (widened
+            to hold any trial attached outside them, which Ax keeps for generation).
         posterior_transform: Ax's direction (weight ``-1`` when minimising).
         X_pending: ``m x d`` points of running trials / earlier arms of this batch.
         checkpoint: NAP checkpoint directory or shipped name (``botorch_acqf_options``).
@@ -269,11 +290,19 @@ def construct_inputs_nap(
             "NAPAcquisition needs botorch_acqf_options={'checkpoint': ...} unless Ax's "
             "model is a NeuralProcessModel"
         )
+    box = torch.tensor(bounds, dtype=X.dtype, device=X.device).T
+    if X.shape[0]:
+        # Ax keeps trials attached outside the search space for generation (it warns when
+        # they are attached); the history is held to its bounds, so the box the network
+        # reads widens to hold them, as the model's learnt bounds do.
+        box = torch.stack(
+            [torch.minimum(box[0], X.min(0).values), torch.maximum(box[1], X.max(0).values)]
+        )
     return {
         "network": network,
         "train_X": X,
         "train_Y": Y,
-        "bounds": torch.tensor(bounds, dtype=X.dtype, device=X.device).T,
+        "bounds": box,
         "maximize": maximize,
         "budget": budget,
         "model": model,

@@ -121,6 +121,43 @@ def test_sobol_then_nap_node_and_model_predictions(checkpoint_2d, spy_acqf_input
     assert set(params) == {"x", "y"} and 0 <= index < 6
 
 
+@pytest.mark.parametrize("strategy", [nap_generation_strategy, np_ei_generation_strategy])
+def test_a_tracking_metric_beside_the_objective_leaves_the_network_working(checkpoint_2d, strategy):
+    """Trials that also report a metric the objective does not use (runtime, memory): Ax
+    fits every tracking metric by default, and NAP refused the second dataset on every
+    trial after the Sobol ones."""
+    client, plain = _client(), _client()
+    for c in (client, plain):
+        c.set_generation_strategy(strategy(checkpoint_2d, n_init=3, optimizer_options=FAST_OPT))
+    for _ in range(5):
+        for index, params in client.get_next_trials(max_trials=1).items():
+            f = _sq_dist(params, (0.3, 0.6))
+            client.complete_trial(index, raw_data={"f": f, "runtime_s": 1.0 + params["x"] ** 2})
+    _run(plain, lambda p: _sq_dist(p, (0.3, 0.6)), 5)
+    assert _nodes(client)[3:] == _nodes(plain)[3:] and _nodes(client)[3] != "Sobol"
+    arms = [t.arms[0].parameters for t in client._experiment.trials.values()]
+    same = [t.arms[0].parameters for t in plain._experiment.trials.values()]
+    assert arms == same  # the extra metric changes nothing the network reads
+
+
+def test_a_trial_attached_outside_the_search_space_leaves_nap_working(checkpoint_2d):
+    """Ax keeps such a trial for generation (with a warning); the history's bounds widen to
+    hold it (NAP refused the history on every later trial, and a completed trial cannot be
+    marked failed)."""
+    client = _client()
+    client.set_generation_strategy(
+        nap_generation_strategy(checkpoint_2d, n_init=3, budget=8, optimizer_options=FAST_OPT)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        index = client.attach_trial({"x": 12.0, "y": 5.0})  # x's box is [-5, 10]
+    client.complete_trial(index, raw_data={"f": 0.5})
+    _run(client, lambda p: _sq_dist(p, (0.3, 0.6)), 6)
+    assert _nodes(client)[-3:] == ["NAP"] * 3 and fallback_trials(client._experiment) == {}
+    new = [t.arms[0].parameters for t in list(client._experiment.trials.values())[-3:]]
+    assert all(-5.0 <= p["x"] <= 10.0 and 0.0 <= p["y"] <= 15.0 for p in new)
+
+
 def test_np_ei_strategy(checkpoint_2d, spy_acqf_inputs):
     client = _client(objective="f")
     client.set_generation_strategy(
@@ -304,6 +341,32 @@ def test_choice_parameters_reach_a_categorical_network_one_hot(tmp_path, spy_acq
     ]
 
 
+def test_a_continuous_parameter_on_a_categorical_input_is_refused_by_name(tmp_path):
+    """A float range 0..3 passed the bounds check of a 4-choice input: the network proposed
+    fractional values, rounded them itself, and the user evaluated them as they were."""
+    from botorch.exceptions.errors import UnsupportedError
+
+    from botorch_nap.nn.transformer import NAPConfig, NAPTransformer
+
+    torch.manual_seed(0)
+    NAPTransformer(NAPConfig(dim_x=2, d_model=32, n_layers=2, d_ff=64, categories=[0, 4])).save(
+        tmp_path / "cat"
+    )
+    client = Client(random_seed=0)
+    client.configure_experiment(
+        parameters=[
+            RangeParameterConfig(name="n", parameter_type="int", bounds=(0, 20)),
+            RangeParameterConfig(name="c", parameter_type="float", bounds=(0.0, 3.0)),
+        ]
+    )
+    client.configure_optimization(objective="f")
+    client.set_generation_strategy(
+        nap_generation_strategy(str(tmp_path / "cat"), n_init=3, optimizer_options=FAST_OPT)
+    )
+    with pytest.raises(UnsupportedError, match="'c' is continuous.*categorical with 4 choices"):
+        _run(client, lambda p: p["c"] - abs(p["n"] - 13) / 5, 5)
+
+
 def test_batch_of_three_pending_trials_are_distinct(checkpoint_2d, spy_acqf_inputs):
     client = _client()
     client.set_generation_strategy(
@@ -483,7 +546,7 @@ def test_np_ei_constructor_passes_the_users_options_on(checkpoint_2d):
     "kwargs,match",
     [
         ({"constraints": [lambda Z: Z[..., 0]]}, "outcome constraints"),
-        ({"posterior_transform": "two"}, "single objective metric"),
+        ({"posterior_transform": "two"}, r"single objective metric.*weights \[1.0, -1.0\]"),
         ({"posterior_transform": "zero"}, "weight 0"),
         ({"objective": "mc"}, "one objective without an MC objective"),
         ({"training_data": "two"}, "single outcome"),
