@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import NamedTuple
@@ -170,10 +171,35 @@ class NAPConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> NAPConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
+        """A config from a checkpoint's ``network`` dict; ``ValueError`` naming a field that is
+        unknown, missing or of the wrong JSON type (``"128"`` for an int, ``true`` for a
+        number), before any of it is used."""
+        if not isinstance(d, dict):
+            raise ValueError(f"the checkpoint's network config is not a dict: {d!r}")
+        known = {f.name: f for f in fields(cls)}
+        unknown = set(d) - set(known)
         if unknown:
             raise ValueError(f"unknown NAPConfig fields in checkpoint: {sorted(unknown)}")
+        if "dim_x" not in d:
+            raise ValueError("the checkpoint's network config has no dim_x")
+        for name, value in d.items():
+            want = _FIELD_TYPES[name]
+            ok = value is None and name in ("min_dim", "categories")
+            if want == "int":
+                ok = ok or (isinstance(value, int) and not isinstance(value, bool))
+            elif want == "float":
+                ok = ok or (isinstance(value, (int, float)) and not isinstance(value, bool))
+            elif want == "bool":
+                ok = ok or isinstance(value, bool)
+            elif want == "str":
+                ok = ok or isinstance(value, str)
+            else:  # a list of ints
+                ok = ok or (
+                    isinstance(value, list)
+                    and all(isinstance(k, int) and not isinstance(k, bool) for k in value)
+                )
+            if not ok:
+                raise ValueError(f"NAPConfig field {name!r} must be {want}, got {value!r}")
         return cls(**d)
 
     def accepts_dim(self, d: int) -> bool:
@@ -450,14 +476,30 @@ class Block(nn.Module):
         return z + self.ff(self.ln2(z))
 
 
+#: What each NAPConfig field must be in a checkpoint's JSON.
+_FIELD_TYPES = {
+    "dim_x": "int", "d_model": "int", "n_layers": "int", "n_heads": "int", "d_ff": "int",
+    "n_buckets": "int", "y_min": "float", "y_max": "float", "dropout": "float",
+    "horizon": "int", "min_dim": "int", "categories": "a list of ints", "x_fourier": "int",
+    "x_fourier_max": "float", "y_transform": "str", "distance_bias": "bool",
+    "history_layers": "int", "ard_bias": "bool", "ard_context": "bool",
+}  # fmt: skip
+
+
 def _load_failure(err: Exception) -> str:
     """The gist of a ``torch.load(weights_only=True)`` failure, without torch's advice to
-    retry with ``weights_only=False`` (unsafe, and no help for a damaged file)."""
+    retry with ``weights_only=False`` (unsafe, and no help for a damaged file), whatever
+    wording this torch version gives it."""
     text = str(err)
     if "WeightsUnpickler error:" in text:
         text = text.split("WeightsUnpickler error:", 1)[1]
-        text = text.split("Check the documentation", 1)[0]
-    return " ".join(text.split())[:200] or type(err).__name__
+    text = text.split("Check the documentation", 1)[0]
+    advice = ("weights_only", "arbitrary code", "trust", "file an issue", "safe_globals")
+    advice += ("allowlist", "can still be loaded")
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text)  # terminal bold
+    sentences = re.split(r"(?<=[.!?])\s+", " ".join(text.split()))
+    gist = " ".join(s for s in sentences if not any(a in s for a in advice))
+    return gist[:200] or type(err).__name__
 
 
 class NAPTransformer(nn.Module):
@@ -994,7 +1036,10 @@ class NAPTransformer(nn.Module):
                 f"{cfg.get('format') if isinstance(cfg, dict) else None!r}, expected "
                 f"{CHECKPOINT_FORMAT!r})"
             )
-        config = NAPConfig.from_dict(cfg["network"])
+        try:
+            config = NAPConfig.from_dict(cfg.get("network"))
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"{cfg_file}: {e}") from e
         if expected_dim is not None and not config.accepts_dim(expected_dim):
             raise ValueError(
                 f"checkpoint {path} is for input dim {config.describe_dims()}, but the data "
@@ -1019,6 +1064,10 @@ class NAPTransformer(nn.Module):
             raise ValueError(
                 f"weights in {w_file} do not match the config in {cfg_file}: {e}"
             ) from e
+        for name, t in state.items():
+            if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+                # A damaged file: every score would be NaN, with no word of where from.
+                raise ValueError(f"damaged checkpoint weights {w_file}: {name} has NaN or inf")
         if dtype is not None:
             net = net.to(dtype)
         return net.eval(), cfg.get("meta", {})

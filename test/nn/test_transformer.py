@@ -326,7 +326,50 @@ def test_checkpoint_refuses_arbitrary_pickles(tmp_path):
             return (print, ("pwned",))
 
     torch.save({"x": Evil()}, tmp_path / "ck" / "weights.pt")
-    with pytest.raises(ValueError, match="damaged"):
+    with pytest.raises(ValueError, match="damaged") as err:
+        NAPTransformer.load(tmp_path / "ck")
+    # The reason, not torch's advice to retry unsafely (its wording changed with torch 2.13:
+    # the message kept the advice and was cut before the reason).
+    message = str(err.value)
+    assert "global print was not an allowed global" in message.lower()
+    for advice in ("weights_only", "trust", "safe_globals", "allowlist"):
+        assert advice not in message
+
+
+@pytest.mark.parametrize(
+    "field,value,match",
+    [
+        ("d_model", "128", "'d_model' must be int, got '128'"),
+        ("dim_x", True, "'dim_x' must be int, got True"),
+        ("dim_x", 3.0, "'dim_x' must be int, got 3.0"),
+        ("distance_bias", 1, "'distance_bias' must be bool"),
+        ("horizon", None, "'horizon' must be int, got None"),
+        ("categories", ["a", "b", "c"], "'categories' must be a list of ints"),
+        ("dim_x", "drop", "no dim_x"),
+    ],
+)
+def test_a_config_field_of_the_wrong_type_is_named_with_its_file(tmp_path, field, value, match):
+    _net(dtype=torch.float32).save(tmp_path / "ck")
+    path = tmp_path / "ck" / "config.json"
+    cfg = json.loads(path.read_text())
+    if value == "drop":
+        del cfg["network"][field]
+    else:
+        cfg["network"][field] = value
+    path.write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match=match) as err:
+        NAPTransformer.load(tmp_path / "ck")
+    assert str(path) in str(err.value)
+
+
+def test_weights_with_nan_are_refused_by_name(tmp_path):
+    _net(dtype=torch.float32).save(tmp_path / "ck")
+    w = tmp_path / "ck" / "weights.pt"
+    state = torch.load(w, weights_only=True)
+    name = next(k for k, t in state.items() if t.is_floating_point() and t.numel() > 1)
+    state[name][0] = float("nan")
+    torch.save(state, w)
+    with pytest.raises(ValueError, match=f"{name} has NaN or inf"):
         NAPTransformer.load(tmp_path / "ck")
 
 
