@@ -229,7 +229,10 @@ def _build(
         if categorical
         else ""
     )
-    if no_ppo:
+    if no_ppo and "np" in shas and shas["nap"] != shas["np"]:
+        # meta says NP for both, but the weights differ: another NP (another seed or run).
+        nap_is = "`nap/` is another NP (no PPO run; its weights differ from `np/`'s)"
+    elif no_ppo:
         nap_is = "`nap/` is the same NP (no PPO run)"
     elif policy_only:
         nap_is = (

@@ -86,6 +86,22 @@ def test_ship_an_np_as_its_nap_without_ppo(tiny_runs, tmp_path):
     assert "No PPO policy ships" not in card and (ppo / "nap_curves.png").is_file()
 
 
+def test_ship_names_a_different_np_as_nap_as_another_np(tiny_runs, tmp_path):
+    """Two NP runs of different weights as np/ and nap/: the card said "the same NP"."""
+    import shutil
+
+    other = tmp_path / "other_np"
+    shutil.copytree(tiny_runs / "np", other)
+    net = NAPTransformer.load(other)
+    with torch.no_grad():
+        next(net.parameters()).add_(0.1)
+    net.save(other, meta=json.loads((other / "config.json").read_text())["meta"])
+    out = ship("twonps", {"np": tiny_runs / "np", "nap": other}, [], root=tmp_path / "ship")
+    card = (out / CARD_FILE).read_text()
+    assert "is another NP (no PPO run; its weights differ" in card
+    assert "is the same NP" not in card
+
+
 def test_ship_a_distilled_student(tiny_runs, tmp_path):
     """A student of ``pretrain --teacher`` ships as an NP (no PPO run) whose card says how it
     was trained: distillation steps from its teachers, not NP steps."""
