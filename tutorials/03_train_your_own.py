@@ -27,6 +27,7 @@ import csv
 import json
 import math
 from pathlib import Path
+from statistics import fmean as mean
 
 import torch
 from botorch.optim import optimize_acqf_discrete
@@ -181,7 +182,6 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         runs = [
             bo_on_held_out_task(make, t, 5, args.steps, s) for t in tasks for s in range(args.seeds)
         ]
-        mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
         out[name] = mean([r[-1] for r in runs])
         at, over = mean([r[early - 1] for r in runs]), mean([mean(r) for r in runs])
         print(f"{name:<8} {at:>9.4f} {over:>9.4f} {out[name]:>9.4f}")

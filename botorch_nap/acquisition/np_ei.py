@@ -135,7 +135,7 @@ class NPExpectedImprovement(AcquisitionFunction):
         histories)."""
         if self.model.network.dtype != X.dtype:
             return None
-        if torch.promote_types(X.dtype, self.model.train_targets.dtype) != X.dtype:
+        if self.model.values_dtype(X.dtype) != X.dtype:
             return None  # the bars in float64 for float32 points: the posterior path does it
         pending = self.X_pending if self.X_pending is not None and self.X_pending.numel() else None
         enc, U, borders, _ = self.model.query_inputs(X, pending, not self.maximize)

@@ -179,6 +179,11 @@ class NeuralProcessModel(Model):
             borders, probs = _affine(posterior_transform, borders, probs)
         return NeuralProcessPosterior(borders=borders, probabilities=probs)
 
+    def values_dtype(self, dtype: torch.dtype) -> torch.dtype:
+        """The dtype of the posterior in y units for points in ``dtype``: theirs, or float64
+        where ``train_Y`` is (float32 bars around a large offset would collapse)."""
+        return torch.promote_types(dtype, self.train_targets.dtype)
+
     def query_inputs(
         self, X: Tensor, pending_X: Tensor | None = None, negate_train_ys: bool = False
     ) -> tuple[HistoryEncoding, Tensor, Tensor, torch.Size]:
@@ -205,7 +210,7 @@ class NeuralProcessModel(Model):
             check_pending(pending, self.bounds, within=False)
             enc = ctx.encode(pending)
         U = to_unit_cube(tX.reshape(-1, d), self.bounds).to(self.network.dtype)
-        dtype = torch.promote_types(X.dtype, self.train_targets.dtype)
+        dtype = self.values_dtype(X.dtype)
         borders = ctx.y_scale.inverse(self.network.bar.borders.to(device=X.device, dtype=dtype))
         return enc, U, borders, tX.shape[:-1]
 

@@ -183,22 +183,10 @@ class NAPConfig:
         if "dim_x" not in d:
             raise ValueError("the checkpoint's network config has no dim_x")
         for name, value in d.items():
-            want = _FIELD_TYPES[name]
-            ok = value is None and name in ("min_dim", "categories")
-            if want == "int":
-                ok = ok or (isinstance(value, int) and not isinstance(value, bool))
-            elif want == "float":
-                ok = ok or (isinstance(value, (int, float)) and not isinstance(value, bool))
-            elif want == "bool":
-                ok = ok or isinstance(value, bool)
-            elif want == "str":
-                ok = ok or isinstance(value, str)
-            else:  # a list of ints
-                ok = ok or (
-                    isinstance(value, list)
-                    and all(isinstance(k, int) and not isinstance(k, bool) for k in value)
-                )
-            if not ok:
+            # The dataclass annotations (strings, e.g. "int | None") say what each may be.
+            kinds = [k.strip() for k in known[name].type.split("|")]
+            if not any(_JSON_TYPES[k](value) for k in kinds):
+                want = " or ".join(_TYPE_NAMES.get(k, k) for k in kinds)
                 raise ValueError(f"NAPConfig field {name!r} must be {want}, got {value!r}")
         return cls(**d)
 
@@ -476,14 +464,20 @@ class Block(nn.Module):
         return z + self.ff(self.ln2(z))
 
 
-#: What each NAPConfig field must be in a checkpoint's JSON.
-_FIELD_TYPES = {
-    "dim_x": "int", "d_model": "int", "n_layers": "int", "n_heads": "int", "d_ff": "int",
-    "n_buckets": "int", "y_min": "float", "y_max": "float", "dropout": "float",
-    "horizon": "int", "min_dim": "int", "categories": "a list of ints", "x_fourier": "int",
-    "x_fourier_max": "float", "y_transform": "str", "distance_bias": "bool",
-    "history_layers": "int", "ard_bias": "bool", "ard_context": "bool",
-}  # fmt: skip
+def _is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)  # JSON true is no number
+
+
+#: Checks of a checkpoint's JSON value for each type an NAPConfig annotation names.
+_JSON_TYPES = {
+    "int": _is_int,
+    "float": lambda v: _is_int(v) or isinstance(v, float),
+    "bool": lambda v: isinstance(v, bool),
+    "str": lambda v: isinstance(v, str),
+    "list[int]": lambda v: isinstance(v, list) and all(_is_int(k) for k in v),
+    "None": lambda v: v is None,
+}
+_TYPE_NAMES = {"list[int]": "a list of ints", "None": "null"}
 
 
 def _load_failure(err: Exception) -> str:
